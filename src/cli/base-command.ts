@@ -1,0 +1,95 @@
+/**
+ * The base every gist command extends: `--json` (prints exactly the returned object), `--seed`, `--backend`,
+ * `--quiet`, typed-error → exit-code mapping, and a progress bar that is silent under --json or without a TTY.
+ */
+import { Command, Flags, Interfaces } from '@oclif/core';
+import chalk from 'chalk';
+import cliProgress from 'cli-progress';
+import { exitCodeOf, EXIT, GistError } from '../core/errors.js';
+import type { OnProgress } from '../core/output.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    seed: Flags.integer({ description: 'seed for every random choice', default: 42, helpGroup: 'GLOBAL' }),
+    backend: Flags.string({
+      description: 'tensor backend: wasm (default), cpu, or tensorflow / tensorflow-gpu when @tensorflow/tfjs-node(-gpu) is installed',
+      options: ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'],
+      default: 'wasm',
+      helpGroup: 'GLOBAL',
+    }),
+    quiet: Flags.boolean({ char: 'q', description: 'no progress bars or human output', default: false, helpGroup: 'GLOBAL' }),
+  };
+
+  protected flags!: BaseFlags<T>;
+  private bar: cliProgress.SingleBar | undefined;
+  private barPhase = '';
+
+  public override async init(): Promise<void> {
+    await super.init();
+    const { flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as BaseFlags<T>;
+  }
+
+  /** Progress callback for core work: a cli-progress bar on a TTY, nothing under --json/--quiet or when piped. */
+  protected progress(): OnProgress {
+    const silent = this.jsonEnabled() || this.flags.quiet || !process.stderr.isTTY;
+    if (silent) return () => undefined;
+    return ({ phase, done, total, info }) => {
+      if (!this.bar || phase !== this.barPhase) {
+        this.bar?.stop();
+        this.barPhase = phase;
+        this.bar = new cliProgress.SingleBar(
+          { format: `${phase.padEnd(16)} [{bar}] {percentage}% {value}/{total} {info}`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(total, done, { info: info ?? '' });
+      } else {
+        this.bar.setTotal(total);
+        this.bar.update(done, { info: info ?? '' });
+      }
+      if (done >= total) {
+        this.bar.stop();
+        this.bar = undefined;
+        this.barPhase = '';
+      }
+    };
+  }
+
+  /** Human output only: nothing under --json or --quiet. */
+  protected say(text: string): void {
+    if (!this.jsonEnabled() && !this.flags.quiet) this.log(text);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    this.bar?.stop();
+    return super.finally(err);
+  }
+
+  /** Map typed errors to documented exit codes; one line on stderr, or a JSON error under --json. */
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    this.bar?.stop();
+    // oclif's own parse errors (unknown flag, bad option) are usage errors.
+    const isParse = err.constructor?.name?.includes('Error') && /flag|argument|Expected|Unexpected|Missing/.test(err.message) && !(err instanceof GistError);
+    if (err.oclif?.exit === 0) return;
+    const code = err instanceof GistError ? err.exitCode : isParse ? EXIT.usage : exitCodeOf(err);
+    const message = err.message.split('\n')[0];
+    if (this.jsonEnabled()) {
+      this.logJson({ status: code, error: { code: (err as GistError).code ?? 'RUNTIME', message, exitCode: code } });
+    } else {
+      process.stderr.write(`${chalk.red('error')}: ${message}\n`);
+      if (process.env.GIST_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+    }
+    process.exitCode = code;
+    this.exit(code);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * A prepared dataset folder (`--data DIR`): items, per-user event sequences stored once per domain, and
+ * labelled samples per domain. A sample's history is sliced from the sequence store at read time.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readArrow, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
+import { InputDataError, IoError } from './errors.js';
+import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split } from './schemas.js';
+
+export const DATASET_FILES = {
+  items: 'items.arrow',
+  sequences: (d: Domain) => `sequences_${d}.arrow`,
+  samples: (d: Domain) => `samples_${d}.arrow`,
+  manifest: 'dataset.json',
+} as const;
+
+export const DOMAIN_CODE: Record<Domain, number> = { source: 0, target: 1 };
+export const SPLIT_CODE: Record<Split, number> = { train: 0, valid: 1, test: 2 };
+
+export interface Items {
+  count: number;
+  /** 0 = source, 1 = target (DOMAIN_CODE). */
+  domain: Int8Array;
+  title: string[];
+  text: string[];
+  /** Category code per item, −1 when unknown; null when the dataset has no categories. */
+  category: Int32Array | null;
+  categoryNames: string[];
+  content: VectorColumn | null;
+  sourceCount: Int32Array;
+  targetCount: Int32Array;
+}
+
+/** Per-user events of one domain in CSR form, time-ascending within each user. */
+export class SequenceStore {
+  constructor(
+    readonly domain: Domain,
+    /** row of each user id, −1 if the user has no events in this domain */
+    readonly userRow: Int32Array,
+    readonly offsets: Int32Array,
+    readonly items: Int32Array,
+    readonly ts: Float64Array,
+  ) {}
+
+  get numUsers(): number {
+    return this.userRow.length;
+  }
+
+  /** [start, end) of the user's events; empty when the user has none. */
+  range(user: number): [number, number] {
+    const row = user < this.userRow.length ? this.userRow[user] : -1;
+    if (row < 0) return [0, 0];
+    return [this.offsets[row], this.offsets[row + 1]];
+  }
+
+  /**
+   * [start, end) of the user's events strictly before `ts`, keeping the most recent `maxLen`
+   * (end is found by binary search so no event at or after ts can leak in).
+   */
+  historyBefore(user: number, ts: number, maxLen: number): [number, number] {
+    const [lo0, hi0] = this.range(user);
+    let lo = lo0;
+    let hi = hi0;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ts[mid] < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    const end = lo;
+    return [Math.max(lo0, end - maxLen), end];
+  }
+}
+
+export interface Samples {
+  domain: Domain;
+  count: number;
+  userId: Int32Array;
+  itemId: Int32Array;
+  ts: Float64Array;
+  label: Int8Array;
+  /** 0 train, 1 valid, 2 test (SPLIT_CODE). */
+  split: Int8Array;
+  pTrue: Float32Array | null;
+}
+
+export interface Dataset {
+  dir: string;
+  manifest: DatasetManifest;
+  items: Items;
+  sequences: Record<Domain, SequenceStore>;
+  samples: Record<Domain, Samples>;
+}
+
+export interface DatasetManifest {
+  name: string;
+  format: string;
+  created_by: string;
+  seed: number;
+  counts: Record<string, number>;
+  notes?: string[];
+}
+
+function mapDict(file: string, column: string, col: DictColumn, allowed: readonly string[]): Int8Array {
+  const remap = col.values.map((v) => allowed.indexOf(v));
+  const out = new Int8Array(col.codes.length);
+  for (let i = 0; i < col.codes.length; i++) {
+    const c = col.codes[i];
+    const m = c < 0 ? -1 : remap[c];
+    if (m < 0) throw new InputDataError(`value ${c < 0 ? 'null' : JSON.stringify(col.values[c])} not one of ${allowed.join('/')}`, file, column, i);
+    out[i] = m;
+  }
+  return out;
+}
+
+export function loadItems(file: string): Items {
+  const f = readArrow(file, ITEMS);
+  const c = f.columns;
+  const ids = c.item_id as Int32Array;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== i) throw new InputDataError(`item_id ${ids[i]} must equal its row number (dense ids 0..N-1)`, file, 'item_id', i);
+  const cat = c.category as DictColumn | undefined;
+  return {
+    count: f.numRows,
+    domain: mapDict(file, 'domain', c.domain as DictColumn, DOMAINS),
+    title: c.title as string[],
+    text: c.text as string[],
+    category: cat ? cat.codes : null,
+    categoryNames: cat ? cat.values : [],
+    content: (c.content as VectorColumn | undefined) ?? null,
+    sourceCount: c.source_count as Int32Array,
+    targetCount: c.target_count as Int32Array,
+  };
+}
+
+export function loadSequences(file: string, domain: Domain, numItems: number): SequenceStore {
+  const f = readArrow(file, SEQUENCES);
+  const users = f.columns.user_id as Int32Array;
+  const items = f.columns.items as ListColumn<Int32Array>;
+  const ts = f.columns.ts as ListColumn<Float64Array>;
+  let maxUser = -1;
+  for (let r = 0; r < users.length; r++) maxUser = Math.max(maxUser, users[r]);
+  const userRow = new Int32Array(maxUser + 1).fill(-1);
+  for (let r = 0; r < users.length; r++) {
+    if (userRow[users[r]] >= 0) throw new InputDataError(`duplicate user_id ${users[r]}`, file, 'user_id', r);
+    userRow[users[r]] = r;
+    const a = items.offsets[r];
+    const b = items.offsets[r + 1];
+    if (ts.offsets[r] !== a || ts.offsets[r + 1] !== b) throw new InputDataError('items and ts lists differ in length', file, 'ts', r);
+    for (let j = a; j < b; j++) {
+      if (items.values[j] >= numItems) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items', r);
+      if (j > a && ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', r);
+    }
+  }
+  return new SequenceStore(domain, userRow, items.offsets, items.values, ts.values);
+}
+
+export function loadSamples(file: string, domain: Domain, numItems: number): Samples {
+  const f = readArrow(file, SAMPLES);
+  const c = f.columns;
+  const ids = c.sample_id as Int32Array;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== i) throw new InputDataError(`sample_id ${ids[i]} must equal its row number`, file, 'sample_id', i);
+  const itemId = c.item_id as Int32Array;
+  for (let i = 0; i < itemId.length; i++) if (itemId[i] >= numItems) throw new InputDataError(`item id ${itemId[i]} out of range (${numItems} items)`, file, 'item_id', i);
+  return {
+    domain,
+    count: f.numRows,
+    userId: c.user_id as Int32Array,
+    itemId,
+    ts: c.ts as Float64Array,
+    label: c.label as Int8Array,
+    split: mapDict(file, 'split', c.split as DictColumn, SPLITS),
+    pTrue: (c.p_true as Float32Array | undefined) ?? null,
+  };
+}
+
+/** Load a prepared dataset folder, validating every file. */
+export function loadDataset(dir: string): Dataset {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new IoError(`${dir}: no such dataset folder (run \`gist prepare\` or \`gist synth\` first)`);
+  const manifestPath = path.join(dir, DATASET_FILES.manifest);
+  let manifest: DatasetManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as DatasetManifest;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new InputDataError(`missing ${DATASET_FILES.manifest}: not a prepared dataset folder`, dir);
+    throw new InputDataError(`unreadable manifest (${e.message})`, manifestPath);
+  }
+  const items = loadItems(path.join(dir, DATASET_FILES.items));
+  const sequences = {} as Record<Domain, SequenceStore>;
+  const samples = {} as Record<Domain, Samples>;
+  for (const d of DOMAINS) {
+    sequences[d] = loadSequences(path.join(dir, DATASET_FILES.sequences(d)), d, items.count);
+    samples[d] = loadSamples(path.join(dir, DATASET_FILES.samples(d)), d, items.count);
+  }
+  return { dir, manifest, items, sequences, samples };
+}
+
+/** Indices of samples in a split (and optionally only positives). */
+export function samplesInSplit(s: Samples, split: Split, positivesOnly = false): Int32Array {
+  const code = SPLIT_CODE[split];
+  const out: number[] = [];
+  for (let i = 0; i < s.count; i++) if (s.split[i] === code && (!positivesOnly || s.label[i] === 1)) out.push(i);
+  return Int32Array.from(out);
+}

@@ -1,0 +1,136 @@
+/**
+ * Every Arrow table gist reads or writes, declared once. Readers validate files against these specs
+ * (src/core/arrow-io.ts); README's "Data model" section documents the same tables.
+ */
+
+export type ColumnKind =
+  | 'int32'
+  | 'int8'
+  | 'float32'
+  | 'float64'
+  | 'utf8'
+  | 'dict8' // Dictionary<Int8, Utf8>: small string enums (domain, split)
+  | 'dict32' // Dictionary<Int32, Utf8>: categories
+  | 'list_int32'
+  | 'list_float32'
+  | 'list_float64'
+  | 'fsl_float32'; // FixedSizeList<Float32>: dense vectors
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  /** Absent from the file is fine (optional features). */
+  readonly optional?: boolean;
+  /** Null entries allowed (dict32 nulls read back as code −1). */
+  readonly nullable?: boolean;
+  /** Float values (and list/vector elements) must be finite. */
+  readonly finite?: boolean;
+  /** Inclusive lower bound on numeric values. */
+  readonly min?: number;
+  /** Inclusive upper bound on numeric values. */
+  readonly max?: number;
+  readonly doc: string;
+}
+
+export interface TableSpec {
+  readonly name: string;
+  readonly doc: string;
+  readonly columns: readonly ColumnSpec[];
+}
+
+export const SPLITS = ['train', 'valid', 'test'] as const;
+export type Split = (typeof SPLITS)[number];
+export const DOMAINS = ['source', 'target'] as const;
+export type Domain = (typeof DOMAINS)[number];
+
+/** items.arrow — one row per item, dense ids 0..N−1 across both domains. */
+export const ITEMS: TableSpec = {
+  name: 'items',
+  doc: 'Item catalogue of both domains; item_id is dense 0..N-1 and equals the row number.',
+  columns: [
+    { name: 'item_id', kind: 'int32', min: 0, doc: 'dense id, equals row number' },
+    { name: 'domain', kind: 'dict8', doc: '"source" or "target"' },
+    { name: 'title', kind: 'utf8', doc: 'first text field (title)' },
+    { name: 'text', kind: 'utf8', doc: 'second text field (genres, tags, description); may be empty' },
+    { name: 'category', kind: 'dict32', optional: true, nullable: true, doc: 'category name (hard search); null if unknown' },
+    { name: 'content', kind: 'fsl_float32', optional: true, finite: true, doc: 'precomputed dense content vector (image or other features)' },
+    { name: 'source_count', kind: 'int32', min: 0, doc: 'interactions in the source domain (training data only)' },
+    { name: 'target_count', kind: 'int32', min: 0, doc: 'interactions in the target domain (training data only)' },
+  ],
+};
+
+/** sequences_{source,target}.arrow — each user's events stored once, time-ascending. */
+export const SEQUENCES: TableSpec = {
+  name: 'sequences',
+  doc: "One row per user: the user's events in one domain, sorted by time ascending.",
+  columns: [
+    { name: 'user_id', kind: 'int32', min: 0, doc: 'dense user id shared by both domains' },
+    { name: 'items', kind: 'list_int32', min: 0, doc: 'item ids of the events' },
+    { name: 'ts', kind: 'list_float64', finite: true, doc: 'event times (seconds, or positions), non-decreasing' },
+  ],
+};
+
+/** samples_{source,target}.arrow — labelled impressions; history is sliced from sequences at read time. */
+export const SAMPLES: TableSpec = {
+  name: 'samples',
+  doc: "Labelled samples; a sample's history is the user's events strictly before ts.",
+  columns: [
+    { name: 'sample_id', kind: 'int32', min: 0, doc: 'dense id, equals row number' },
+    { name: 'user_id', kind: 'int32', min: 0, doc: 'user' },
+    { name: 'item_id', kind: 'int32', min: 0, doc: 'candidate item' },
+    { name: 'ts', kind: 'float64', finite: true, doc: 'impression time' },
+    { name: 'label', kind: 'int8', min: 0, max: 1, doc: 'click (1) or not (0)' },
+    { name: 'split', kind: 'dict8', doc: '"train", "valid" or "test"' },
+    { name: 'p_true', kind: 'float32', optional: true, finite: true, min: 0, max: 1, doc: 'true click probability (synthetic data only)' },
+  ],
+};
+
+/** content.arrow, behavior.arrow, joint.arrow, id_embeddings.arrow — one vector per item. */
+export const EMBEDDINGS: TableSpec = {
+  name: 'embeddings',
+  doc: 'One vector per item.',
+  columns: [
+    { name: 'item_id', kind: 'int32', min: 0, doc: 'item' },
+    { name: 'vector', kind: 'fsl_float32', finite: true, doc: 'embedding (L2-normalised for content/behavior/joint)' },
+  ],
+};
+
+/** pairs.arrow — guidance i2i pairs from the ESU (eq. 8) or Swing. */
+export const PAIRS: TableSpec = {
+  name: 'pairs',
+  doc: 'Item-to-item guidance pairs, duplicates merged.',
+  columns: [
+    { name: 'target_item', kind: 'int32', min: 0, doc: 'the ranked (target) item' },
+    { name: 'related_item', kind: 'int32', min: 0, doc: 'most-attended history item (ESU) or Swing neighbour' },
+    { name: 'attention', kind: 'float32', finite: true, doc: 'mean max-attention a_k (ESU) or Swing score' },
+    { name: 'count', kind: 'int32', min: 1, doc: 'how many samples produced the pair' },
+    { name: 'split', kind: 'dict8', optional: true, doc: 'split of the samples that produced the pair (ESU)' },
+  ],
+};
+
+/** predictions.arrow — scores of a CTR model on the valid and test splits. */
+export const PREDICTIONS: TableSpec = {
+  name: 'predictions',
+  doc: 'Model scores per sample.',
+  columns: [
+    { name: 'sample_id', kind: 'int32', min: 0, doc: 'sample' },
+    { name: 'user_id', kind: 'int32', min: 0, doc: 'user' },
+    { name: 'item_id', kind: 'int32', min: 0, doc: 'item' },
+    { name: 'label', kind: 'int8', min: 0, max: 1, doc: 'true label' },
+    { name: 'score', kind: 'float32', finite: true, min: 0, max: 1, doc: 'predicted click probability' },
+    { name: 'split', kind: 'dict8', doc: '"valid" or "test"' },
+  ],
+};
+
+/** gsu.arrow — the GSU's top-K source items per target sample: ids and scores, never embeddings. */
+export const GSU: TableSpec = {
+  name: 'gsu',
+  doc: 'Top-K searched source events per target sample, sorted by score descending.',
+  columns: [
+    { name: 'sample_id', kind: 'int32', min: 0, doc: 'target sample' },
+    { name: 'items', kind: 'list_int32', min: 0, doc: 'searched source item ids' },
+    { name: 'scores', kind: 'list_float32', finite: true, doc: 'cosine scores (hard mode: 1.0)' },
+  ],
+};
+
+export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU];
