@@ -1,0 +1,46 @@
+/** Typed configs: defaults merged with user overrides; an unknown or mistyped key is a usage error, never ignored. */
+import * as fs from 'node:fs';
+import { InputDataError, IoError, UsageError } from './errors.js';
+
+/**
+ * Merge `overrides` onto `defaults` (one level of nesting for object-valued keys). Keys must exist in the
+ * defaults and have the same type; `undefined` overrides keep the default.
+ */
+export function resolveConfig<T extends object>(defaults: T, overrides: Partial<T> | Record<string, unknown>, where = 'config'): T {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(key in out)) throw new UsageError(`${where}: unknown key "${key}" (known: ${Object.keys(out).join(', ')})`);
+    const def = out[key];
+    if (def !== null && value !== null && typeof def !== typeof value) throw new UsageError(`${where}: "${key}" must be a ${typeof def}, got ${JSON.stringify(value)}`);
+    if (def && typeof def === 'object' && !Array.isArray(def) && value && typeof value === 'object' && !Array.isArray(value)) {
+      out[key] = resolveConfig(def as object, value as Record<string, unknown>, `${where}.${key}`);
+    } else out[key] = value;
+  }
+  return out as T;
+}
+
+/** Read a JSON config file (e.g. `--config FILE`). */
+export function readJsonFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new IoError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('top level must be an object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new InputDataError(`invalid JSON (${(err as Error).message})`, file);
+  }
+}
+
+/** Range checks shared by commands, each a one-line usage error. */
+export function requireRange(name: string, value: number, lo: number, hi: number, loOpen = false, hiOpen = false): number {
+  const okLo = loOpen ? value > lo : value >= lo;
+  const okHi = hiOpen ? value < hi : value <= hi;
+  if (!Number.isFinite(value) || !okLo || !okHi) throw new UsageError(`${name} must be in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${value}`);
+  return value;
+}

@@ -1,0 +1,263 @@
+/**
+ * Kernel fixes for the stock tfjs wasm backend (4.22), registered over the originals with
+ * `registerKernel`:
+ *
+ * - `UnsortedSegmentSum`: missing on wasm, so the gradient of `tf.gather` (every embedding lookup)
+ *   throws. JS implementation, one pass over the input rows.
+ * - `GatherV2`: the stock kernel is ~10× slower than a row copy. JS row copy for axis 0 /
+ *   batchDims 0 (float32, int32); anything else goes to the stock kernel.
+ * - `BatchMatMul` / `_FusedMatMul`: with `transposeA`/`transposeB` the stock kernels are 10–40×
+ *   slower than on pre-transposed operands, and every matMul gradient uses those flags. We
+ *   transpose the operand explicitly (wasm Transpose kernel) and call the stock kernel with the
+ *   flags off.
+ *
+ * The same `UnsortedSegmentSum` is also offered for the cpu backend (`registerCpuKernelFixes`),
+ * whose stock kernel loops once per output segment over all input rows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+type NumericArray = Float32Array | Int32Array;
+
+/** Marker so re-registration is idempotent and the originals are never lost. */
+const FIXED = Symbol('gist-kernel-fix');
+type MarkedConfig = tf.KernelConfig & { [FIXED]?: tf.KernelConfig };
+
+/** The cpu backend's data store; only the parts we touch (it is not exported as a type). */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+function input(args: KernelArgs, name: string): tf.TensorInfo {
+  const t = args.inputs[name];
+  if (t === undefined) throw new Error(`kernel input "${name}" is missing`);
+  return t;
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * out[seg[i], :] += x[i, :] for every i, skipping ids outside [0, numSegments) as TF does.
+ * `out` must be zero-filled by the caller.
+ */
+function segmentSumInto(x: NumericArray, seg: NumericArray, inner: number, numSegments: number, out: NumericArray): void {
+  const n = seg.length;
+  if (inner === 1) {
+    for (let i = 0; i < n; i++) {
+      const s = seg[i];
+      if (s >= 0 && s < numSegments) out[s] += x[i];
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const s = seg[i];
+    if (s < 0 || s >= numSegments) continue;
+    const o = s * inner;
+    const xi = i * inner;
+    for (let j = 0; j < inner; j++) out[o + j] += x[xi + j];
+  }
+}
+
+function segmentOutShape(x: tf.TensorInfo, segmentIds: tf.TensorInfo, numSegments: number): number[] {
+  return [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+}
+
+function checkNumSegments(attrs: tf.NamedAttrMap | undefined): number {
+  const numSegments = attrs?.numSegments;
+  if (typeof numSegments !== 'number' || !Number.isInteger(numSegments) || numSegments < 0) {
+    throw new Error(`UnsortedSegmentSum: numSegments must be a non-negative integer, got ${String(numSegments)}`);
+  }
+  return numSegments;
+}
+
+function wasmUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const x = input(args, 'x');
+  const segmentIds = input(args, 'segmentIds');
+  const numSegments = checkNumSegments(args.attrs);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: dtype ${x.dtype} not supported`);
+  const nIds = sizeOf(segmentIds.shape);
+  const inner = nIds === 0 ? 0 : sizeOf(x.shape) / nIds;
+  const out = backend.makeOutput(segmentOutShape(x, segmentIds, numSegments), x.dtype);
+  // Views are taken after makeOutput: allocating may grow the heap and detach older views.
+  const outVals = backend.typedArrayFromHeap(out) as NumericArray;
+  outVals.fill(0); // the wasm allocator does not zero memory
+  if (nIds > 0) {
+    const xVals = backend.typedArrayFromHeap(x) as NumericArray;
+    const segVals = backend.typedArrayFromHeap(segmentIds) as NumericArray;
+    segmentSumInto(xVals, segVals, inner, numSegments, outVals);
+  }
+  return out;
+}
+
+function cpuUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as CpuBackendLike;
+  const x = input(args, 'x');
+  const segmentIds = input(args, 'segmentIds');
+  const numSegments = checkNumSegments(args.attrs);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: dtype ${x.dtype} not supported`);
+  const nIds = sizeOf(segmentIds.shape);
+  const inner = nIds === 0 ? 0 : sizeOf(x.shape) / nIds;
+  const shape = segmentOutShape(x, segmentIds, numSegments);
+  const outVals = x.dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  if (nIds > 0) {
+    const xVals = backend.data.get(x.dataId).values as NumericArray;
+    const segVals = backend.data.get(segmentIds.dataId).values as NumericArray;
+    segmentSumInto(xVals, segVals, inner, numSegments, outVals);
+  }
+  return backend.makeTensorInfo(shape, x.dtype, outVals);
+}
+
+function makeWasmGather(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const backend = args.backend as BackendWasm;
+    const x = input(args, 'x');
+    const indices = input(args, 'indices');
+    const axisAttr = args.attrs?.axis;
+    const batchDims = args.attrs?.batchDims ?? 0;
+    const axis = typeof axisAttr === 'number' ? (axisAttr < 0 ? axisAttr + x.shape.length : axisAttr) : 0;
+    if (axis !== 0 || batchDims !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32') {
+      return stock(args);
+    }
+    const numRows = x.shape[0];
+    const rowSize = sizeOf(x.shape.slice(1));
+    const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+    const n = sizeOf(indices.shape);
+    if (n === 0 || rowSize === 0) return out;
+    const outVals = backend.typedArrayFromHeap(out) as NumericArray;
+    const xVals = backend.typedArrayFromHeap(x) as NumericArray;
+    const idx = backend.typedArrayFromHeap(indices) as Int32Array;
+    for (let i = 0; i < n; i++) {
+      const r = idx[i];
+      if (r < 0 || r >= numRows) {
+        backend.disposeData(out.dataId);
+        throw new Error(`GatherV2: the index value ${r} is not in [0, ${numRows - 1}]`);
+      }
+    }
+    if (rowSize >= 16) {
+      for (let i = 0; i < n; i++) {
+        const s = idx[i] * rowSize;
+        outVals.set(xVals.subarray(s, s + rowSize), i * rowSize);
+      }
+    } else {
+      // subarray() allocates a view per row; a scalar loop wins for short rows.
+      for (let i = 0, o = 0; i < n; i++) {
+        const s = idx[i] * rowSize;
+        for (let j = 0; j < rowSize; j++) outVals[o++] = xVals[s + j];
+      }
+    }
+    return out;
+  };
+}
+
+/** Swaps the last two axes with the stock wasm Transpose kernel; the caller disposes the result. */
+function transposeLast2(x: tf.TensorInfo, backend: BackendWasm, transpose: tf.KernelFunc): tf.TensorInfo {
+  const r = x.shape.length;
+  const perm = x.shape.map((_, i) => i);
+  perm[r - 2] = r - 1;
+  perm[r - 1] = r - 2;
+  return transpose({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+}
+
+/** Wraps a matMul-like kernel so it never sees transposeA/transposeB = true. */
+function makePreTransposedMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const attrs = args.attrs ?? {};
+    const ta = attrs.transposeA === true;
+    const tb = attrs.transposeB === true;
+    if (!ta && !tb) return stock(args);
+    const backend = args.backend as BackendWasm;
+    const a = input(args, 'a');
+    const b = input(args, 'b');
+    const at = ta ? transposeLast2(a, backend, transpose) : a;
+    const bt = tb ? transposeLast2(b, backend, transpose) : b;
+    try {
+      return stock({
+        inputs: { ...args.inputs, a: at, b: bt },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      });
+    } finally {
+      if (ta) backend.disposeData(at.dataId);
+      if (tb) backend.disposeData(bt.dataId);
+    }
+  };
+}
+
+function stockKernel(config: tf.KernelConfig | undefined): tf.KernelConfig | undefined {
+  if (config === undefined) return undefined;
+  return FIXED in config ? (config as MarkedConfig)[FIXED] : config;
+}
+
+/** Replaces (or adds) a kernel, remembering the stock config so it can be restored. */
+function install(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc, stock: tf.KernelConfig | undefined): void {
+  const current = tf.getKernel(kernelName, backendName) as MarkedConfig | undefined;
+  if (current !== undefined) tf.unregisterKernel(kernelName, backendName);
+  const config: MarkedConfig = {
+    kernelName,
+    backendName,
+    kernelFunc,
+    // Stock kernels cache their cwrap'd wasm functions in setup; keep running it if the backend
+    // is ever re-initialised with our config in place.
+    setupFunc: stock?.setupFunc,
+    disposeFunc: stock?.disposeFunc,
+  };
+  config[FIXED] = stock; // set even when undefined: the key marks the config as ours
+  tf.registerKernel(config);
+}
+
+function restore(kernelName: string, backendName: string): void {
+  const current = tf.getKernel(kernelName, backendName) as MarkedConfig | undefined;
+  if (current === undefined || !(FIXED in current)) return;
+  const stock = current[FIXED];
+  tf.unregisterKernel(kernelName, backendName);
+  if (stock !== undefined) tf.registerKernel(stock);
+}
+
+const WASM_FIXED = ['UnsortedSegmentSum', 'GatherV2', 'BatchMatMul', '_FusedMatMul'] as const;
+
+/**
+ * Installs the wasm fixes. Call after the wasm backend is initialised (`tf.setBackend('wasm')`)
+ * so the stock kernels' setup has run. Idempotent.
+ */
+export function registerWasmKernelFixes(): void {
+  const transpose = stockKernel(tf.getKernel('Transpose', 'wasm'));
+  if (transpose === undefined) throw new Error('wasm backend kernels are not registered (import @tensorflow/tfjs-backend-wasm first)');
+  const segStock = stockKernel(tf.getKernel('UnsortedSegmentSum', 'wasm'));
+  install('UnsortedSegmentSum', 'wasm', wasmUnsortedSegmentSum, segStock);
+  const gather = stockKernel(tf.getKernel('GatherV2', 'wasm'));
+  if (gather !== undefined) install('GatherV2', 'wasm', makeWasmGather(gather.kernelFunc), gather);
+  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+    const stock = stockKernel(tf.getKernel(name, 'wasm'));
+    if (stock !== undefined) install(name, 'wasm', makePreTransposedMatMul(stock.kernelFunc, transpose.kernelFunc), stock);
+  }
+}
+
+/** Puts the stock wasm kernels back (benchmarks and tests compare against them). */
+export function unregisterWasmKernelFixes(): void {
+  for (const name of WASM_FIXED) restore(name, 'wasm');
+  // UnsortedSegmentSum had no stock wasm kernel: restore() leaves nothing registered.
+}
+
+/** Installs the O(rows) `UnsortedSegmentSum` on the cpu backend. Idempotent. */
+export function registerCpuKernelFixes(): void {
+  const stock = stockKernel(tf.getKernel('UnsortedSegmentSum', 'cpu'));
+  install('UnsortedSegmentSum', 'cpu', cpuUnsortedSegmentSum, stock);
+}
+
+/** Puts the stock cpu `UnsortedSegmentSum` back. */
+export function unregisterCpuKernelFixes(): void {
+  restore('UnsortedSegmentSum', 'cpu');
+}
+
+/** Whether `kernelName` on `backendName` is currently one of ours. */
+export function isKernelFixed(kernelName: string, backendName: string): boolean {
+  const current = tf.getKernel(kernelName, backendName) as MarkedConfig | undefined;
+  return current !== undefined && FIXED in current;
+}
