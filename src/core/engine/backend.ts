@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { GistError } from '../errors.js';
+import { registerGradients } from './gradients.js';
 import { registerCpuKernelFixes, registerWasmKernelFixes } from './kernels.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
@@ -80,8 +81,8 @@ async function importNative(name: 'tensorflow' | 'tensorflow-gpu'): Promise<stri
 }
 
 /**
- * Selects the tfjs backend (default 'wasm') and installs our kernel fixes for it. Safe to call
- * more than once.
+ * Selects the tfjs backend (default 'wasm'), registers gradients (see gradients.ts) and installs
+ * our kernel fixes for it. Call once at startup, before building any model. Safe to call again.
  */
 export async function initBackend(name: BackendName = 'wasm'): Promise<{ name: BackendName; version: string }> {
   quietTfjs();
@@ -113,6 +114,8 @@ export async function initBackend(name: BackendName = 'wasm'): Promise<{ name: B
       if (!ok) throw new BackendUnavailableError(`backend "${name}" failed to initialise`);
     }
     await tf.ready();
+    // tfjs-core's Node bundle has no gradients; a native backend's full tfjs keeps its own.
+    registerGradients();
     // After initialisation, so the stock kernels' setup (wasm function bindings) has run.
     if (tfName === 'wasm') registerWasmKernelFixes();
     if (tfName === 'cpu') registerCpuKernelFixes();

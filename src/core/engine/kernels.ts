@@ -6,10 +6,12 @@
  *   throws. JS implementation, one pass over the input rows.
  * - `GatherV2`: the stock kernel is ~10× slower than a row copy. JS row copy for axis 0 /
  *   batchDims 0 (float32, int32); anything else goes to the stock kernel.
- * - `BatchMatMul` / `_FusedMatMul`: with `transposeA`/`transposeB` the stock kernels are 10–40×
- *   slower than on pre-transposed operands, and every matMul gradient uses those flags. We
- *   transpose the operand explicitly (wasm Transpose kernel) and call the stock kernel with the
- *   flags off.
+ * - `BatchMatMul`: for a single (non-batched) product, `transposeA`/`transposeB` make the stock
+ *   kernel 10–40× slower than on pre-transposed operands, and every matMul gradient uses those
+ *   flags. We transpose the operand explicitly (wasm Transpose kernel) and call the stock kernel
+ *   with the flags off. Batched products are left alone (no gain measured).
+ * - `_FusedMatMul`: same pre-transposition (the stock kernel also gives WRONG values with the
+ *   flags), plus a workaround for wrong bias placement when batch > 1 (see makeFusedMatMul).
  *
  * The same `UnsortedSegmentSum` is also offered for the cpu backend (`registerCpuKernelFixes`),
  * whose stock kernel loops once per output segment over all input rows.
@@ -165,28 +167,93 @@ function transposeLast2(x: tf.TensorInfo, backend: BackendWasm, transpose: tf.Ke
   return transpose({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
-/** Wraps a matMul-like kernel so it never sees transposeA/transposeB = true. */
-function makePreTransposedMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+/** Calls the stock BatchMatMul / _FusedMatMul with transposeA/transposeB turned off. */
+function callPreTransposed(args: KernelArgs, stock: tf.KernelFunc, transpose: tf.KernelFunc, extra: (a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo): tf.TensorInfo {
+  const attrs = args.attrs ?? {};
+  const ta = attrs.transposeA === true;
+  const tb = attrs.transposeB === true;
+  const backend = args.backend as BackendWasm;
+  const a = input(args, 'a');
+  const b = input(args, 'b');
+  if (!ta && !tb) return extra(a, b);
+  const at = ta ? transposeLast2(a, backend, transpose) : a;
+  const bt = tb ? transposeLast2(b, backend, transpose) : b;
+  try {
+    return extra(at, bt);
+  } finally {
+    if (ta) backend.disposeData(at.dataId);
+    if (tb) backend.disposeData(bt.dataId);
+  }
+}
+
+function makeBatchMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const attrs = args.attrs ?? {};
-    const ta = attrs.transposeA === true;
-    const tb = attrs.transposeB === true;
-    if (!ta && !tb) return stock(args);
-    const backend = args.backend as BackendWasm;
+    if (attrs.transposeA !== true && attrs.transposeB !== true) return stock(args);
+    // Only the single-matrix (XNNPACK) path is slow with the flags; the batched path handles them
+    // by strides and measured no faster (sometimes slower) with an explicit transpose.
     const a = input(args, 'a');
     const b = input(args, 'b');
-    const at = ta ? transposeLast2(a, backend, transpose) : a;
-    const bt = tb ? transposeLast2(b, backend, transpose) : b;
-    try {
-      return stock({
-        inputs: { ...args.inputs, a: at, b: bt },
-        backend,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      });
-    } finally {
-      if (ta) backend.disposeData(at.dataId);
-      if (tb) backend.disposeData(bt.dataId);
-    }
+    if (sizeOf(a.shape.slice(0, -2)) > 1 || sizeOf(b.shape.slice(0, -2)) > 1) return stock(args);
+    return callPreTransposed(args, stock, transpose, (a, b) =>
+      stock({ inputs: { a, b }, backend: args.backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo,
+    );
+  };
+}
+
+/** Fused activations as separate wasm kernels (for the decomposed path below). */
+function applyActivation(x: tf.TensorInfo, args: KernelArgs): tf.TensorInfo {
+  const activation = args.attrs?.activation ?? 'linear';
+  const kernels: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu' };
+  if (activation === 'linear') return x;
+  const name = kernels[String(activation)];
+  const k = name === undefined ? undefined : tf.getKernel(name, 'wasm');
+  if (k === undefined) throw new Error(`_FusedMatMul: activation ${String(activation)} not supported on wasm`);
+  const inputs: tf.NamedTensorInfoMap = { x };
+  if (name === 'Prelu') inputs.alpha = input(args, 'preluActivationWeights');
+  return k.kernelFunc({ inputs, backend: args.backend, attrs: { alpha: args.attrs?.leakyreluAlpha ?? 0.2 } }) as tf.TensorInfo;
+}
+
+/**
+ * _FusedMatMul: pre-transposes like BatchMatMul, and works around a stock bug: with a bias, a
+ * batch > 1 and more than one row per batch, the stock kernel adds the bias to the wrong
+ * elements. When b is shared across the batch we fold the batch into the rows (one big 2-D
+ * product, also faster); otherwise we run matMul, Add and the activation as separate kernels.
+ */
+function makeFusedMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const attrs = args.attrs ?? {};
+    const backend = args.backend as BackendWasm;
+    const bias = args.inputs.bias;
+    const prelu = args.inputs.preluActivationWeights;
+    const flagsOff = { ...attrs, transposeA: false, transposeB: false };
+    return callPreTransposed(args, stock, transpose, (a, b) => {
+      const batchA = sizeOf(a.shape.slice(0, -2));
+      const batchB = sizeOf(b.shape.slice(0, -2));
+      const m = a.shape[a.shape.length - 2];
+      const buggy = (bias != null || prelu != null) && Math.max(batchA, batchB) > 1 && m > 1;
+      if (!buggy) return stock({ inputs: { ...args.inputs, a, b }, backend, attrs: flagsOff }) as tf.TensorInfo;
+      if (batchB === 1 && (prelu == null || prelu.shape.length <= 1)) {
+        const k = a.shape[a.shape.length - 1];
+        const n = b.shape[b.shape.length - 1];
+        // Same data, viewed as one [batchA·m, k] matrix: no copy, no refcount change needed.
+        const a2: tf.TensorInfo = { dataId: a.dataId, shape: [1, batchA * m, k], dtype: a.dtype };
+        const b2: tf.TensorInfo = { dataId: b.dataId, shape: [1, b.shape[b.shape.length - 2], n], dtype: b.dtype };
+        const out = stock({ inputs: { ...args.inputs, a: a2, b: b2 }, backend, attrs: flagsOff }) as tf.TensorInfo;
+        out.shape = [...a.shape.slice(0, -2), m, n];
+        return out;
+      }
+      const add = tf.getKernel('Add', 'wasm');
+      const product = stock({ inputs: { a, b }, backend, attrs: { ...flagsOff, activation: 'linear' } }) as tf.TensorInfo;
+      let out = product;
+      if (bias != null) {
+        out = add.kernelFunc({ inputs: { a: product, b: bias }, backend }) as tf.TensorInfo;
+        backend.disposeData(product.dataId);
+      }
+      const activated = applyActivation(out, args);
+      if (activated !== out) backend.disposeData(out.dataId);
+      return activated;
+    });
   };
 }
 
@@ -233,10 +300,10 @@ export function registerWasmKernelFixes(): void {
   install('UnsortedSegmentSum', 'wasm', wasmUnsortedSegmentSum, segStock);
   const gather = stockKernel(tf.getKernel('GatherV2', 'wasm'));
   if (gather !== undefined) install('GatherV2', 'wasm', makeWasmGather(gather.kernelFunc), gather);
-  for (const name of ['BatchMatMul', '_FusedMatMul']) {
-    const stock = stockKernel(tf.getKernel(name, 'wasm'));
-    if (stock !== undefined) install(name, 'wasm', makePreTransposedMatMul(stock.kernelFunc, transpose.kernelFunc), stock);
-  }
+  const bmm = stockKernel(tf.getKernel('BatchMatMul', 'wasm'));
+  if (bmm !== undefined) install('BatchMatMul', 'wasm', makeBatchMatMul(bmm.kernelFunc, transpose.kernelFunc), bmm);
+  const fused = stockKernel(tf.getKernel('_FusedMatMul', 'wasm'));
+  if (fused !== undefined) install('_FusedMatMul', 'wasm', makeFusedMatMul(fused.kernelFunc, transpose.kernelFunc), fused);
 }
 
 /** Puts the stock wasm kernels back (benchmarks and tests compare against them). */

@@ -1,0 +1,79 @@
+/** Training plumbing shared by the three CBJT trainers: seeded batches, one gradient step, loss curves. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../rng.js';
+
+/** One point of a saved loss curve (`loss_curve.json`). */
+export interface LossPoint {
+  epoch: number;
+  /** Mean batch loss over the epoch. */
+  loss: number;
+  /** τ = exp(−logit_scale) at the end of the epoch. */
+  temperature: number;
+}
+
+export interface LossCurve {
+  epochs: LossPoint[];
+}
+
+/**
+ * The rows 0..n−1 in a seeded random order, cut into ceil(n / batchSize) batches of near-equal size
+ * (no tiny tail batch: in-batch contrastive losses need negatives).
+ */
+export function shuffledBatches(n: number, batchSize: number, rng: Rng): Int32Array[] {
+  const order = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  return evenBatches(order, batchSize);
+}
+
+/** `order` cut into ceil(len / batchSize) consecutive batches of near-equal size. */
+export function evenBatches(order: Int32Array, batchSize: number): Int32Array[] {
+  const n = order.length;
+  if (n === 0) return [];
+  const count = Math.ceil(n / batchSize);
+  const out: Int32Array[] = [];
+  for (let b = 0; b < count; b++) out.push(order.subarray(Math.floor((b * n) / count), Math.floor(((b + 1) * n) / count)));
+  return out;
+}
+
+/**
+ * Loss value and gradients of `f` with respect to the dense variables and extra (non-variable) tensors,
+ * e.g. the gathered rows of a sparse embedding table. The caller disposes every returned tensor.
+ */
+export function lossAndGrads(f: () => tf.Scalar, dense: readonly tf.Variable[], extra: readonly tf.Tensor[] = []): { loss: tf.Scalar; denseGrads: tf.NamedTensorMap; extraGrads: tf.Tensor[] } {
+  const xs: tf.Tensor[] = [...dense, ...extra];
+  const { value, grads } = tf.valueAndGrads(() => f())(xs);
+  const denseGrads: tf.NamedTensorMap = {};
+  dense.forEach((v, i) => (denseGrads[v.name] = grads[i]));
+  return { loss: value as tf.Scalar, denseGrads, extraGrads: grads.slice(dense.length) };
+}
+
+/**
+ * Additive logit masks that hide in-batch duplicates of a positive (the same item twice in one batch would
+ * otherwise be its own negative): rows[i][k] = −∞ when k ≠ i and right[k] = right[i]; cols[i][k] = −∞ when
+ * i ≠ k and left[i] = left[k]. Null when the batch has no duplicates.
+ */
+export function duplicateMasks(left: ArrayLike<number>, right: ArrayLike<number>): { rows: Float32Array; cols: Float32Array } | null {
+  const n = left.length;
+  const dupLeft = hasDuplicates(left);
+  const dupRight = hasDuplicates(right);
+  if (!dupLeft && !dupRight) return null;
+  const rows = new Float32Array(n * n);
+  const cols = new Float32Array(n * n);
+  const NEG = -1e4; // exp(−1e4 + |logit| ≤ 100) underflows to exactly 0
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      if (k === i) continue;
+      if (dupRight && right[k] === right[i]) rows[i * n + k] = NEG;
+      if (dupLeft && left[i] === left[k]) cols[i * n + k] = NEG;
+    }
+  }
+  return { rows, cols };
+}
+
+function hasDuplicates(xs: ArrayLike<number>): boolean {
+  const seen = new Set<number>();
+  for (let i = 0; i < xs.length; i++) {
+    if (seen.has(xs[i])) return true;
+    seen.add(xs[i]);
+  }
+  return false;
+}

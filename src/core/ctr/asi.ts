@@ -1,0 +1,49 @@
+/**
+ * Asymmetric Similarity Integration (paper §3.2, Figure 3): cosine scores c_j = u_i · u_j (eq. 11) between the
+ * target item's joint embedding and each behaviour's, discretised into M1 SimScore bins (one embedding per bin,
+ * beside the item inside target attention) and tallied into an M2-bin SimDist histogram (added to the target).
+ */
+
+/**
+ * SimScore bin of a cosine c in [−1, 1]: M equal-width intervals, interval k = [−1 + 2k/M, −1 + 2(k+1)/M),
+ * with c = 1 in the last one. Values outside [−1, 1] are clamped; a non-finite c (no joint vector) maps to
+ * the extra "unknown" bin M.
+ */
+export function simScoreBin(c: number, m: number): number {
+  if (!Number.isFinite(c)) return m;
+  const x = c < -1 ? -1 : c > 1 ? 1 : c;
+  const k = Math.floor(((x + 1) / 2) * m);
+  return k >= m ? m - 1 : k;
+}
+
+/**
+ * SimDist histogram: counts of the finite scores `scores[from..to)` per bin of `m` over [−1, 1], added into
+ * `out[offset .. offset + m)`. Returns how many scores were counted.
+ */
+export function simDistInto(scores: ArrayLike<number>, from: number, to: number, m: number, out: Float32Array, offset: number): number {
+  let n = 0;
+  for (let j = from; j < to; j++) {
+    const c = scores[j];
+    if (!Number.isFinite(c)) continue;
+    out[offset + simScoreBin(c, m)] += 1;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The SimDist features the model sees: log(1 + count) per bin, so a 200-event history and a 5-event one give
+ * activations of comparable scale while the total still shows.
+ */
+export function simDistFeatureInPlace(counts: Float32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) counts[i] = Math.log1p(counts[i]);
+}
+
+/** Cosine of two rows of row-major, L2-normalised vectors (a dot product). */
+export function rowDot(values: Float32Array, dim: number, a: number, b: number): number {
+  let s = 0;
+  const oa = a * dim;
+  const ob = b * dim;
+  for (let k = 0; k < dim; k++) s += values[oa + k] * values[ob + k];
+  return s;
+}

@@ -1,0 +1,241 @@
+/**
+ * `gist evaluate`: AUC, gAUC, logloss and AUC gain of CTR runs (paper Table 1), AUC by item popularity
+ * (Table 7), exact Recall@K of embeddings with guidance pairs as truth (Tables 3 and 5), GSU score
+ * histograms, training curves, an HTML report and the CI regression gate.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../arrow-io.js';
+import { DATASET_FILES, DOMAIN_CODE, loadItems, type Items } from '../dataset.js';
+import { InputDataError, IoError, UsageError } from '../errors.js';
+import { auc, gauc, logloss, rocCurve } from '../metrics.js';
+import { noProgress, type OnProgress } from '../output.js';
+import { VERSION } from '../version.js';
+import { checkGate, readBaselineMetrics } from './gate.js';
+import { loadEmbeddings, loadGsuScores, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
+import { defaultPopularityThreshold, popularityGroups } from './popularity.js';
+import { pairRanks, recallFromRanks } from './recall.js';
+import { renderReportHtml, type ReportData } from './report-html.js';
+import { nullable, type EvaluateResult, type GsuSummary, type RecallMetrics, type RunMetrics } from './result.js';
+
+export const EVAL_SPLITS = ['test', 'valid'] as const;
+
+export interface EvaluateOptions {
+  /** predictions files: `NAME=path/predictions.arrow`, a plain path (name = parent folder) or a run folder */
+  predictions: string[];
+  /** split of the predictions to score */
+  split: (typeof EVAL_SPLITS)[number];
+  /** run the AUC gains are relative to; default `din`, else `ctr-din`, else the first run */
+  baselineRun?: string;
+  /** prepared dataset folder: item popularity (items.arrow target_count) and item domains for Recall@K */
+  data?: string;
+  /** low-interaction = items with target_count below this; default the median target_count of target items with count > 0 */
+  popularityThreshold?: number;
+  /** GSU files (`NAME=gsu.arrow`) whose similarity scores are histogrammed */
+  gsu: string[];
+  /** embedding files (`NAME=file.arrow`) scored by Recall@K */
+  embeddings: string[];
+  /** pairs.arrow used as Recall@K truth */
+  pairs?: string;
+  /** K values reported for Recall@K */
+  ks: number[];
+  /** metrics.json to gate against (a previous `--json` / `--save-metrics` output) */
+  baselineMetrics?: string;
+  /** largest allowed absolute drop of any tracked metric */
+  maxDrop: number;
+  /** write the self-contained HTML report here */
+  html?: string;
+  /** write the result JSON here */
+  saveMetrics?: string;
+}
+
+/** Defaults of the options flags leave out. */
+export const DEFAULT_EVALUATE_OPTIONS: EvaluateOptions = {
+  predictions: [],
+  split: 'test',
+  gsu: [],
+  embeddings: [],
+  ks: [10, 100, 1000],
+  maxDrop: 0.002,
+};
+
+/** Names tried, in order, for the default baseline run. */
+const DEFAULT_BASELINE_NAMES = ['din', 'ctr-din'];
+
+const HIST_BINS = 40;
+
+function checkOptions(o: EvaluateOptions): void {
+  if (!o.predictions.length && !o.embeddings.length && !o.gsu.length) {
+    throw new UsageError('nothing to evaluate: give predictions files, --embeddings with --pairs, or --gsu');
+  }
+  if (o.embeddings.length && !o.pairs) throw new UsageError('--embeddings needs --pairs pairs.arrow (the Recall@K truth)');
+  if (o.pairs && !o.embeddings.length) throw new UsageError('--pairs is only used with --embeddings NAME=file.arrow');
+  if (o.popularityThreshold !== undefined && !o.data) throw new UsageError('--popularity-threshold needs --data DIR (item popularity comes from items.arrow)');
+  if (o.popularityThreshold !== undefined && !(o.popularityThreshold > 0 && Number.isFinite(o.popularityThreshold))) {
+    throw new UsageError(`--popularity-threshold must be a positive number, got ${o.popularityThreshold}`);
+  }
+  if (!(o.maxDrop >= 0 && Number.isFinite(o.maxDrop))) throw new UsageError(`--max-drop must be ≥ 0, got ${o.maxDrop}`);
+  if (!o.ks.length || o.ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--ks must be positive integers, got ${o.ks.join(',')}`);
+  if (!(EVAL_SPLITS as readonly string[]).includes(o.split)) throw new UsageError(`--split must be test or valid, got ${o.split}`);
+}
+
+function loadDataItems(dir: string): Items {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new IoError(`${dir}: no such dataset folder (--data)`);
+  return loadItems(path.join(dir, DATASET_FILES.items));
+}
+
+function gainPct(a: number | null, base: number | null): number | null {
+  return a === null || base === null || base === 0 ? null : ((a - base) / base) * 100;
+}
+
+/** K values for the Recall@K curve: 1, 1.5, 2, 3, 5, 7 × 10^e up to the largest K, plus the requested ones. */
+function curveKs(ks: readonly number[]): number[] {
+  const maxK = Math.max(...ks);
+  const out = new Set(ks);
+  for (let e = 0; 10 ** e <= maxK; e++) for (const m of [1, 1.5, 2, 3, 5, 7]) if (Math.round(m * 10 ** e) <= maxK) out.add(Math.round(m * 10 ** e));
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Item domain most related items belong to (candidates for Recall@K are that domain's items). */
+function relatedDomain(items: Items, related: Int32Array): number {
+  const counts = [0, 0];
+  for (const r of related) if (r < items.count) counts[items.domain[r]]++;
+  return counts[DOMAIN_CODE.target] > counts[DOMAIN_CODE.source] ? DOMAIN_CODE.target : DOMAIN_CODE.source;
+}
+
+/** Compute every metric, check the gate, write --save-metrics / --html; the gate verdict is returned, not thrown. */
+export async function evaluate(options: Partial<EvaluateOptions>, onProgress: OnProgress = noProgress): Promise<EvaluateResult> {
+  const o: EvaluateOptions = { ...DEFAULT_EVALUATE_OPTIONS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  checkOptions(o);
+  const ks = [...new Set(o.ks)].sort((a, b) => a - b);
+  const warnings: string[] = [];
+  const items = o.data ? loadDataItems(o.data) : null;
+  const baselineDoc = o.baselineMetrics ? readBaselineMetrics(o.baselineMetrics) : null;
+  const report: Omit<ReportData, 'result'> = { roc: [], recallCurves: [], gsuHist: [], ctrCurves: [], embeddingCurves: [], version: VERSION };
+  const addCurve = (list: { name: string; curve: Curve }[], name: string, file: string): void => {
+    const c = readCurve(file);
+    if (typeof c === 'string') warnings.push(c);
+    else if (c) list.push({ name, curve: c });
+  };
+
+  // CTR runs
+  const runsIn = parseNamedPaths(o.predictions, 'predictions.arrow', 'predictions');
+  const threshold = items ? (o.popularityThreshold ?? defaultPopularityThreshold(items.targetCount, items.domain, DOMAIN_CODE.target)) : null;
+  const runs: RunMetrics[] = [];
+  runsIn.forEach((r, i) => {
+    onProgress({ phase: 'predictions', done: i, total: runsIn.length, info: r.name });
+    const p = loadPredictions(r.file, o.split);
+    let positives = 0;
+    for (let j = 0; j < p.label.length; j++) positives += p.label[j];
+    let popularity: RunMetrics['popularity'] = null;
+    if (items && threshold !== null) {
+      for (let j = 0; j < p.itemId.length; j++) {
+        if (p.itemId[j] >= items.count) throw new InputDataError(`item id ${p.itemId[j]} is not in --data ${o.data} (${items.count} items)`, r.file, 'item_id');
+      }
+      const g = popularityGroups(p.itemId, p.label, p.score, items.targetCount, threshold);
+      popularity = { threshold, low: { auc: nullable(g.low.auc), n: g.low.n, auc_gain_pct: null }, high: { auc: nullable(g.high.auc), n: g.high.n, auc_gain_pct: null } };
+    }
+    runs.push({ name: r.name, file: r.file, auc: nullable(auc(p.label, p.score)), gauc: nullable(gauc(p.userId, p.label, p.score)), logloss: nullable(logloss(p.label, p.score)), auc_gain_pct: null, n: p.label.length, positives, popularity });
+    report.roc.push({ name: r.name, ...rocCurve(p.label, p.score) });
+    addCurve(report.ctrCurves, r.name, path.join(path.dirname(r.file), 'curve.json'));
+  });
+  if (runsIn.length) onProgress({ phase: 'predictions', done: runsIn.length, total: runsIn.length });
+  let baseline: string | null = null;
+  if (runs.length) {
+    if (o.baselineRun !== undefined && !runs.some((r) => r.name === o.baselineRun)) {
+      throw new UsageError(`--baseline-run ${o.baselineRun}: no such run (runs: ${runs.map((r) => r.name).join(', ')})`);
+    }
+    baseline = o.baselineRun ?? DEFAULT_BASELINE_NAMES.find((n) => runs.some((r) => r.name === n)) ?? runs[0].name;
+    const b = runs.find((r) => r.name === baseline)!;
+    for (const r of runs) {
+      r.auc_gain_pct = gainPct(r.auc, b.auc);
+      if (r.popularity && b.popularity) {
+        r.popularity.low.auc_gain_pct = gainPct(r.popularity.low.auc, b.popularity.low.auc);
+        r.popularity.high.auc_gain_pct = gainPct(r.popularity.high.auc, b.popularity.high.auc);
+      }
+    }
+  }
+
+  // Recall@K of embeddings
+  const recall: RecallMetrics[] = [];
+  if (o.embeddings.length && o.pairs) {
+    const truth = loadTruthPairs(o.pairs);
+    for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) {
+      const emb = loadEmbeddings(e.file, items?.count);
+      const rows = emb.has.length;
+      const keep: number[] = [];
+      for (let i = 0; i < truth.target.length; i++) if (truth.target[i] < rows && emb.has[truth.target[i]]) keep.push(i);
+      const target = Int32Array.from(keep, (i) => truth.target[i]);
+      const related = Int32Array.from(keep, (i) => truth.related[i]);
+      const domain = items ? relatedDomain(items, related) : -1;
+      const cands: number[] = [];
+      for (let id = 0; id < rows; id++) if (emb.has[id] && (domain < 0 || items!.domain[id] === domain)) cands.push(id);
+      const ranks = pairRanks(emb.vectors, { target, related }, Int32Array.from(cands), (p) => onProgress({ ...p, info: e.name }));
+      const atK = recallFromRanks(ranks, ks);
+      recall.push({
+        name: e.name,
+        file: e.file,
+        recall: Object.fromEntries(Object.entries(atK).map(([k, v]) => [k, nullable(v)])),
+        pairs: keep.length,
+        skipped_pairs: truth.target.length - keep.length,
+        candidates: cands.length,
+        truth: truth.truth,
+      });
+      if (keep.length) {
+        const grid = curveKs(ks);
+        const r = recallFromRanks(ranks, grid);
+        report.recallCurves.push({ name: e.name, ks: grid, recall: grid.map((k) => r[String(k)]), marked: ks });
+      }
+      addCurve(report.embeddingCurves, e.name, path.join(path.dirname(e.file), 'loss_curve.json'));
+    }
+  }
+
+  // GSU similarity scores
+  const gsu: GsuSummary[] = [];
+  const gsuScores: { name: string; scores: Float32Array }[] = [];
+  for (const g of parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu')) {
+    const { samples, scores } = loadGsuScores(g.file);
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const s of scores) {
+      sum += s;
+      if (s < min) min = s;
+      if (s > max) max = s;
+    }
+    gsu.push({ name: g.name, file: g.file, samples, scores: scores.length, mean: nullable(sum / scores.length), min: nullable(min), max: nullable(max) });
+    gsuScores.push({ name: g.name, scores });
+  }
+  if (gsuScores.length) {
+    // One bin grid for every GSU file so the histograms compare directly.
+    let lo = Math.min(...gsu.map((g) => g.min ?? Infinity));
+    let hi = Math.max(...gsu.map((g) => g.max ?? -Infinity));
+    if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
+    if (hi - lo < 1e-6) [lo, hi] = [lo - 0.5, hi + 0.5];
+    const edges = Array.from({ length: HIST_BINS + 1 }, (_, b) => lo + ((hi - lo) * b) / HIST_BINS);
+    for (const [i, g] of gsuScores.entries()) {
+      const counts = new Array<number>(HIST_BINS).fill(0);
+      for (const s of g.scores) counts[Math.min(HIST_BINS - 1, Math.floor(((s - lo) / (hi - lo)) * HIST_BINS))]++;
+      report.gsuHist.push({ name: g.name, edges, counts, mean: gsu[i].mean });
+    }
+  }
+
+  const result: EvaluateResult = { split: o.split, baseline, runs, recall, gsu, warnings, outputs: {} };
+  if (baselineDoc && o.baselineMetrics) result.gate = checkGate(result, baselineDoc, o.maxDrop, o.baselineMetrics);
+  // Key order of the JSON: gate before warnings/outputs.
+  const ordered: EvaluateResult = { split: result.split, baseline: result.baseline, runs, recall, gsu, ...(result.gate ? { gate: result.gate } : {}), warnings, outputs: {} };
+  if (o.html) ordered.outputs.html = o.html;
+  if (o.saveMetrics) ordered.outputs.metrics = o.saveMetrics;
+  if (o.saveMetrics) writeOut(o.saveMetrics, JSON.stringify(ordered, null, 2) + '\n');
+  if (o.html) writeOut(o.html, renderReportHtml({ ...report, result: ordered }));
+  return ordered;
+}
+
+function writeOut(file: string, text: string): void {
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  } catch (err) {
+    throw new IoError(`${file}: cannot create its folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  writeFileAtomic(file, text);
+}

@@ -1,0 +1,184 @@
+/** Inputs of `gist evaluate`: named run files, predictions of one split, training curves, GSU scores, pairs. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readArrow, type DictColumn, type ListColumn, type VectorColumn } from '../arrow-io.js';
+import { InputDataError, IoError, UsageError } from '../errors.js';
+import { EMBEDDINGS, GSU, PAIRS, PREDICTIONS } from '../schemas.js';
+
+/** A run named on the command line: `NAME=path` or a plain path (name = its parent folder's name). */
+export interface NamedPath {
+  name: string;
+  file: string;
+}
+
+/**
+ * Parse `NAME=path` or `path`. A plain path is named after its parent folder (`work/ctr-gist/predictions.arrow`
+ * → `ctr-gist`); a folder stands for `folder/<defaultFile>` and is named after the folder itself.
+ */
+export function parseNamedPath(spec: string, defaultFile: string, flag: string): NamedPath {
+  const eq = spec.indexOf('=');
+  let name = '';
+  let file = spec;
+  // A '=' before the first path separator separates a name (paths may contain '=' further on).
+  if (eq > 0 && !spec.slice(0, eq).includes('/') && !spec.slice(0, eq).includes(path.sep)) {
+    name = spec.slice(0, eq);
+    file = spec.slice(eq + 1);
+  }
+  if (!file) throw new UsageError(`${flag} "${spec}": missing path after "="`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    if (!name) name = path.basename(path.resolve(file));
+    file = path.join(file, defaultFile);
+  }
+  if (!name) name = path.basename(path.dirname(path.resolve(file)));
+  return { name, file };
+}
+
+/** Parse several specs; two runs with the same name are a usage error. */
+export function parseNamedPaths(specs: readonly string[], defaultFile: string, flag: string): NamedPath[] {
+  const out = specs.map((s) => parseNamedPath(s, defaultFile, flag));
+  const seen = new Set<string>();
+  for (const r of out) {
+    if (seen.has(r.name)) throw new UsageError(`${flag}: two inputs are named "${r.name}"; name them explicitly as NAME=path`);
+    seen.add(r.name);
+  }
+  return out;
+}
+
+/** One run's predictions restricted to a split. */
+export interface SplitPredictions {
+  userId: Int32Array;
+  itemId: Int32Array;
+  label: Int8Array;
+  score: Float32Array;
+}
+
+function gather<T extends Int32Array | Int8Array | Float32Array>(src: T, rows: Int32Array): T {
+  const out = new (src.constructor as new (n: number) => T)(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = src[rows[i]];
+  return out;
+}
+
+/** Read predictions.arrow and keep the rows of `split`; no rows in that split is an input error. */
+export function loadPredictions(file: string, split: string): SplitPredictions {
+  const f = readArrow(file, PREDICTIONS);
+  const c = f.columns;
+  const splitCol = c.split as DictColumn;
+  const code = splitCol.values.indexOf(split);
+  const rows: number[] = [];
+  if (code >= 0) for (let i = 0; i < splitCol.codes.length; i++) if (splitCol.codes[i] === code) rows.push(i);
+  if (rows.length === 0) {
+    const present = splitCol.values.length ? splitCol.values.join(', ') : 'none';
+    throw new InputDataError(`no rows with split "${split}" (splits present: ${present}); choose another with --split`, file, 'split');
+  }
+  const idx = Int32Array.from(rows);
+  return {
+    userId: gather(c.user_id as Int32Array, idx),
+    itemId: gather(c.item_id as Int32Array, idx),
+    label: gather(c.label as Int8Array, idx),
+    score: gather(c.score as Float32Array, idx),
+  };
+}
+
+/** A training curve: x (epoch or step) and the values logged at it. */
+export interface Curve {
+  x: number[];
+  loss: number[];
+  /** CTR trainer only: validation AUC per epoch (NaN where not logged). */
+  validAuc: number[];
+  xLabel: 'epoch' | 'step';
+  file: string;
+}
+
+function finiteOrNaN(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+}
+
+/**
+ * Read a training curve if the file exists: `{ epochs: [{epoch, loss, valid_auc}] }` (CTR trainer) or
+ * `{ steps: [{step, loss}] }` (embedding trainers). Returns null when absent; a warning string when unreadable.
+ */
+export function readCurve(file: string): Curve | string | null {
+  if (!fs.existsSync(file)) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    return `${file}: unreadable training curve (${(err as Error).message}); not plotted`;
+  }
+  const obj = (doc ?? {}) as { epochs?: unknown; steps?: unknown };
+  const rows = Array.isArray(obj.epochs) ? obj.epochs : Array.isArray(obj.steps) ? obj.steps : null;
+  if (!rows) return `${file}: expected { epochs: [...] } or { steps: [...] }; not plotted`;
+  const xLabel = Array.isArray(obj.epochs) ? 'epoch' : 'step';
+  const curve: Curve = { x: [], loss: [], validAuc: [], xLabel, file };
+  rows.forEach((r: unknown, i: number) => {
+    const row = (r ?? {}) as Record<string, unknown>;
+    const x = finiteOrNaN(row[xLabel]);
+    curve.x.push(Number.isNaN(x) ? i + 1 : x);
+    curve.loss.push(finiteOrNaN(row.loss));
+    curve.validAuc.push(finiteOrNaN(row.valid_auc));
+  });
+  return curve;
+}
+
+/** Item vectors placed by item id (row i = item i) and which ids have one. */
+export interface LoadedEmbeddings {
+  vectors: VectorColumn;
+  has: Uint8Array;
+  count: number;
+}
+
+/** Read an EMBEDDINGS file into a dense by-id matrix; `numItems` (from --data) bounds the ids when known. */
+export function loadEmbeddings(file: string, numItems?: number): LoadedEmbeddings {
+  const f = readArrow(file, EMBEDDINGS);
+  const ids = f.columns.item_id as Int32Array;
+  const vec = f.columns.vector as VectorColumn;
+  let maxId = -1;
+  for (let i = 0; i < ids.length; i++) {
+    if (numItems !== undefined && ids[i] >= numItems) throw new InputDataError(`item id ${ids[i]} out of range (${numItems} items in --data)`, file, 'item_id', i);
+    maxId = Math.max(maxId, ids[i]);
+  }
+  const rows = Math.max(maxId + 1, numItems ?? 0);
+  const values = new Float32Array(rows * vec.dim);
+  const has = new Uint8Array(rows);
+  for (let i = 0; i < ids.length; i++) {
+    if (has[ids[i]]) throw new InputDataError(`duplicate item_id ${ids[i]}`, file, 'item_id', i);
+    has[ids[i]] = 1;
+    values.set(vec.values.subarray(i * vec.dim, (i + 1) * vec.dim), ids[i] * vec.dim);
+  }
+  return { vectors: { dim: vec.dim, values }, has, count: ids.length };
+}
+
+/** Pairs used as Recall@K truth: valid/test pairs when the file has a split column, else all of them. */
+export interface LoadedPairs {
+  target: Int32Array;
+  related: Int32Array;
+  truth: 'valid+test' | 'all';
+}
+
+export function loadTruthPairs(file: string): LoadedPairs {
+  const f = readArrow(file, PAIRS);
+  const target = f.columns.target_item as Int32Array;
+  const related = f.columns.related_item as Int32Array;
+  const split = f.columns.split as DictColumn | undefined;
+  if (!split) return { target, related, truth: 'all' };
+  const keep = new Set(['valid', 'test'].map((s) => split.values.indexOf(s)).filter((c) => c >= 0));
+  const rows: number[] = [];
+  for (let i = 0; i < split.codes.length; i++) if (keep.has(split.codes[i])) rows.push(i);
+  if (rows.length === 0) throw new InputDataError('no pairs with split "valid" or "test" to use as Recall@K truth', file, 'split');
+  return {
+    target: Int32Array.from(rows, (r) => target[r]),
+    related: Int32Array.from(rows, (r) => related[r]),
+    truth: 'valid+test',
+  };
+}
+
+/** GSU scores of one file, flattened (all searched events of all samples). */
+export function loadGsuScores(file: string): { samples: number; scores: Float32Array } {
+  const f = readArrow(file, GSU);
+  return { samples: f.numRows, scores: (f.columns.scores as ListColumn<Float32Array>).values };
+}
+
+/** Fail early with an IoError naming the flag when an input path is missing. */
+export function requireFile(file: string, flag: string): void {
+  if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (${flag})`);
+}

@@ -1,0 +1,130 @@
+/**
+ * The evaluation as plain tables (strings only): shared by the terminal renderer, `--markdown` and the
+ * HTML report, so all three show the same numbers with the same formatting.
+ */
+import { gateMessage } from './gate.js';
+import type { EvaluateResult } from './result.js';
+
+export type Align = 'left' | 'right';
+
+export interface TableData {
+  /** stable id: ctr | popularity | recall | gsu */
+  id: string;
+  title: string;
+  headers: string[];
+  align: Align[];
+  rows: string[][];
+  /** rows holding the best value of `bestColumn` (ties all marked) */
+  best: number[];
+  bestColumn: number;
+  note?: string;
+}
+
+export function fmtNum(x: number | null | undefined, digits = 4): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+}
+
+export function fmtGain(x: number | null | undefined, isBaseline: boolean): string {
+  if (isBaseline) return '-';
+  if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
+  return `${x >= 0 ? '+' : ''}${x.toFixed(3)}%`;
+}
+
+export function fmtInt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function bestRows(values: (number | null)[]): number[] {
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (finite.length === 0) return [];
+  const top = Math.max(...finite);
+  return values.flatMap((v, i) => (v === top ? [i] : []));
+}
+
+/** Every table the result has data for, in display order. */
+export function resultTables(result: EvaluateResult): TableData[] {
+  const tables: TableData[] = [];
+  const isBase = (name: string): boolean => name === result.baseline;
+  if (result.runs.length) {
+    tables.push({
+      id: 'ctr',
+      title: `CTR metrics (${result.split} split)`,
+      headers: ['run', 'AUC', 'gAUC', 'logloss', 'AUC gain', 'samples', 'positives'],
+      align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+      rows: result.runs.map((r) => [r.name, fmtNum(r.auc), fmtNum(r.gauc), fmtNum(r.logloss), fmtGain(r.auc_gain_pct, isBase(r.name)), fmtInt(r.n), fmtInt(r.positives)]),
+      best: bestRows(result.runs.map((r) => r.auc)),
+      bestColumn: 1,
+      note: `AUC gain = (AUC − AUC of ${result.baseline}) / AUC of ${result.baseline}. gAUC: users with both labels, weighted by samples.`,
+    });
+  }
+  const withPop = result.runs.filter((r) => r.popularity);
+  if (withPop.length) {
+    const t = withPop[0].popularity!.threshold;
+    tables.push({
+      id: 'popularity',
+      title: 'AUC by item popularity',
+      headers: ['run', 'low AUC', 'high AUC', 'low gain', 'high gain', 'overall gain', 'low n', 'high n'],
+      align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      rows: withPop.map((r) => {
+        const p = r.popularity!;
+        const b = isBase(r.name);
+        return [r.name, fmtNum(p.low.auc), fmtNum(p.high.auc), fmtGain(p.low.auc_gain_pct, b), fmtGain(p.high.auc_gain_pct, b), fmtGain(r.auc_gain_pct, b), fmtInt(p.low.n), fmtInt(p.high.n)];
+      }),
+      best: bestRows(withPop.map((r) => r.popularity!.low.auc)),
+      bestColumn: 1,
+      note: `low-interaction: items with fewer than ${t} target-domain training interactions; high-interaction: ${t} or more. Gains relative to ${result.baseline} within each group (paper Table 7).`,
+    });
+  }
+  if (result.recall.length) {
+    const ks = [...new Set(result.recall.flatMap((r) => Object.keys(r.recall)))].sort((a, b) => Number(a) - Number(b));
+    const lastK = ks[ks.length - 1];
+    tables.push({
+      id: 'recall',
+      title: 'Recall@K of embeddings (exact cosine)',
+      headers: ['embeddings', ...ks.map((k) => `Recall@${k}`), 'pairs', 'candidates'],
+      align: ['left', ...ks.map((): Align => 'right'), 'right', 'right'],
+      rows: result.recall.map((r) => [r.name, ...ks.map((k) => fmtNum(r.recall[k])), fmtInt(r.pairs), fmtInt(r.candidates)]),
+      best: bestRows(result.recall.map((r) => r.recall[lastK] ?? null)),
+      bestColumn: ks.length,
+      note: `Truth: ${result.recall[0].truth === 'all' ? 'all pairs' : 'valid and test pairs'}; the query item itself is never a candidate.`,
+    });
+  }
+  if (result.gsu.length) {
+    tables.push({
+      id: 'gsu',
+      title: 'GSU similarity scores',
+      headers: ['gsu', 'samples', 'scores', 'mean', 'min', 'max'],
+      align: ['left', 'right', 'right', 'right', 'right', 'right'],
+      rows: result.gsu.map((g) => [g.name, fmtInt(g.samples), fmtInt(g.scores), fmtNum(g.mean), fmtNum(g.min), fmtNum(g.max)]),
+      best: [],
+      bestColumn: 0,
+    });
+  }
+  return tables;
+}
+
+function mdCell(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
+
+/** GitHub-flavoured markdown: one `###` section per table, best values bold, then the gate verdict. */
+export function toMarkdown(result: EvaluateResult): string {
+  const out: string[] = [];
+  for (const t of resultTables(result)) {
+    out.push(`### ${t.title}`, '');
+    out.push(`| ${t.headers.map(mdCell).join(' | ')} |`);
+    out.push(`|${t.align.map((a) => (a === 'right' ? ' ---: ' : ' :--- ')).join('|')}|`);
+    t.rows.forEach((row, i) => {
+      const cells = row.map((c, j) => (j === t.bestColumn && t.best.includes(i) ? `**${mdCell(c)}**` : mdCell(c)));
+      out.push(`| ${cells.join(' | ')} |`);
+    });
+    if (t.note) out.push('', `_${t.note}_`);
+    out.push('');
+  }
+  if (result.gate) {
+    out.push(`**${result.gate.passed ? 'Gate passed' : 'Gate FAILED'}:** ${mdCell(gateMessage(result.gate))}`);
+    for (const f of result.gate.failures) out.push(`- ${mdCell(f.message)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
