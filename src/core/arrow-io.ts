@@ -18,6 +18,7 @@ import {
   Table,
   Type,
   Utf8,
+  Vector,
   makeData,
   tableFromIPC,
   tableToIPC,
@@ -117,7 +118,7 @@ function nullBitmapFromCodes(codes: Int32Array): { bitmap: Uint8Array | undefine
   return { bitmap, nulls };
 }
 
-function makeColumnData(col: ColumnSpec, data: ColumnData, start: number, end: number): Data {
+function makeColumnData(col: ColumnSpec, data: ColumnData, start: number, end: number, dictionaries: Map<string, Vector>): Data {
   const type = arrowType(col, data);
   const length = end - start;
   switch (col.kind) {
@@ -134,7 +135,9 @@ function makeColumnData(col: ColumnSpec, data: ColumnData, start: number, end: n
       const codes = d.codes.subarray(start, end);
       const { bitmap, nulls } = nullBitmapFromCodes(codes);
       const typed = col.kind === 'dict8' ? Int8Array.from(codes, (c) => Math.max(c, 0)) : Int32Array.from(codes, (c) => Math.max(c, 0));
-      const dictionary = vectorFromArray(d.values, new Utf8());
+      // One dictionary per column shared by every batch: the file format allows no replacement dictionaries.
+      let dictionary = dictionaries.get(col.name);
+      if (!dictionary) dictionaries.set(col.name, (dictionary = vectorFromArray(d.values, new Utf8())));
       return makeData({ type, length, nullCount: nulls, nullBitmap: bitmap, data: typed, dictionary } as never);
     }
     case 'list_int32':
@@ -175,9 +178,10 @@ export function encodeArrow(spec: TableSpec, columns: Columns, meta: Record<stri
   for (const [k, v] of Object.entries(meta)) metadata.set(k, String(v));
   const schema = new Schema(fields, metadata);
   const batches: RecordBatch[] = [];
+  const dictionaries = new Map<string, Vector>();
   for (let start = 0; start < numRows || (start === 0 && batches.length === 0); start += BATCH_ROWS) {
     const end = Math.min(numRows, start + BATCH_ROWS);
-    const children = present.map((c) => makeColumnData(c, columns[c.name], start, end));
+    const children = present.map((c) => makeColumnData(c, columns[c.name], start, end, dictionaries));
     const structData = makeData({ type: new Struct(fields), length: end - start, children, nullCount: 0 });
     batches.push(new RecordBatch(schema, structData));
     if (numRows === 0) break;

@@ -104,3 +104,24 @@ test('label outside {0,1} is rejected with its row', () => {
 test('encodeArrow refuses columns the spec does not know', () => {
   assert.throws(() => encodeArrow(SEQUENCES, { user_id: new Int32Array(0), items: { offsets: new Int32Array(1), values: new Int32Array(0) }, ts: { offsets: new Int32Array(1), values: new Float64Array(0) }, extra: new Int32Array(0) }, {}), /unknown column extra/);
 });
+
+test('dictionary columns span several record batches (one shared dictionary)', () => {
+  const n = 300_000;
+  const codes = Int32Array.from({ length: n }, (_, i) => i % 3);
+  const file = path.join(tmp(), 'samples.arrow');
+  writeArrow(
+    file,
+    SAMPLES,
+    {
+      sample_id: Int32Array.from({ length: n }, (_, i) => i),
+      user_id: new Int32Array(n),
+      item_id: new Int32Array(n),
+      ts: new Float64Array(n),
+      label: new Int8Array(n),
+      split: { codes, values: ['train', 'valid', 'test'] },
+    },
+    meta,
+  );
+  const back = readArrow(file, SAMPLES);
+  assert.deepEqual((back.columns.split as { codes: Int32Array }).codes, codes);
+});

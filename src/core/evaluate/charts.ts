@@ -14,6 +14,8 @@ export interface Axis {
   max: number;
   /** base-10 log scale (min must be > 0) */
   log?: boolean;
+  /** ticks only at whole numbers (epochs, steps) */
+  integer?: boolean;
   /** explicit tick positions; default: nice linear ticks or powers of ten */
   ticks?: number[];
   format?: (v: number) => string;
@@ -25,8 +27,10 @@ export interface Series {
   x: ArrayLike<number>;
   y: ArrayLike<number>;
   dash?: string;
-  /** draw a dot at every point (few points: epochs, K values) */
+  /** draw a dot at every point (few points: epochs) */
   markers?: boolean;
+  /** draw dots only at these point indices (e.g. the reported K values) */
+  markAt?: number[];
   /** tooltip text per point */
   pointTitle?: (i: number) => string;
 }
@@ -73,6 +77,8 @@ export interface HistogramSpec extends ChartFrame {
 }
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", "Liberation Sans", sans-serif';
+/** White outline behind labels drawn over data. */
+const HALO = ' paint-order="stroke" stroke="#ffffff" stroke-width="3" stroke-linejoin="round"';
 const MARGIN = { left: 64, right: 20, top: 54, bottom: 52 };
 
 export function esc(s: string): string {
@@ -104,8 +110,8 @@ export function niceDomain(lo: number, hi: number, target = 5): [number, number]
   return [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
 }
 
-function linearTicks(lo: number, hi: number, target = 5): number[] {
-  const step = niceStep(hi - lo, target);
+function linearTicks(lo: number, hi: number, target = 5, integer = false): number[] {
+  const step = integer ? Math.max(1, niceStep(hi - lo, target)) : niceStep(hi - lo, target);
   const out: number[] = [];
   for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return out;
@@ -219,7 +225,7 @@ function legend(p: Plot, items: { name: string; color: string; dash?: string; bo
 /** A line chart with one line per series; points with a non-finite coordinate are skipped. */
 export function lineChart(spec: LineChartSpec): string {
   const p = plotArea(spec, spec.x, spec.y);
-  const xTicks = spec.x.ticks ?? (spec.x.log ? logTicks(spec.x.min, spec.x.max) : linearTicks(spec.x.min, spec.x.max));
+  const xTicks = spec.x.ticks ?? (spec.x.log ? logTicks(spec.x.min, spec.x.max) : linearTicks(spec.x.min, spec.x.max, 6, spec.x.integer));
   const yTicks = spec.y.ticks ?? linearTicks(spec.y.min, spec.y.max);
   const out = open(spec, p);
   out.push(...axes(p, spec.x, spec.y, xTicks, yTicks));
@@ -232,8 +238,9 @@ export function lineChart(spec: LineChartSpec): string {
     if (pts.length === 0) continue;
     const d = pts.map(([x, y], i) => `${i ? 'L' : 'M'}${n(x)} ${n(y)}`).join('');
     out.push(`<g class="series"><path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.2" stroke-linejoin="round" stroke-linecap="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}><title>${esc(s.name)}</title></path>`);
-    if (s.markers || pts.length === 1) {
-      for (const [x, y, i] of pts) out.push(`<circle cx="${n(x)}" cy="${n(y)}" r="3.2" fill="${s.color}" stroke="#ffffff" stroke-width="1"><title>${esc(s.pointTitle ? s.pointTitle(i) : s.name)}</title></circle>`);
+    if (s.markers || s.markAt || pts.length === 1) {
+      const only = s.markAt && !s.markers ? new Set(s.markAt) : null;
+      for (const [x, y, i] of pts) if (!only || only.has(i)) out.push(`<circle cx="${n(x)}" cy="${n(y)}" r="3.2" fill="${s.color}" stroke="#ffffff" stroke-width="1"><title>${esc(s.pointTitle ? s.pointTitle(i) : s.name)}</title></circle>`);
     }
     out.push('</g>');
   }
@@ -267,7 +274,7 @@ export function barChart(spec: BarChartSpec): string {
       const label = spec.valueLabel ? spec.valueLabel(v) : String(v);
       out.push(`<rect x="${n(x + 1)}" y="${n(top)}" width="${n(barW - 2)}" height="${n(Math.max(0.5, Math.abs(zero - y)))}" fill="${s.color}"><title>${esc(`${s.name} · ${cat}: ${label}`)}</title></rect>`);
       const ly = v >= 0 ? top - 4 : top + Math.abs(zero - y) + 12;
-      out.push(`<text x="${n(x + barW / 2)}" y="${n(ly)}" font-size="10" fill="#1f2328" text-anchor="middle">${esc(label)}</text>`);
+      out.push(`<text x="${n(x + barW / 2)}" y="${n(ly)}" font-size="10.5" fill="#1f2328" text-anchor="middle"${HALO}>${esc(label)}</text>`);
     });
   });
   if (spec.y.min < 0 && spec.y.max > 0) out.push(`<line x1="${n(p.x0)}" y1="${n(zero)}" x2="${n(p.x1)}" y2="${n(zero)}" stroke="#57606a" stroke-width="1.2"/>`);
@@ -300,7 +307,7 @@ export function histogram(spec: HistogramSpec): string {
     const x = p.px(m.x);
     out.push(`<line x1="${n(x)}" y1="${n(p.y1)}" x2="${n(x)}" y2="${n(p.y0)}" stroke="#1f2328" stroke-width="1.2" stroke-dasharray="4 3"/>`);
     const anchor = x > (p.x0 + p.x1) / 2 ? 'end' : 'start';
-    out.push(`<text x="${n(anchor === 'end' ? x - 5 : x + 5)}" y="${n(p.y1 + 14)}" font-size="11" fill="#1f2328" text-anchor="${anchor}">${esc(m.label)}</text>`);
+    out.push(`<text x="${n(anchor === 'end' ? x - 5 : x + 5)}" y="${n(p.y1 + 14)}" font-size="11" fill="#1f2328" text-anchor="${anchor}"${HALO}>${esc(m.label)}</text>`);
   }
   out.push('</svg>');
   return out.join('\n');

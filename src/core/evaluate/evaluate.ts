@@ -164,7 +164,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       const emb = loadEmbeddings(e.file, items?.count);
       const rows = emb.has.length;
       const keep: number[] = [];
-      for (let i = 0; i < truth.target.length; i++) if (truth.target[i] < rows && emb.has[truth.target[i]]) keep.push(i);
+      // Self-pairs cannot be retrieved (the query is never its own candidate); targets without a vector cannot be queried.
+      for (let i = 0; i < truth.target.length; i++) if (truth.target[i] !== truth.related[i] && truth.target[i] < rows && emb.has[truth.target[i]]) keep.push(i);
       const target = Int32Array.from(keep, (i) => truth.target[i]);
       const related = Int32Array.from(keep, (i) => truth.related[i]);
       const domain = items ? relatedDomain(items, related) : -1;

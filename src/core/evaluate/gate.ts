@@ -65,7 +65,8 @@ export function checkGate(current: Pick<EvaluateResult, 'split' | 'runs' | 'reca
   const compare = (run: string, metric: string, label: string, base: number, cur: number | null | undefined, higherIsBetter: boolean): void => {
     checked++;
     if (!isNum(cur)) {
-      failures.push({ run, metric, baseline: base, current: null, drop: null, message: `${run} ${label} is missing (baseline ${fmt(base)})` });
+      const why = cur === undefined ? `${run} was not evaluated (baseline ${label} ${fmt(base)})` : `${run} ${label} is undefined now (baseline ${fmt(base)})`;
+      failures.push({ run, metric, baseline: base, current: null, drop: null, message: why });
       return;
     }
     const drop = higherIsBetter ? base - cur : cur - base;
@@ -79,14 +80,14 @@ export function checkGate(current: Pick<EvaluateResult, 'split' | 'runs' | 'reca
     for (const m of RUN_METRICS) {
       const base = b[m.key];
       if (!isNum(base)) continue;
-      compare(b.name, m.key, m.label, base, cur ? cur[m.key] : null, m.higherIsBetter);
+      compare(b.name, m.key, m.label, base, cur ? cur[m.key] : undefined, m.higherIsBetter);
     }
   }
   for (const b of baseline.recall) {
     const cur = current.recall.find((r) => r.name === b.name);
     for (const [k, base] of Object.entries(b.recall)) {
       if (!isNum(base)) continue;
-      compare(b.name, `recall@${k}`, `Recall@${k}`, base, cur ? cur.recall[k] : null, true);
+      compare(b.name, `recall@${k}`, `Recall@${k}`, base, cur ? (k in cur.recall ? cur.recall[k] : undefined) : undefined, true);
     }
   }
   return { passed: failures.length === 0, max_drop: maxDrop, baseline_file: baselineFile, checked, failures };

@@ -3,8 +3,10 @@
  * Recall@K = |{(t, r) : r ∈ topK_{c ∈ C \ {t}} cos(v_t, v_c)}| / |pairs|.
  *
  * Ranks are computed exactly (no index): every query's cosine against every candidate, blocked eight
- * queries at a time so each candidate row is read once per block. Ties are broken by item id (lower
- * first), so the result equals a top-K sorted by (score desc, item id asc).
+ * queries at a time so each candidate row is read once per block. Ties are broken at random in
+ * expectation: with g candidates scoring higher and e others scoring the same (within 1e-6), a pair counts
+ * min(1, max(0, (K − g) / (e + 1))) — so a collapsed embedding scores like chance, not like a perfect one
+ * (same rule as AUC's half-counted ties and src/core/cbjt/recall.ts).
  */
 import type { OnProgress } from '../output.js';
 
@@ -20,6 +22,9 @@ export interface TruthPairs {
   related: Int32Array;
 }
 
+/** Cosines closer than this are ties (float32 rounding of proportional vectors is far smaller). */
+const TIE_EPS = 1e-6;
+
 /** Queries scored together: each candidate row is loaded once per block. */
 const QUERY_BLOCK = 8;
 
@@ -33,11 +38,18 @@ function normalizedRow(src: Float32Array, dim: number, row: number, out: Float32
   for (let k = 0; k < dim; k++) out[outOffset + k * stride] = src[row * dim + k] * inv;
 }
 
+/** Per pair: candidates scoring strictly higher than the related item, and others scoring exactly the same. */
+export interface PairRanks {
+  /** −1 when the related item is not a candidate (or is the target itself): it can never be retrieved */
+  greater: Int32Array;
+  ties: Int32Array;
+}
+
 /**
- * Rank of each pair's related item among the candidates (0 = most similar to the target; the target
- * itself is never a candidate). −1 when the related item is not a candidate (it can never be retrieved).
+ * Where each pair's related item ranks among the candidates by cosine to the target (the target itself
+ * is never a candidate).
  */
-export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: Int32Array, onProgress?: OnProgress): Int32Array {
+export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: Int32Array, onProgress?: OnProgress): PairRanks {
   const { dim, values } = vectors;
   const numItems = dim === 0 ? 0 : values.length / dim;
   const nc = candidates.length;
@@ -60,7 +72,8 @@ export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: I
     list.push(p);
   }
   const queries = [...byTarget.keys()];
-  const ranks = new Int32Array(pairs.target.length).fill(-1);
+  const greater = new Int32Array(pairs.target.length).fill(-1);
+  const ties = new Int32Array(pairs.target.length);
   const scores = new Float64Array(QUERY_BLOCK * nc);
   const qt = new Float64Array(dim * QUERY_BLOCK); // query block transposed: [dim × QUERY_BLOCK]
   for (let q0 = 0; q0 < queries.length; q0 += QUERY_BLOCK) {
@@ -99,34 +112,38 @@ export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: I
         const rc = r >= 0 && r < numItems ? candIndex[r] : -1;
         if (rc < 0 || rc === self) continue; // not retrievable
         const sr = scores[base + rc];
-        let rank = 0;
+        let g = 0;
+        let e = 0;
         for (let c = 0; c < nc; c++) {
-          if (c === self) continue;
+          if (c === self || c === rc) continue;
           const s = scores[base + c];
-          if (s > sr || (s === sr && candidates[c] < r)) rank++;
+          if (s > sr + TIE_EPS) g++;
+          else if (s >= sr - TIE_EPS) e++;
         }
-        ranks[p] = rank;
+        greater[p] = g;
+        ties[p] = e;
       }
     }
     onProgress?.({ phase: 'recall', done: Math.min(queries.length, q0 + qb), total: queries.length });
   }
-  return ranks;
+  return { greater, ties };
 }
 
-/** Fraction of pairs whose rank is below K, for each K (NaN when there are no pairs). */
-export function recallFromRanks(ranks: Int32Array, ks: readonly number[]): Record<string, number> {
+/** Expected fraction of pairs retrieved in the top K, for each K (NaN when there are no pairs). */
+export function recallFromRanks(ranks: PairRanks, ks: readonly number[]): Record<string, number> {
+  const { greater, ties } = ranks;
   const out: Record<string, number> = {};
   for (const k of ks) {
     let hit = 0;
-    for (let i = 0; i < ranks.length; i++) if (ranks[i] >= 0 && ranks[i] < k) hit++;
-    out[String(k)] = ranks.length ? hit / ranks.length : NaN;
+    for (let i = 0; i < greater.length; i++) if (greater[i] >= 0) hit += Math.min(1, Math.max(0, (k - greater[i]) / (ties[i] + 1)));
+    out[String(k)] = greater.length ? hit / greater.length : NaN;
   }
   return out;
 }
 
 /**
  * Recall@K for each K: for each pair, the top-K candidates (the target excluded) by cosine to the target;
- * the fraction of pairs whose related item is among them. Keys are String(K).
+ * the fraction of pairs whose related item is among them (ties shared in expectation). Keys are String(K).
  */
 export function recallAtK(vectors: ItemVectors, pairs: TruthPairs, ks: readonly number[], candidates: Int32Array, onProgress?: OnProgress): Record<string, number> {
   return recallFromRanks(pairRanks(vectors, pairs, candidates, onProgress), ks);

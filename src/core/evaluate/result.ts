@@ -45,7 +45,7 @@ export interface RecallMetrics {
   recall: Record<string, number | null>;
   /** truth pairs evaluated */
   pairs: number;
-  /** truth pairs whose target item has no vector in this file (left out) */
+  /** truth pairs left out: the target item has no vector in this file, or the pair is a self-pair */
   skipped_pairs: number;
   /** items a query can retrieve (the related items' domain with --data, else every item with a vector) */
   candidates: number;

@@ -14,9 +14,8 @@ export interface TableData {
   headers: string[];
   align: Align[];
   rows: string[][];
-  /** rows holding the best value of `bestColumn` (ties all marked) */
-  best: number[];
-  bestColumn: number;
+  /** [row, column] cells holding a column's best value (ties all marked) */
+  best: [number, number][];
   note?: string;
 }
 
@@ -34,11 +33,16 @@ export function fmtInt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function bestRows(values: (number | null)[]): number[] {
-  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  if (finite.length === 0) return [];
+/** Cells of column `col` holding the highest value (only when there is more than one row to compare). */
+function bestCells(values: (number | null | undefined)[], col: number): [number, number][] {
+  const finite = values.filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
+  if (values.length < 2 || finite.length === 0) return [];
   const top = Math.max(...finite);
-  return values.flatMap((v, i) => (v === top ? [i] : []));
+  return values.flatMap((v, i): [number, number][] => (v === top ? [[i, col]] : []));
+}
+
+export function isBest(t: TableData, row: number, col: number): boolean {
+  return t.best.some(([r, c]) => r === row && c === col);
 }
 
 /** Every table the result has data for, in display order. */
@@ -52,8 +56,7 @@ export function resultTables(result: EvaluateResult): TableData[] {
       headers: ['run', 'AUC', 'gAUC', 'logloss', 'AUC gain', 'samples', 'positives'],
       align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
       rows: result.runs.map((r) => [r.name, fmtNum(r.auc), fmtNum(r.gauc), fmtNum(r.logloss), fmtGain(r.auc_gain_pct, isBase(r.name)), fmtInt(r.n), fmtInt(r.positives)]),
-      best: bestRows(result.runs.map((r) => r.auc)),
-      bestColumn: 1,
+      best: bestCells(result.runs.map((r) => r.auc), 1),
       note: `AUC gain = (AUC − AUC of ${result.baseline}) / AUC of ${result.baseline}. gAUC: users with both labels, weighted by samples.`,
     });
   }
@@ -70,22 +73,19 @@ export function resultTables(result: EvaluateResult): TableData[] {
         const b = isBase(r.name);
         return [r.name, fmtNum(p.low.auc), fmtNum(p.high.auc), fmtGain(p.low.auc_gain_pct, b), fmtGain(p.high.auc_gain_pct, b), fmtGain(r.auc_gain_pct, b), fmtInt(p.low.n), fmtInt(p.high.n)];
       }),
-      best: bestRows(withPop.map((r) => r.popularity!.low.auc)),
-      bestColumn: 1,
+      best: [...bestCells(withPop.map((r) => r.popularity!.low.auc), 1), ...bestCells(withPop.map((r) => r.popularity!.high.auc), 2)],
       note: `low-interaction: items with fewer than ${t} target-domain training interactions; high-interaction: ${t} or more. Gains relative to ${result.baseline} within each group (paper Table 7).`,
     });
   }
   if (result.recall.length) {
     const ks = [...new Set(result.recall.flatMap((r) => Object.keys(r.recall)))].sort((a, b) => Number(a) - Number(b));
-    const lastK = ks[ks.length - 1];
     tables.push({
       id: 'recall',
       title: 'Recall@K of embeddings (exact cosine)',
       headers: ['embeddings', ...ks.map((k) => `Recall@${k}`), 'pairs', 'candidates'],
       align: ['left', ...ks.map((): Align => 'right'), 'right', 'right'],
       rows: result.recall.map((r) => [r.name, ...ks.map((k) => fmtNum(r.recall[k])), fmtInt(r.pairs), fmtInt(r.candidates)]),
-      best: bestRows(result.recall.map((r) => r.recall[lastK] ?? null)),
-      bestColumn: ks.length,
+      best: ks.flatMap((k, j) => bestCells(result.recall.map((r) => r.recall[k]), j + 1)),
       note: `Truth: ${result.recall[0].truth === 'all' ? 'all pairs' : 'valid and test pairs'}; the query item itself is never a candidate.`,
     });
   }
@@ -97,7 +97,6 @@ export function resultTables(result: EvaluateResult): TableData[] {
       align: ['left', 'right', 'right', 'right', 'right', 'right'],
       rows: result.gsu.map((g) => [g.name, fmtInt(g.samples), fmtInt(g.scores), fmtNum(g.mean), fmtNum(g.min), fmtNum(g.max)]),
       best: [],
-      bestColumn: 0,
     });
   }
   return tables;
@@ -115,7 +114,7 @@ export function toMarkdown(result: EvaluateResult): string {
     out.push(`| ${t.headers.map(mdCell).join(' | ')} |`);
     out.push(`|${t.align.map((a) => (a === 'right' ? ' ---: ' : ' :--- ')).join('|')}|`);
     t.rows.forEach((row, i) => {
-      const cells = row.map((c, j) => (j === t.bestColumn && t.best.includes(i) ? `**${mdCell(c)}**` : mdCell(c)));
+      const cells = row.map((c, j) => (isBest(t, i, j) ? `**${mdCell(c)}**` : mdCell(c)));
       out.push(`| ${cells.join(' | ')} |`);
     });
     if (t.note) out.push('', `_${t.note}_`);
