@@ -24,7 +24,7 @@ describe('wasm kernel fixes', () => {
   });
 
   it('are installed, idempotently, and can be removed', () => {
-    for (const k of ['UnsortedSegmentSum', 'GatherV2', 'BatchMatMul', '_FusedMatMul']) assert.ok(isKernelFixed(k, 'wasm'), k);
+    for (const k of ['UnsortedSegmentSum', 'GatherV2', 'Tile', 'Identity', 'BatchMatMul', '_FusedMatMul']) assert.ok(isKernelFixed(k, 'wasm'), k);
     registerWasmKernelFixes();
     unregisterWasmKernelFixes();
     assert.ok(!isKernelFixed('GatherV2', 'wasm'));
@@ -59,6 +59,22 @@ describe('wasm kernel fixes', () => {
     const before = tf.memory().numTensors;
     assert.throws(() => tf.tidy(() => tf.gather(tf.ones([4, 16]), tf.tensor1d([0, 4], 'int32'))), /index value 4/);
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('Tile matches cpu (ranks 1-5, float/int/bool, broadcastTo)', async () => {
+    const x = randArray(2 * 3 * 4 * 2, 16);
+    await sameOnBoth('tile', () => [
+      tf.tile(tf.tensor1d(x.subarray(0, 5)), [3]),
+      tf.tile(tf.tensor2d(x.subarray(0, 6), [2, 3]), [3, 2]),
+      tf.tile(tf.tensor3d(x.subarray(0, 24), [2, 3, 4]), [1, 2, 1]),
+      tf.tile(tf.tensor4d(x, [2, 3, 4, 2]), [2, 1, 3, 2]),
+      tf.tile(tf.tensor(x.subarray(0, 12), [1, 2, 3, 2, 1]), [2, 1, 2, 1, 3]),
+      tf.broadcastTo(tf.tensor3d(x.subarray(0, 8), [2, 1, 4]), [2, 5, 4]),
+      tf.cast(tf.tile(tf.tensor2d([1, -2, 3, 4], [2, 2], 'int32'), [2, 3]), 'float32'),
+      tf.cast(tf.tile(tf.tensor2d([1, 0, 0, 1], [2, 2], 'bool'), [3, 1]), 'float32'),
+      tf.tile(tf.scalar(2.5), []),
+      tf.tile(tf.tensor2d([], [0, 3]), [2, 2]),
+    ]);
   });
 
   it('UnsortedSegmentSum matches cpu and drops out-of-range ids', async () => {

@@ -70,8 +70,11 @@ async function importNative(name: 'tensorflow' | 'tensorflow-gpu'): Promise<stri
     const specifier: string = pkg; // a variable, so tsc does not try to resolve the optional package
     mod = (await import(specifier)) as { version?: Record<string, string> };
   } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new BackendUnavailableError(howTo);
+    // Installed but broken (e.g. native library mismatch): keep the first line of the cause.
     const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new BackendUnavailableError(`${howTo} (${detail})`);
+    throw new BackendUnavailableError(`${howTo} (it failed to load: ${detail})`);
   }
   if (tf.findBackendFactory('tensorflow') === null) {
     // The package loaded but registered its backend with another copy of tfjs-core.

@@ -235,7 +235,8 @@ function buildGradients(): tf.GradConfig[] {
       x: () => {
         const axes = axesOf(attrs.axis, x.shape);
         const count = axes.reduce((n, a) => n * x.shape[a], 1);
-        return tf.div(tf.broadcastTo(tf.reshape(dy, keepDimsShape(x.shape, axes)), x.shape), count);
+        // Divide before broadcasting: same values, far fewer elements.
+        return tf.broadcastTo(tf.div(tf.reshape(dy, keepDimsShape(x.shape, axes)), count), x.shape);
       },
     })),
     minMaxGrad('Max'),

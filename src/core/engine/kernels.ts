@@ -10,6 +10,10 @@
  *   kernel 10–40× slower than on pre-transposed operands, and every matMul gradient uses those
  *   flags. We transpose the operand explicitly (wasm Transpose kernel) and call the stock kernel
  *   with the flags off. Batched products are left alone (no gain measured).
+ * - `Tile` (also behind `broadcastTo`, and so behind the gradients of sum/mean): the stock kernel
+ *   took 155 ms to expand [1024, 1, 32] to [1024, 100, 32]; block copies take a few ms.
+ * - `Identity`: shares the buffer instead of copying it (the engine clones every tensor it saves
+ *   for backprop through Identity).
  * - `_FusedMatMul`: same pre-transposition (the stock kernel also gives WRONG values with the
  *   flags), plus a workaround for wrong bias placement when batch > 1 (see makeFusedMatMul).
  *
@@ -116,6 +120,37 @@ function cpuUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(shape, x.dtype, outVals);
 }
 
+/** out[i, :] = x[idx[i], :]. subarray() allocates a view per row, so short rows use a plain loop. */
+export function copyRows(x: NumericArray, idx: Int32Array, rowSize: number, out: NumericArray): void {
+  const n = idx.length;
+  if (rowSize > 64) {
+    for (let i = 0; i < n; i++) {
+      const s = idx[i] * rowSize;
+      out.set(x.subarray(s, s + rowSize), i * rowSize);
+    }
+    return;
+  }
+  for (let i = 0, o = 0; i < n; i++) {
+    const s = idx[i] * rowSize;
+    for (let j = 0; j < rowSize; j++) out[o++] = x[s + j];
+  }
+}
+
+/**
+ * The stock wasm Identity copies the buffer, and the engine clones (Identity) every tensor it
+ * saves for backprop, so each training step copied all saved activations. Tensor data is
+ * immutable in tfjs, so sharing the buffer with a reference count is safe (the cpu backend and
+ * the wasm Reshape kernel do the same).
+ */
+function makeWasmIdentity(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const x = input(args, 'x');
+    if (x.dtype === 'string') return stock(args);
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 function makeWasmGather(stock: tf.KernelFunc): tf.KernelFunc {
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const backend = args.backend as BackendWasm;
@@ -129,31 +164,81 @@ function makeWasmGather(stock: tf.KernelFunc): tf.KernelFunc {
     }
     const numRows = x.shape[0];
     const rowSize = sizeOf(x.shape.slice(1));
+    const checkIdx = backend.typedArrayFromHeap(indices) as Int32Array;
+    for (let i = 0; i < checkIdx.length; i++) {
+      const r = checkIdx[i];
+      if (r < 0 || r >= numRows) throw new Error(`GatherV2: the index value ${r} is not in [0, ${numRows - 1}]`);
+    }
     const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
-    const n = sizeOf(indices.shape);
-    if (n === 0 || rowSize === 0) return out;
+    if (checkIdx.length === 0 || rowSize === 0) return out;
+    // Fresh views: makeOutput may have grown (and detached) the heap.
     const outVals = backend.typedArrayFromHeap(out) as NumericArray;
     const xVals = backend.typedArrayFromHeap(x) as NumericArray;
     const idx = backend.typedArrayFromHeap(indices) as Int32Array;
-    for (let i = 0; i < n; i++) {
-      const r = idx[i];
-      if (r < 0 || r >= numRows) {
-        backend.disposeData(out.dataId);
-        throw new Error(`GatherV2: the index value ${r} is not in [0, ${numRows - 1}]`);
-      }
+    copyRows(xVals, idx, rowSize, outVals);
+    return out;
+  };
+}
+
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * out = tile(x, reps), filled block by block: the first repetition of each block is built
+ * recursively, the others are copyWithin() duplicates (doubling), so the work is one memcpy of
+ * the output plus O(blocks) calls.
+ */
+function tileInto(x: HeapArray, xShape: number[], reps: number[], out: HeapArray): void {
+  const r = xShape.length;
+  const xStride = new Array<number>(r);
+  const oStride = new Array<number>(r);
+  let xs = 1;
+  let os = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    xStride[d] = xs;
+    oStride[d] = os;
+    xs *= xShape[d];
+    os *= xShape[d] * reps[d];
+  }
+  const replicate = (start: number, len: number, times: number): void => {
+    let done = len;
+    const total = len * times;
+    while (done < total) {
+      const n = Math.min(done, total - done);
+      out.copyWithin(start + done, start, start + n);
+      done += n;
     }
-    if (rowSize >= 16) {
-      for (let i = 0; i < n; i++) {
-        const s = idx[i] * rowSize;
-        outVals.set(xVals.subarray(s, s + rowSize), i * rowSize);
-      }
+  };
+  const fill = (d: number, src: number, dst: number): void => {
+    const size = xShape[d];
+    if (d === r - 1) {
+      for (let i = 0; i < size; i++) out[dst + i] = x[src + i];
     } else {
-      // subarray() allocates a view per row; a scalar loop wins for short rows.
-      for (let i = 0, o = 0; i < n; i++) {
-        const s = idx[i] * rowSize;
-        for (let j = 0; j < rowSize; j++) outVals[o++] = xVals[s + j];
-      }
+      for (let i = 0; i < size; i++) fill(d + 1, src + i * xStride[d], dst + i * oStride[d]);
     }
+    if (reps[d] > 1) replicate(dst, size * oStride[d], reps[d]);
+  };
+  if (r === 0) {
+    out[0] = x[0];
+    return;
+  }
+  fill(0, 0, 0);
+}
+
+function makeWasmTile(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const x = input(args, 'x');
+    const reps = args.attrs?.reps;
+    if (x.dtype === 'string' || !Array.isArray(reps) || reps.length !== x.shape.length) return stock(args);
+    const backend = args.backend as BackendWasm;
+    const repsN = reps as number[];
+    const out = backend.makeOutput(
+      x.shape.map((d, i) => d * repsN[i]),
+      x.dtype,
+    );
+    if (sizeOf(out.shape) === 0) return out;
+    const outVals = backend.typedArrayFromHeap(out) as HeapArray;
+    const xVals = backend.typedArrayFromHeap(x) as HeapArray;
+    tileInto(xVals, x.shape, repsN, outVals);
     return out;
   };
 }
@@ -167,19 +252,23 @@ function transposeLast2(x: tf.TensorInfo, backend: BackendWasm, transpose: tf.Ke
   return transpose({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
-/** Calls the stock BatchMatMul / _FusedMatMul with transposeA/transposeB turned off. */
-function callPreTransposed(args: KernelArgs, stock: tf.KernelFunc, transpose: tf.KernelFunc, extra: (a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo): tf.TensorInfo {
+/** Runs `run` on a and b with any transposeA/transposeB applied explicitly, freeing the copies. */
+function callPreTransposed(
+  args: KernelArgs,
+  transpose: tf.KernelFunc,
+  run: (a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo,
+): tf.TensorInfo {
   const attrs = args.attrs ?? {};
   const ta = attrs.transposeA === true;
   const tb = attrs.transposeB === true;
   const backend = args.backend as BackendWasm;
   const a = input(args, 'a');
   const b = input(args, 'b');
-  if (!ta && !tb) return extra(a, b);
+  if (!ta && !tb) return run(a, b);
   const at = ta ? transposeLast2(a, backend, transpose) : a;
   const bt = tb ? transposeLast2(b, backend, transpose) : b;
   try {
-    return extra(at, bt);
+    return run(at, bt);
   } finally {
     if (ta) backend.disposeData(at.dataId);
     if (tb) backend.disposeData(bt.dataId);
@@ -195,7 +284,7 @@ function makeBatchMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.Ker
     const a = input(args, 'a');
     const b = input(args, 'b');
     if (sizeOf(a.shape.slice(0, -2)) > 1 || sizeOf(b.shape.slice(0, -2)) > 1) return stock(args);
-    return callPreTransposed(args, stock, transpose, (a, b) =>
+    return callPreTransposed(args, transpose, (a, b) =>
       stock({ inputs: { a, b }, backend: args.backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo,
     );
   };
@@ -227,7 +316,7 @@ function makeFusedMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.Ker
     const bias = args.inputs.bias;
     const prelu = args.inputs.preluActivationWeights;
     const flagsOff = { ...attrs, transposeA: false, transposeB: false };
-    return callPreTransposed(args, stock, transpose, (a, b) => {
+    return callPreTransposed(args, transpose, (a, b) => {
       const batchA = sizeOf(a.shape.slice(0, -2));
       const batchB = sizeOf(b.shape.slice(0, -2));
       const m = a.shape[a.shape.length - 2];
@@ -287,7 +376,7 @@ function restore(kernelName: string, backendName: string): void {
   if (stock !== undefined) tf.registerKernel(stock);
 }
 
-const WASM_FIXED = ['UnsortedSegmentSum', 'GatherV2', 'BatchMatMul', '_FusedMatMul'] as const;
+const WASM_FIXED = ['UnsortedSegmentSum', 'GatherV2', 'Tile', 'Identity', 'BatchMatMul', '_FusedMatMul'] as const;
 
 /**
  * Installs the wasm fixes. Call after the wasm backend is initialised (`tf.setBackend('wasm')`)
@@ -300,6 +389,10 @@ export function registerWasmKernelFixes(): void {
   install('UnsortedSegmentSum', 'wasm', wasmUnsortedSegmentSum, segStock);
   const gather = stockKernel(tf.getKernel('GatherV2', 'wasm'));
   if (gather !== undefined) install('GatherV2', 'wasm', makeWasmGather(gather.kernelFunc), gather);
+  const tile = stockKernel(tf.getKernel('Tile', 'wasm'));
+  if (tile !== undefined) install('Tile', 'wasm', makeWasmTile(tile.kernelFunc), tile);
+  const identity = stockKernel(tf.getKernel('Identity', 'wasm'));
+  if (identity !== undefined) install('Identity', 'wasm', makeWasmIdentity(identity.kernelFunc), identity);
   const bmm = stockKernel(tf.getKernel('BatchMatMul', 'wasm'));
   if (bmm !== undefined) install('BatchMatMul', 'wasm', makeBatchMatMul(bmm.kernelFunc, transpose.kernelFunc), bmm);
   const fused = stockKernel(tf.getKernel('_FusedMatMul', 'wasm'));
