@@ -72,7 +72,8 @@ export interface ArrowFile {
   metadata: Record<string, string>;
 }
 
-function arrowType(col: ColumnSpec, data: ColumnData): DataType {
+/** `dictId` fixes dictionary ids (arrow-js would take them from a process-wide counter, breaking byte-identical output). */
+function arrowType(col: ColumnSpec, data: ColumnData, dictId = 0): DataType {
   switch (col.kind) {
     case 'int32':
       return new Int32();
@@ -85,9 +86,9 @@ function arrowType(col: ColumnSpec, data: ColumnData): DataType {
     case 'utf8':
       return new Utf8();
     case 'dict8':
-      return new Dictionary(new Utf8(), new Int8());
+      return new Dictionary(new Utf8(), new Int8(), dictId);
     case 'dict32':
-      return new Dictionary(new Utf8(), new Int32());
+      return new Dictionary(new Utf8(), new Int32(), dictId);
     case 'list_int32':
       return new List(new Field('item', new Int32(), false));
     case 'list_float32':
@@ -118,8 +119,7 @@ function nullBitmapFromCodes(codes: Int32Array): { bitmap: Uint8Array | undefine
   return { bitmap, nulls };
 }
 
-function makeColumnData(col: ColumnSpec, data: ColumnData, start: number, end: number, dictionaries: Map<string, Vector>): Data {
-  const type = arrowType(col, data);
+function makeColumnData(col: ColumnSpec, type: DataType, data: ColumnData, start: number, end: number, dictionaries: Map<string, Vector>): Data {
   const length = end - start;
   switch (col.kind) {
     case 'int32':
@@ -173,7 +173,8 @@ export function encodeArrow(spec: TableSpec, columns: Columns, meta: Record<stri
     const n = lengthOf(c.kind, columns[c.name]);
     if (n !== numRows) throw new Error(`encodeArrow(${spec.name}): column ${c.name} has ${n} rows, expected ${numRows}`);
   }
-  const fields = present.map((c) => new Field(c.name, arrowType(c, columns[c.name]), c.nullable ?? false));
+  const types = present.map((c, i) => arrowType(c, columns[c.name], i));
+  const fields = present.map((c, i) => new Field(c.name, types[i], c.nullable ?? false));
   const metadata = new Map<string, string>([['gist.table', spec.name]]);
   for (const [k, v] of Object.entries(meta)) metadata.set(k, String(v));
   const schema = new Schema(fields, metadata);
@@ -181,7 +182,7 @@ export function encodeArrow(spec: TableSpec, columns: Columns, meta: Record<stri
   const dictionaries = new Map<string, Vector>();
   for (let start = 0; start < numRows || (start === 0 && batches.length === 0); start += BATCH_ROWS) {
     const end = Math.min(numRows, start + BATCH_ROWS);
-    const children = present.map((c) => makeColumnData(c, columns[c.name], start, end, dictionaries));
+    const children = present.map((c, i) => makeColumnData(c, types[i], columns[c.name], start, end, dictionaries));
     const structData = makeData({ type: new Struct(fields), length: end - start, children, nullCount: 0 });
     batches.push(new RecordBatch(schema, structData));
     if (numRows === 0) break;

@@ -4,12 +4,12 @@
  * `gist synth` both end here, so every dataset is checked by the same invariants before it is written.
  */
 import * as fs from 'node:fs';
-import { AsyncByteQueue, RecordBatchFileWriter, tableFromIPC } from 'apache-arrow';
-import { encodeArrow, type DictColumn, type OutputMeta, type VectorColumn } from './arrow-io.js';
+import { AsyncByteQueue, DataType, Dictionary, Field, RecordBatch, RecordBatchFileWriter, Schema, tableFromIPC, type Vector } from 'apache-arrow';
+import { encodeArrow, type ColumnData, type Columns, type DictColumn, type ListColumn, type OutputMeta, type VectorColumn } from './arrow-io.js';
 import { DATASET_FILES, DOMAIN_CODE, type DatasetManifest } from './dataset.js';
 import { IoError } from './errors.js';
 import { outputMeta, type OutputStage } from './output.js';
-import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split } from './schemas.js';
+import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split, type TableSpec } from './schemas.js';
 
 /** Item catalogue columns; row i is item i. */
 export interface ItemsPart {
@@ -83,36 +83,35 @@ export function datasetMeta(info: DatasetInfo): OutputMeta {
   return outputMeta(info.command, info.seed, info.config, { dataset: info.name, format: info.format });
 }
 
-/** Growable typed arrays for building sample and event tables of unknown size. */
-export class GrowableInt32 {
-  data = new Int32Array(1024);
+/** A typed array that grows by doubling, for tables of unknown size. */
+class GrowableArray<T extends Int32Array | Float64Array> {
+  data: T;
   length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.data = make(1024);
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
+      const next = this.make(this.data.length * 2);
       next.set(this.data);
       this.data = next;
     }
     this.data[this.length++] = v;
   }
-  toArray(): Int32Array {
-    return this.data.slice(0, this.length);
+  toArray(): T {
+    return this.data.slice(0, this.length) as T;
   }
 }
 
-export class GrowableFloat64 {
-  data = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
+export class GrowableInt32 extends GrowableArray<Int32Array> {
+  constructor() {
+    super((n) => new Int32Array(n));
   }
-  toArray(): Float64Array {
-    return this.data.slice(0, this.length);
+}
+
+export class GrowableFloat64 extends GrowableArray<Float64Array> {
+  constructor() {
+    super((n) => new Float64Array(n));
   }
 }
 
@@ -156,21 +155,21 @@ function sequenceColumns(s: SequencesPart) {
 }
 
 /**
- * Streams one sequences table into a file batch by batch, so source sequences of 10^8 events never sit in
- * memory whole. Chunks must arrive in ascending user order.
+ * An Arrow IPC file written batch by batch straight to disk: never more than one batch in memory. Every batch
+ * is encoded by encodeArrow (the exact layout readers validate) and re-emitted into one file under one schema
+ * whose dictionary ids are the column order (arrow-js otherwise numbers them from a process-wide counter, so
+ * bytes would depend on what ran before); dictionary columns reuse the first batch's dictionary (the Arrow
+ * file format allows no replacement dictionaries).
  */
-export class SequenceFileWriter {
+export class ArrowFileStreamWriter {
   private readonly fd: number;
   private readonly writer: RecordBatchFileWriter;
-  private readonly users: number[] = [];
-  private events = 0;
-  private maxLen = 0;
-  private lastUser = -1;
+  private schema: Schema | null = null;
+  private dictionaries: (Vector | undefined)[] = [];
 
   constructor(
-    private readonly file: string,
-    private readonly domain: Domain,
-    private readonly items: ItemsPart,
+    readonly file: string,
+    private readonly spec: TableSpec,
     private readonly meta: OutputMeta,
   ) {
     try {
@@ -179,7 +178,7 @@ export class SequenceFileWriter {
       throw new IoError(`${file}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     const fd = this.fd;
-    // A byte sink that writes straight to the file: the writer never buffers more than one batch.
+    // A byte sink that writes straight to the file instead of queueing bytes in memory.
     class FileSink extends AsyncByteQueue {
       override write(value: Uint8Array): void {
         if (value.byteLength > 0) fs.writeSync(fd, value);
@@ -189,32 +188,36 @@ export class SequenceFileWriter {
     this.writer.reset(new FileSink() as unknown as AsyncByteQueue);
   }
 
-  append(chunk: SequencesPart): void {
-    if (chunk.userId.length === 0) return;
-    checkSequences(this.domain, chunk, this.items);
-    if (chunk.userId[0] <= this.lastUser) throw new Error(`sequences_${this.domain}: chunks out of user order`);
-    this.lastUser = chunk.userId[chunk.userId.length - 1];
-    // encodeArrow gives the exact column layout the readers validate; its batches are re-emitted into one file.
-    const table = tableFromIPC(encodeArrow(SEQUENCES, sequenceColumns(chunk), this.meta));
-    for (const batch of table.batches) this.writer.write(batch);
-    for (let r = 0; r < chunk.userId.length; r++) {
-      this.users.push(chunk.userId[r]);
-      this.maxLen = Math.max(this.maxLen, chunk.offsets[r + 1] - chunk.offsets[r]);
+  /** Append rows (at most BATCH_ROWS of them, so encodeArrow makes a single batch and dictionary). */
+  append(columns: Columns): void {
+    const table = tableFromIPC(encodeArrow(this.spec, columns, this.meta));
+    for (const batch of table.batches) {
+      if (!this.schema) {
+        let id = 0;
+        const fields = batch.schema.fields.map((f) =>
+          DataType.isDictionary(f.type) ? new Field(f.name, new Dictionary(f.type.dictionary, f.type.indices, id++, f.type.isOrdered), f.nullable, f.metadata) : f,
+        );
+        this.schema = new Schema(fields, batch.schema.metadata);
+        this.dictionaries = batch.data.children.map((c) => c.dictionary);
+      } else {
+        batch.data.children.forEach((child, k) => {
+          if (child.dictionary) child.dictionary = this.dictionaries[k];
+        });
+      }
+      this.writer.write(new RecordBatch(this.schema, batch.data));
     }
-    this.events += chunk.items.length;
   }
 
-  /** Finish the file (an empty table if nothing was appended). */
-  close(): WrittenSequences {
-    if (this.users.length === 0) {
-      const empty = encodeArrow(SEQUENCES, sequenceColumns({ userId: new Int32Array(0), offsets: new Int32Array(1), items: new Int32Array(0), ts: new Float64Array(0) }), this.meta);
-      fs.writeSync(this.fd, empty);
-    } else this.writer.finish();
-    fs.closeSync(this.fd);
-    return { written: true, userId: Int32Array.from(this.users), events: this.events, maxLen: this.maxLen };
+  /** Finish the file; with no rows appended, an empty table carrying the given (empty) columns' schema. */
+  close(emptyColumns: Columns): void {
+    try {
+      if (!this.schema) this.append(emptyColumns);
+      this.writer.finish();
+    } finally {
+      fs.closeSync(this.fd);
+    }
   }
 
-  /** Close the file descriptor after a failure (the stage removes the file). */
   abort(): void {
     try {
       fs.closeSync(this.fd);
@@ -222,9 +225,89 @@ export class SequenceFileWriter {
       /* already closed */
     }
   }
+}
 
-  get path(): string {
-    return this.file;
+/** Rows per written batch, and list values per batch (keeps every buffer far below arrow-js's 2 GB limit). */
+const BATCH_ROWS = 262_144;
+const BATCH_LIST_VALUES = 1 << 24;
+
+function sliceColumn(data: ColumnData, a: number, b: number): ColumnData {
+  if (Array.isArray(data)) return data.slice(a, b);
+  if (ArrayBuffer.isView(data)) return data.subarray(a, b);
+  if ('codes' in data) return { codes: data.codes.subarray(a, b), values: data.values };
+  if ('offsets' in data) return { offsets: data.offsets.subarray(a, b + 1), values: data.values } as ColumnData;
+  return { dim: data.dim, values: data.values.subarray(a * data.dim, b * data.dim) };
+}
+
+/** Write a whole table through an ArrowFileStreamWriter in bounded batches. */
+export function writeTable(file: string, spec: TableSpec, columns: Columns, meta: OutputMeta): void {
+  const names = Object.keys(columns);
+  const first = columns[names[0]];
+  const numRows = Array.isArray(first) || ArrayBuffer.isView(first) ? first.length : 'codes' in first ? first.codes.length : 'offsets' in first ? first.offsets.length - 1 : first.values.length / first.dim;
+  const lists = names.map((n) => columns[n]).filter((c): c is ListColumn<Int32Array> => !Array.isArray(c) && !ArrayBuffer.isView(c) && 'offsets' in c);
+  const out = new ArrowFileStreamWriter(file, spec, meta);
+  try {
+    for (let a = 0; a < numRows; ) {
+      let b = Math.min(numRows, a + BATCH_ROWS);
+      for (const l of lists) {
+        while (b > a + 1 && l.offsets[b] - l.offsets[a] > BATCH_LIST_VALUES) b = a + Math.ceil((b - a) / 2);
+      }
+      const chunk: Columns = {};
+      for (const n of names) chunk[n] = sliceColumn(columns[n], a, b);
+      out.append(chunk);
+      a = b;
+    }
+    out.close(columns);
+  } catch (err) {
+    out.abort();
+    throw err;
+  }
+}
+
+function emptySequences(): SequencesPart {
+  return { userId: new Int32Array(0), offsets: new Int32Array(1), items: new Int32Array(0), ts: new Float64Array(0) };
+}
+
+/**
+ * Streams one domain's sequences into a file chunk by chunk, so source sequences of 10^8 events never sit in
+ * memory whole. Chunks must arrive in ascending user order.
+ */
+export class SequenceFileWriter {
+  private readonly out: ArrowFileStreamWriter;
+  private readonly users: number[] = [];
+  private events = 0;
+  private maxLen = 0;
+  private lastUser = -1;
+
+  constructor(
+    file: string,
+    private readonly domain: Domain,
+    private readonly items: ItemsPart,
+    meta: OutputMeta,
+  ) {
+    this.out = new ArrowFileStreamWriter(file, SEQUENCES, meta);
+  }
+
+  append(chunk: SequencesPart): void {
+    if (chunk.userId.length === 0) return;
+    checkSequences(this.domain, chunk, this.items);
+    if (chunk.userId[0] <= this.lastUser) throw new Error(`sequences_${this.domain}: chunks out of user order`);
+    this.lastUser = chunk.userId[chunk.userId.length - 1];
+    this.out.append(sequenceColumns(chunk));
+    for (let r = 0; r < chunk.userId.length; r++) {
+      this.users.push(chunk.userId[r]);
+      this.maxLen = Math.max(this.maxLen, chunk.offsets[r + 1] - chunk.offsets[r]);
+    }
+    this.events += chunk.items.length;
+  }
+
+  close(): WrittenSequences {
+    this.out.close(sequenceColumns(emptySequences()));
+    return { written: true, userId: Int32Array.from(this.users), events: this.events, maxLen: this.maxLen };
+  }
+
+  abort(): void {
+    this.out.abort();
   }
 }
 
@@ -309,6 +392,8 @@ export function flattenSummary(s: DatasetSummary): Record<string, number> {
     overlapping_users: s.users.overlapping,
     events_source: s.events.source,
     events_target: s.events.target,
+    max_source_len: s.events.max_source_len,
+    max_target_len: s.events.max_target_len,
   };
   for (const sp of SPLITS) out[`overlapping_users_${sp}`] = s.users.overlapping_by_split[sp];
   for (const d of DOMAINS) {
@@ -343,7 +428,7 @@ export function writeDataset(stage: OutputStage, parts: DatasetParts, info: Data
   const meta = datasetMeta(info);
   const itemId = new Int32Array(n);
   for (let i = 0; i < n; i++) itemId[i] = i;
-  stage.writeArrow(DATASET_FILES.items, ITEMS, {
+  writeTable(stage.file(DATASET_FILES.items), ITEMS, {
     item_id: itemId,
     domain: { codes: Int32Array.from(items.domain), values: [...DOMAINS] },
     title: items.title,
@@ -355,11 +440,11 @@ export function writeDataset(stage: OutputStage, parts: DatasetParts, info: Data
   }, meta);
   for (const d of DOMAINS) {
     const s = parts.sequences[d];
-    if (!isWritten(s)) stage.writeArrow(DATASET_FILES.sequences(d), SEQUENCES, sequenceColumns(s), meta);
+    if (!isWritten(s)) writeTable(stage.file(DATASET_FILES.sequences(d)), SEQUENCES, sequenceColumns(s), meta);
     const sm = parts.samples[d];
     const sampleId = new Int32Array(sm.userId.length);
     for (let i = 0; i < sampleId.length; i++) sampleId[i] = i;
-    stage.writeArrow(DATASET_FILES.samples(d), SAMPLES, {
+    writeTable(stage.file(DATASET_FILES.samples(d)), SAMPLES, {
       sample_id: sampleId,
       user_id: sm.userId,
       item_id: sm.itemId,

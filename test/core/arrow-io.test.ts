@@ -125,3 +125,9 @@ test('dictionary columns span several record batches (one shared dictionary)', (
   const back = readArrow(file, SAMPLES);
   assert.deepEqual((back.columns.split as { codes: Int32Array }).codes, codes);
 });
+
+test('bytes do not depend on what the process encoded before (fixed dictionary ids)', () => {
+  const first = encodeArrow(ITEMS, itemsColumns(), meta);
+  encodeArrow(SAMPLES, { sample_id: new Int32Array(0), user_id: new Int32Array(0), item_id: new Int32Array(0), ts: new Float64Array(0), label: new Int8Array(0), split: { codes: new Int32Array(0), values: ['train'] } }, meta);
+  assert.deepEqual(encodeArrow(ITEMS, itemsColumns(), meta), first);
+});

@@ -2,9 +2,8 @@
  * From an event log to dataset parts, shared by the movielens and tsv importers: per-user sequences, a per-user
  * time split of labelled events, training-only interaction counts, and popularity-sampled negatives.
  */
-import { DOMAIN_CODE } from '../dataset.js';
+import { DOMAIN_CODE, SPLIT_CODE } from '../dataset.js';
 import type { DatasetParts, ItemsPart, SamplesPart, SequencesPart } from '../dataset-writer.js';
-import { SPLIT_CODE } from '../dataset.js';
 import type { Rng } from '../rng.js';
 import { DOMAINS, type Domain } from '../schemas.js';
 import { addSampledNegatives, orderByUserTime, PopularitySampler, userItemIndex, type LabelledSamples } from './negatives.js';

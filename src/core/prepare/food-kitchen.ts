@@ -14,8 +14,7 @@
  */
 import * as path from 'node:path';
 import { DOMAIN_CODE, SPLIT_CODE } from '../dataset.js';
-import type { DatasetParts } from '../dataset-writer.js';
-import { GrowableFloat64, GrowableInt32 } from '../dataset-writer.js';
+import { GrowableFloat64, GrowableInt32, type DatasetParts } from '../dataset-writer.js';
 import { InputDataError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { readText } from './delimited.js';

@@ -11,8 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DOMAIN_CODE } from '../dataset.js';
-import type { DatasetParts } from '../dataset-writer.js';
-import { GrowableFloat64, GrowableInt32 } from '../dataset-writer.js';
+import { GrowableFloat64, GrowableInt32, type DatasetParts } from '../dataset-writer.js';
 import { InputDataError, UsageError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { forEachRow, parseHeader } from './delimited.js';

@@ -6,37 +6,41 @@
 import type { Rng } from '../rng.js';
 import type { SamplesPart } from '../dataset-writer.js';
 
-/** Draws items of one domain by popularity (cumulative weights + binary search). */
+/** Draws items of one domain by popularity in O(1) per draw (Walker's alias method). */
 export class PopularitySampler {
-  private readonly cum: Float64Array;
   readonly candidates: Int32Array;
+  private readonly prob: Float64Array;
+  private readonly alias: Int32Array;
 
   /** `weights[i]` is item i's weight; only `candidates` can be drawn. All-zero weights fall back to uniform. */
   constructor(candidates: Int32Array, weights: ArrayLike<number>) {
     this.candidates = candidates;
-    this.cum = new Float64Array(candidates.length);
+    const n = candidates.length;
+    this.prob = new Float64Array(n);
+    this.alias = new Int32Array(n);
     let total = 0;
-    for (let k = 0; k < candidates.length; k++) total += weights[candidates[k]];
-    const uniform = total <= 0;
-    let acc = 0;
-    for (let k = 0; k < candidates.length; k++) {
-      acc += uniform ? 1 : weights[candidates[k]];
-      this.cum[k] = acc;
+    for (let k = 0; k < n; k++) total += weights[candidates[k]];
+    const scaled = new Float64Array(n);
+    for (let k = 0; k < n; k++) scaled[k] = total > 0 ? (weights[candidates[k]] * n) / total : 1;
+    const small: number[] = [];
+    const large: number[] = [];
+    for (let k = n - 1; k >= 0; k--) (scaled[k] < 1 ? small : large).push(k);
+    while (small.length && large.length) {
+      const s = small.pop()!;
+      const l = large[large.length - 1];
+      this.prob[s] = scaled[s];
+      this.alias[s] = l;
+      scaled[l] -= 1 - scaled[s];
+      if (scaled[l] < 1) small.push(large.pop()!);
     }
+    for (const k of large) this.prob[k] = 1;
+    for (const k of small) this.prob[k] = 1; // rounding leftovers
   }
 
   /** One item by popularity. */
   drawOne(rng: Rng): number {
-    const cum = this.cum;
-    const x = rng.next() * cum[cum.length - 1];
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return this.candidates[lo];
+    const k = Math.floor(rng.next() * this.prob.length);
+    return this.candidates[rng.next() < this.prob[k] ? k : this.alias[k]];
   }
 
   /**
@@ -44,7 +48,7 @@ export class PopularitySampler {
    * after a bounded number of rejections, so a user who owns nearly every drawable item gets fewer negatives.
    */
   draw(rng: Rng, k: number, excluded: Uint8Array, out: number[]): void {
-    if (this.cum.length === 0 || this.cum[this.cum.length - 1] === 0) return;
+    if (this.prob.length === 0) return;
     const start = out.length;
     let tries = 0;
     const maxTries = 50 * k + 100;

@@ -14,9 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DOMAIN_CODE } from '../dataset.js';
-import type { DatasetParts } from '../dataset-writer.js';
-import { GrowableFloat64, GrowableInt32 } from '../dataset-writer.js';
-import { InputDataError, IoError } from '../errors.js';
+import { GrowableFloat64, GrowableInt32, type DatasetParts } from '../dataset-writer.js';
+import { InputDataError, IoError, UsageError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { DOMAINS, type Domain } from '../schemas.js';
 import { forEachRow, parseHeader, separatorOf } from './delimited.js';
@@ -34,6 +33,7 @@ export function findTable(dir: string, base: string): string {
     const f = path.join(dir, base + ext);
     if (fs.existsSync(f)) return f;
   }
+  if (fs.existsSync(path.join(dir, base + '.parquet'))) throw new UsageError(`${path.join(dir, base + '.parquet')}: Parquet input is not supported (no Parquet reader is installed); convert it to ${base}.csv or ${base}.tsv`);
   throw new IoError(`${path.join(dir, base + '.tsv')}: no such file (expected ${base}.tsv or ${base}.csv in ${dir})`);
 }
 

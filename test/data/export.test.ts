@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadDataset, SPLIT_CODE, type Dataset } from '../../src/core/dataset.js';
+import { UsageError } from '../../src/core/errors.js';
+import { exportSamples, type ExportResult } from '../../src/core/export.js';
+import { gist, ROOT, tmpDir } from './_helpers.js';
+
+const FIXTURE = path.join(ROOT, 'fixtures', 'tiny');
+let work: string;
+let ds: Dataset;
+
+before(() => {
+  work = tmpDir();
+  ds = loadDataset(FIXTURE);
+});
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function readRows(file: string, sep: string): { header: string[]; rows: string[][] } {
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+  return { header: lines[0].split(sep), rows: lines.slice(1).map((l) => l.split(sep)) };
+}
+
+test('export csv: one row per target sample with its ^-joined history strictly before ts', () => {
+  const out = path.join(work, 'target.csv');
+  const r = exportSamples({ data: FIXTURE, out, domain: 'target', maxHistory: 3, crossHistory: 0 });
+  const { header, rows } = readRows(out, ',');
+  assert.deepEqual(header, ['sample_id', 'user_id', 'item_id', 'label', 'split', 'ts', 'hist_items', 'hist_ts', 'p_true']);
+  assert.deepEqual(r.columns, header);
+  assert.equal(rows.length, ds.samples.target.count);
+  const s = ds.samples.target;
+  const store = ds.sequences.target;
+  for (const i of [0, 1, 777, s.count - 1]) {
+    const row = rows[i];
+    const [a, b] = store.historyBefore(s.userId[i], s.ts[i], 3);
+    assert.deepEqual(row.slice(0, 6), [String(i), String(s.userId[i]), String(s.itemId[i]), String(s.label[i]), ['train', 'valid', 'test'][s.split[i]], String(s.ts[i])]);
+    assert.equal(row[6], Array.from(store.items.subarray(a, b)).join('^'));
+    assert.equal(row[7], Array.from(store.ts.subarray(a, b)).join('^'));
+    assert.ok(Math.abs(Number(row[8]) - s.pTrue![i]) < 1e-5);
+    for (const t of row[7] ? row[7].split('^') : []) assert.ok(Number(t) < s.ts[i]);
+  }
+  // The first sample of a user has no history: empty fields, not a missing column.
+  assert.equal(rows[0][6], '');
+  assert.ok(rows.some((row) => row[6].split('^').length === 3));
+});
+
+test('export tsv: --split filter and cross-domain history columns', () => {
+  const out = path.join(work, 'test.tsv');
+  const r = exportSamples({ data: FIXTURE, out, domain: 'target', maxHistory: 10, crossHistory: 4, splits: ['test'] });
+  const { header, rows } = readRows(out, '\t');
+  assert.equal(r.format, 'tsv');
+  assert.deepEqual(header.slice(6, 10), ['hist_items', 'hist_ts', 'cross_items', 'cross_ts']);
+  const testIds = Array.from({ length: ds.samples.target.count }, (_, i) => i).filter((i) => ds.samples.target.split[i] === SPLIT_CODE.test);
+  assert.deepEqual(rows.map((row) => Number(row[0])), testIds);
+  const i = testIds[5];
+  const [a, b] = ds.sequences.source.historyBefore(ds.samples.target.userId[i], ds.samples.target.ts[i], 4);
+  assert.equal(b - a, 4);
+  assert.equal(rows[5][8], Array.from(ds.sequences.source.items.subarray(a, b)).join('^'));
+});
+
+test('export: parquet and unknown formats are usage errors; nothing is written', () => {
+  assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.parquet'), domain: 'target', maxHistory: 5, crossHistory: 0 }), (e: Error) => e instanceof UsageError && /parquet export needs a Parquet writer package/.test(e.message));
+  assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.json'), domain: 'target', maxHistory: 5, crossHistory: 0 }), /cannot tell the format/);
+  assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.csv'), domain: 'both', maxHistory: 5, crossHistory: 0 }), UsageError);
+  assert.ok(!fs.existsSync(path.join(work, 'x.parquet')) && !fs.existsSync(path.join(work, 'x.csv')));
+});
+
+test('gist export --json (source domain, FILE argument)', () => {
+  const out = path.join(work, 'source.csv');
+  const r = gist('export', [out, '--data', FIXTURE, '--domain', 'source', '--max-history', '2', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as ExportResult;
+  assert.equal(result.rows, ds.samples.source.count);
+  assert.equal(readRows(out, ',').rows.length, ds.samples.source.count);
+  const missing = gist('export', ['--data', path.join(work, 'nope'), '--out', out]);
+  assert.equal(missing.status, 4, missing.stderr);
+});

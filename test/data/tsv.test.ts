@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { DOMAIN_CODE, loadDataset, SPLIT_CODE } from '../../src/core/dataset.js';
+import { InputDataError, IoError } from '../../src/core/errors.js';
+import { forEachRow } from '../../src/core/prepare/delimited.js';
+import { prepareDataset } from '../../src/core/prepare/index.js';
+import { tmpDir } from './_helpers.js';
+
+/** A small generic input: 3 source + 4 target items, 2 users, labelled target events, behaviour-only source events. */
+function writeInput(dir: string, ext: 'tsv' | 'csv'): void {
+  const sep = ext === 'tsv' ? '\t' : ',';
+  const q = (s: string): string => (ext === 'csv' && /[,"]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const items = [
+    ['item', 'domain', 'title', 'text', 'category', 'content'],
+    ['s1', 'source', 'Pan, 12"', 'cast iron', 'cookware', '1 0'],
+    ['s2', 'source', 'Knife', 'steel', 'cutlery', '0 1'],
+    ['s3', 'source', 'Kettle', '', '', '0.5 0.5'],
+    ['t1', 'target', 'Tea', 'green', 'drinks', '1 1'],
+    ['t2', 'target', 'Coffee', 'beans', 'drinks', '2 0'],
+    ['t3', 'target', 'Honey', 'sweet', 'spreads', '0 2'],
+    ['t4', 'target', 'Jam', 'sweet', 'spreads', '1 2'],
+  ];
+  const events = [
+    ['user', 'item', 'ts', 'domain', 'label'],
+    ['ann', 's1', '100', 'source', ''],
+    ['ann', 's2', '150', 'source', ''],
+    ['ann', 't1', '200', 'target', '1'],
+    ['ann', 't2', '300', 'target', '0'],
+    ['ann', 't3', '400', 'target', '1'],
+    ['ann', 't1', '500', 'target', '1'],
+    ['ann', 't2', '2020-01-01T00:10:00Z', 'target', '1'],
+    ['bob', 's3', '50', 'source', ''],
+    ['bob', 't4', '60', 'target', '1'],
+  ];
+  fs.writeFileSync(path.join(dir, `items.${ext}`), items.map((r) => r.map(q).join(sep)).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, `events.${ext}`), events.map((r) => r.map(q).join(sep)).join('\r\n') + '\r\n');
+}
+
+for (const ext of ['tsv', 'csv'] as const) {
+  test(`tsv format (${ext}): items, behaviour sequences, labelled samples and negatives`, async () => {
+    const dir = tmpDir();
+    const out = path.join(dir, 'out');
+    try {
+      writeInput(dir, ext);
+      const r = await prepareDataset({ format: 'tsv', input: dir, out, seed: 3, negatives: 1, validShare: 0.2, testShare: 0.2 });
+      const ds = loadDataset(out);
+      assert.equal(ds.items.count, 7);
+      assert.equal(ds.items.title[0], 'Pan, 12"');
+      assert.deepEqual(ds.items.categoryNames, ['cookware', 'cutlery', 'drinks', 'spreads']);
+      assert.equal(ds.items.category![2], -1, 'empty category is unknown');
+      assert.deepEqual(Array.from(ds.items.content!.values.subarray(0, 4)), [1, 0, 0, 1]);
+      assert.equal(r.counts.users.total, 2);
+      assert.equal(r.counts.users.overlapping, 2);
+      // Label-0 rows are samples only; clicks and unlabelled rows are behaviour.
+      assert.equal(r.counts.events.target, 5);
+      assert.equal(r.counts.events.source, 3);
+      const t = ds.samples.target;
+      // ann has 5 labelled target events: 3 train, 1 valid, 1 test (the ISO date is the latest).
+      const annTest = Array.from({ length: t.count }, (_, i) => i).filter((i) => t.userId[i] === 0 && t.split[i] === SPLIT_CODE.test && t.label[i] === 1);
+      assert.equal(annTest.length, 1);
+      assert.equal(t.ts[annTest[0]], Date.parse('2020-01-01T00:10:00Z') / 1000);
+      assert.equal(r.counts.samples.source.train.samples, 0, 'unlabelled source events give no samples');
+      for (let i = 0; i < t.count; i++) assert.equal(ds.items.domain[t.itemId[i]], DOMAIN_CODE.target);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('tsv format: errors name file, line and column; missing files are I/O errors', async () => {
+  const dir = tmpDir();
+  const out = path.join(dir, 'out');
+  try {
+    writeInput(dir, 'tsv');
+    fs.appendFileSync(path.join(dir, 'events.tsv'), 'bob\tnope\t70\ttarget\t1\r\n');
+    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), (e: Error) => e instanceof InputDataError && /events\.tsv, column item, row 11: item "nope" is not in items\.tsv/.test(e.message));
+    writeInput(dir, 'tsv');
+    fs.appendFileSync(path.join(dir, 'events.tsv'), 'bob\tt1\t70\tsource\t1\r\n');
+    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), (e: Error) => e instanceof InputDataError && /column domain, row 11/.test(e.message));
+    writeInput(dir, 'tsv');
+    fs.appendFileSync(path.join(dir, 'events.tsv'), 'bob\tt1\tyesterday\ttarget\t1\r\n');
+    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), /column ts, row 11: ts "yesterday"/);
+    writeInput(dir, 'tsv');
+    fs.appendFileSync(path.join(dir, 'items.tsv'), 't9\ttarget\tX\t\t\t1\n');
+    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), /items\.tsv, column content, row 9: content has 1 values, expected 2/);
+    fs.rmSync(path.join(dir, 'events.tsv'));
+    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), (e: Error) => e instanceof IoError && /expected events\.tsv or events\.csv/.test(e.message));
+    assert.ok(!fs.existsSync(out) || fs.readdirSync(out).length === 0, 'nothing partial is written');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('delimited reader: RFC 4180 quotes, embedded newlines, BOM, blank lines, block boundaries', () => {
+  const dir = tmpDir();
+  try {
+    const f = path.join(dir, 'x.csv');
+    const long = 'y'.repeat(9 << 20); // longer than one read block
+    fs.writeFileSync(f, `\uFEFFa,b\n"x, ""q""","multi\nline"\n\n${long},2\nlast,"open`);
+    const rows: [string[], number][] = [];
+    assert.throws(() => forEachRow(f, ',', (r, l) => rows.push([r, l])), /x\.csv, row 6: unterminated quoted field/);
+    assert.deepEqual(rows.slice(0, 2), [[['a', 'b'], 1], [['x, "q"', 'multi\nline'], 2]]);
+    assert.equal(rows[2][0][0].length, long.length);
+    assert.equal(rows[2][1], 5);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
