@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import { InputDataError, IoError, UsageError } from './errors.js';
 
 /**
- * Merge `overrides` onto `defaults` (one level of nesting for object-valued keys). Keys must exist in the
- * defaults and have the same type; `undefined` overrides keep the default.
+ * Merge `overrides` onto `defaults`, recursing into object-valued keys. Keys must exist in the defaults and
+ * have the same type; `undefined` overrides keep the default. An empty-object default is an open section
+ * whose keys the owning module validates with its own resolver.
  */
 export function resolveConfig<T extends object>(defaults: T, overrides: Partial<T> | Record<string, unknown>, where = 'config'): T {
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
@@ -13,7 +14,8 @@ export function resolveConfig<T extends object>(defaults: T, overrides: Partial<
     if (!(key in out)) throw new UsageError(`${where}: unknown key "${key}" (known: ${Object.keys(out).join(', ')})`);
     const def = out[key];
     if (def !== null && value !== null && typeof def !== typeof value) throw new UsageError(`${where}: "${key}" must be a ${typeof def}, got ${JSON.stringify(value)}`);
-    if (def && typeof def === 'object' && !Array.isArray(def) && value && typeof value === 'object' && !Array.isArray(value)) {
+    const open = def && typeof def === 'object' && !Array.isArray(def) && Object.keys(def).length === 0;
+    if (!open && def && typeof def === 'object' && !Array.isArray(def) && value && typeof value === 'object' && !Array.isArray(value)) {
       out[key] = resolveConfig(def as object, value as Record<string, unknown>, `${where}.${key}`);
     } else out[key] = value;
   }

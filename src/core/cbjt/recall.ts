@@ -111,3 +111,10 @@ export function recallAtK(vectors: Float32Array, dim: number, domain: Int8Array,
   ks.forEach((k, ki) => (recall[`recall@${k}`] = n === 0 ? 0 : hits[ki] / n));
   return { pairs: n, recall };
 }
+
+/** "recall@10 0.1234, recall@100 …, recall@1000 … (5000 pairs)" for human output. */
+export function formatRecall(r: RecallReport): string {
+  return `${Object.entries(r.recall)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join(', ')} (${r.pairs} held-out pairs)`;
+}

@@ -1,6 +1,6 @@
 /** Training plumbing shared by the three CBJT trainers: seeded batches, one gradient step, loss curves. */
-import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng.js';
+import type { LogitMasks } from './infonce.js';
 
 /** One point of a saved loss curve (`loss_curve.json`). */
 export interface LossPoint {
@@ -35,35 +35,22 @@ export function evenBatches(order: Int32Array, batchSize: number): Int32Array[] 
 }
 
 /**
- * Loss value and gradients of `f` with respect to the dense variables and extra (non-variable) tensors,
- * e.g. the gathered rows of a sparse embedding table. The caller disposes every returned tensor.
+ * Masks that hide in-batch duplicates of a positive (the same item twice in one batch would otherwise be its
+ * own negative): rows[i][k] = 1 when k ≠ i and right[k] = right[i]; cols[i][k] = 1 when i ≠ k and
+ * left[i] = left[k]. Null when the batch has no duplicates.
  */
-export function lossAndGrads(f: () => tf.Scalar, dense: readonly tf.Variable[], extra: readonly tf.Tensor[] = []): { loss: tf.Scalar; denseGrads: tf.NamedTensorMap; extraGrads: tf.Tensor[] } {
-  const xs: tf.Tensor[] = [...dense, ...extra];
-  const { value, grads } = tf.valueAndGrads(() => f())(xs);
-  const denseGrads: tf.NamedTensorMap = {};
-  dense.forEach((v, i) => (denseGrads[v.name] = grads[i]));
-  return { loss: value as tf.Scalar, denseGrads, extraGrads: grads.slice(dense.length) };
-}
-
-/**
- * Additive logit masks that hide in-batch duplicates of a positive (the same item twice in one batch would
- * otherwise be its own negative): rows[i][k] = −∞ when k ≠ i and right[k] = right[i]; cols[i][k] = −∞ when
- * i ≠ k and left[i] = left[k]. Null when the batch has no duplicates.
- */
-export function duplicateMasks(left: ArrayLike<number>, right: ArrayLike<number>): { rows: Float32Array; cols: Float32Array } | null {
+export function duplicateMasks(left: ArrayLike<number>, right: ArrayLike<number>): LogitMasks | null {
   const n = left.length;
   const dupLeft = hasDuplicates(left);
   const dupRight = hasDuplicates(right);
   if (!dupLeft && !dupRight) return null;
-  const rows = new Float32Array(n * n);
-  const cols = new Float32Array(n * n);
-  const NEG = -1e4; // exp(−1e4 + |logit| ≤ 100) underflows to exactly 0
+  const rows = new Uint8Array(n * n);
+  const cols = new Uint8Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < n; k++) {
       if (k === i) continue;
-      if (dupRight && right[k] === right[i]) rows[i * n + k] = NEG;
-      if (dupLeft && left[i] === left[k]) cols[i * n + k] = NEG;
+      if (dupRight && right[k] === right[i]) rows[i * n + k] = 1;
+      if (dupLeft && left[i] === left[k]) cols[i * n + k] = 1;
     }
   }
   return { rows, cols };
@@ -76,4 +63,13 @@ function hasDuplicates(xs: ArrayLike<number>): boolean {
     seen.add(xs[i]);
   }
   return false;
+}
+
+/**
+ * Epochs to run: `epochs`, raised so that training takes at least `minSteps` steps (small catalogues have few
+ * batches per epoch); 0 stays 0 (no training).
+ */
+export function epochsToRun(epochs: number, minSteps: number, stepsPerEpoch: number): number {
+  if (epochs === 0 || stepsPerEpoch === 0) return 0;
+  return Math.max(epochs, Math.ceil(minSteps / stepsPerEpoch));
 }

@@ -5,9 +5,9 @@
  * (an MLP on ct or on bh alone, the paper's Content-only / Behavior-only rows of Tables 2–3).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../rng.js';
+import { DenseParams, type RandomSource } from '../engine/sparse-embedding.js';
 import { addLogitScale } from './infonce.js';
-import { l2Normalize, Mlp, ParamSet } from './layers.js';
+import { l2Normalize, Mlp } from './layers.js';
 
 export type UnionView = 'joint' | 'content' | 'behavior';
 
@@ -31,7 +31,7 @@ export interface UnionArchitecture {
 }
 
 export class UnionModel {
-  readonly params = new ParamSet();
+  readonly params: DenseParams;
   readonly gateCt: Mlp | null = null;
   readonly gateBh: Mlp | null = null;
   readonly head: Mlp;
@@ -39,21 +39,23 @@ export class UnionModel {
 
   constructor(
     readonly arch: UnionArchitecture,
-    rng: Rng,
+    rng: RandomSource,
+    learningRate = 1e-3,
   ) {
+    this.params = new DenseParams('union', rng, { learningRate });
     const { view, contentDim: dc, behaviorDim: db } = arch;
     let inDim: number;
     if (view === 'content') inDim = dc;
     else if (view === 'behavior') inDim = db;
     else {
       if (arch.gate) {
-        this.gateCt = new Mlp(this.params, 'gate_ct', [dc, arch.gateHidden, dc], rng.fork('gate_ct'));
-        this.gateBh = new Mlp(this.params, 'gate_bh', [db, arch.gateHidden, db], rng.fork('gate_bh'));
+        this.gateCt = new Mlp(this.params, 'gate_ct', [dc, arch.gateHidden, dc]);
+        this.gateBh = new Mlp(this.params, 'gate_bh', [db, arch.gateHidden, db]);
       }
       inDim = arch.cross ? dc * db : dc + db;
     }
     if (!(inDim > 0)) throw new Error(`union model: input size ${inDim} for view ${view}`);
-    this.head = new Mlp(this.params, 'mlp_cs', [inDim, arch.hidden, arch.dim], rng.fork('mlp_cs'));
+    this.head = new Mlp(this.params, 'mlp_cs', [inDim, arch.hidden, arch.dim]);
     this.logitScale = addLogitScale(this.params);
   }
 

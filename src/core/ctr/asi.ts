@@ -12,7 +12,9 @@
 export function simScoreBin(c: number, m: number): number {
   if (!Number.isFinite(c)) return m;
   const x = c < -1 ? -1 : c > 1 ? 1 : c;
-  const k = Math.floor(((x + 1) / 2) * m);
+  // The 1e-9 (in units of bins) puts values that sit on a boundary up to rounding, e.g. −0.9 with M = 20,
+  // in the upper interval as the half-open definition says.
+  const k = Math.floor(((x + 1) * m) / 2 + 1e-9);
   return k >= m ? m - 1 : k;
 }
 

@@ -57,7 +57,7 @@ export interface CtrTrainConfig {
   batchSize: number;
   /** Adam learning rate (dense weights and row-sparse embedding tables alike). */
   lr: number;
-  /** Stop after this many epochs without a better validation AUC (the best epoch's weights are kept). */
+  /** Stop after this many epochs in a row without a better validation AUC (the best epoch's weights are kept). */
   patience: number;
   /** Use at most this many training samples (seeded subset; 0 = all). */
   maxTrainSamples: number;
@@ -145,7 +145,7 @@ export function resolveTrainConfig(overrides: Partial<CtrTrainConfig>): CtrTrain
   requireRange('--epochs', c.epochs, 1, 10_000);
   requireRange('--batch-size', c.batchSize, 1, 1 << 20);
   requireRange('--lr', c.lr, 0, 10, true);
-  requireRange('--patience', c.patience, 0, 10_000);
+  requireRange('--patience', c.patience, 1, 10_000);
   requireRange('--max-train-samples', c.maxTrainSamples, 0, 2 ** 31 - 1);
   requireRange('eval batch size', c.evalBatchSize, 1, 1 << 20);
   for (const k of ['epochs', 'batchSize', 'patience', 'maxTrainSamples', 'evalBatchSize'] as const) {

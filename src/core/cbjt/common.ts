@@ -1,0 +1,122 @@
+/** Configuration, validation and output helpers shared by the CBJT trainers. */
+import * as path from 'node:path';
+import { requireRange } from '../config.js';
+import { DATASET_FILES, loadItems, type Items } from '../dataset.js';
+import type { BackendName } from '../engine/backend.js';
+import { UsageError } from '../errors.js';
+import type { OnProgress, OutputStage } from '../output.js';
+import { makeRng, type Rng } from '../rng.js';
+import { EMBEDDINGS } from '../schemas.js';
+import type { OutputMeta } from '../arrow-io.js';
+import { VIEW_CHOICES, type EncoderArchitecture, type ViewChoice, type ViewMode } from './encoder.js';
+import { readEvalPairs, recallAtK, DEFAULT_RECALL_KS, type RecallReport } from './recall.js';
+import type { LossCurve } from './training.js';
+
+/** Options every CBJT trainer takes besides its config. */
+export interface TrainerRun {
+  /** Output folder. */
+  out: string;
+  seed: number;
+  backend: BackendName;
+  /** PAIRS file whose valid/test rows are the ground truth for Recall@K (optional). */
+  evalPairs?: string;
+  onProgress?: OnProgress;
+}
+
+/** Encoder settings shared by train-content and train-behavior. */
+export interface EncoderTrainConfig {
+  /** Output size d of the encoder. */
+  dim: number;
+  /** Width of the token vectors of the embedding bag. */
+  bagDim: number;
+  /** Hidden width of each tower's MLP. */
+  hidden: number;
+  /** Hash buckets of the text featurizer (rows of each bag table). */
+  buckets: number;
+  /** Character n-gram length (0: word tokens only). */
+  ngram: number;
+  /** At most this many tokens per text field. */
+  maxTokens: number;
+  /** View mode: auto (from the data), title-text, text-content or dropout. */
+  views: ViewChoice;
+  /** Token dropout probability of each augmentation (dropout mode) / of training feeds (behavior). */
+  tokenDropout: number;
+  epochs: number;
+  /** Train at least this many steps (more epochs on small catalogues); 0 = exactly `epochs`. */
+  minSteps: number;
+  /** Items per in-batch contrastive batch. */
+  batchSize: number;
+  /** Adam learning rate (dense layers and the row-sparse bag tables). */
+  lr: number;
+  /** At most this many held-out pairs for --eval-pairs recall (a seeded sample beyond that). */
+  evalMaxPairs: number;
+}
+
+export function validateEncoderConfig(c: EncoderTrainConfig, dimMayBeZero = false): void {
+  requireRange('--dim', c.dim, dimMayBeZero ? 0 : 1, 4096);
+  requireRange('--bag-dim', c.bagDim, 1, 4096);
+  requireRange('--hidden', c.hidden, 1, 16384);
+  requireRange('--buckets', c.buckets, 16, 1 << 24);
+  requireRange('--ngram', c.ngram, 0, 10);
+  requireRange('--max-tokens', c.maxTokens, 1, 100_000);
+  requireRange('--token-dropout', c.tokenDropout, 0, 1, false, true);
+  requireRange('--epochs', c.epochs, 0, 100_000);
+  requireRange('--min-steps', c.minSteps, 0, 1e9);
+  requireRange('--batch-size', c.batchSize, 2, 1 << 20);
+  requireRange('--lr', c.lr, 0, 10, true);
+  requireRange('--eval-max-pairs', c.evalMaxPairs, 1, 1e9);
+  for (const k of ['dim', 'bagDim', 'hidden', 'buckets', 'ngram', 'maxTokens', 'epochs', 'minSteps', 'batchSize', 'evalMaxPairs'] as const) {
+    if (!Number.isInteger(c[k])) throw new UsageError(`${k} must be an integer, got ${c[k]}`);
+  }
+  if (!(c.views in VIEW_CHOICES)) throw new UsageError(`--views must be one of ${Object.keys(VIEW_CHOICES).join(', ')}, got ${String(c.views)}`);
+}
+
+export function encoderArchitecture(c: EncoderTrainConfig, viewMode: ViewMode, dim: number, contentDim: number): EncoderArchitecture {
+  return {
+    viewMode,
+    featurizer: { buckets: c.buckets, ngram: c.ngram, maxTokens: c.maxTokens },
+    bagDim: c.bagDim,
+    hidden: c.hidden,
+    dim,
+    contentDim: viewMode === 'text|content' ? contentDim : 0,
+  };
+}
+
+export function loadDatasetItems(dataDir: string): Items {
+  return loadItems(path.join(dataDir, DATASET_FILES.items));
+}
+
+/** Recall@K of `vectors` on the held-out pairs of `file` (undefined when no file was given). */
+export function evalRecall(file: string | undefined, vectors: Float32Array, dim: number, items: Items, maxPairs: number, rng: Rng): RecallReport | undefined {
+  if (!file) return undefined;
+  const pairs = readEvalPairs(file, items.count, maxPairs, rng);
+  return recallAtK(vectors, dim, items.domain, pairs, DEFAULT_RECALL_KS);
+}
+
+/** Write an EMBEDDINGS table for dense item ids 0..N−1. */
+export function writeEmbeddings(stage: OutputStage, name: string, vectors: Float32Array, dim: number, itemIds: Int32Array, meta: OutputMeta): string {
+  return stage.writeArrow(name, EMBEDDINGS, { item_id: itemIds, vector: { dim, values: vectors } }, meta);
+}
+
+/** The staging path of OUT/model (saveWeights writes the folder's files there). */
+export function modelDir(stage: OutputStage): string {
+  return path.dirname(stage.file('model/.keep'));
+}
+
+export function writeLossCurve(stage: OutputStage, curve: LossCurve): string {
+  return stage.writeJson('loss_curve.json', curve);
+}
+
+export function denseIds(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+/** Seeded root rng of a trainer. */
+export function trainerRng(seed: number, label: string): Rng {
+  return makeRng(seed).fork(label);
+}
+
+/** Round for JSON results (losses, temperatures): stable, readable. */
+export function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

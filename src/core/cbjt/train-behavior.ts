@@ -1,0 +1,217 @@
+/**
+ * `gist train-behavior` (eq. 5–7): a separate copy of the content encoder, F_B, whose output bh_i is aligned
+ * by symmetric InfoNCE to the source model's item ID embedding id_i, on items whose source interaction count
+ * is at least `minCount`; bh_i = F_B(v_i) is then inferred from content alone for every item.
+ */
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs-core';
+import { readArrow, type VectorColumn } from '../arrow-io.js';
+import { requireRange, resolveConfig } from '../config.js';
+import type { Items } from '../dataset.js';
+import { initBackend } from '../engine/backend.js';
+import { trainStep } from '../engine/train.js';
+import { InputDataError, UsageError } from '../errors.js';
+import { noProgress, outputMeta, OutputStage } from '../output.js';
+import { EMBEDDINGS } from '../schemas.js';
+import {
+  denseIds,
+  encoderArchitecture,
+  evalRecall,
+  loadDatasetItems,
+  modelDir,
+  round6,
+  trainerRng,
+  validateEncoderConfig,
+  writeEmbeddings,
+  writeLossCurve,
+  type EncoderTrainConfig,
+  type TrainerRun,
+} from './common.js';
+import { chooseViewMode, ContentEncoder, gatherRows, viewCoverage, type TowerFeed, type ViewMode } from './encoder.js';
+import { addLogitScale, clampLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
+import { contentItemsOf } from './items.js';
+import { Dense, l2Normalize, l2NormalizeRows } from './layers.js';
+import { saveEncoder } from './model-files.js';
+import type { RecallReport } from './recall.js';
+import { epochsToRun, shuffledBatches, type LossPoint } from './training.js';
+
+export interface TrainBehaviorConfig extends EncoderTrainConfig {
+  /** Items with source_count ≥ minCount are aligned; −1 = the `minCountQuantile` quantile (see `defaultMinCount`). */
+  minCount: number;
+  /** Quantile of source_count, over source items with count > 0, used when minCount is −1. */
+  minCountQuantile: number;
+}
+
+/**
+ * Defaults for a ~36k-item catalogue. dim 0 = the id embeddings' size (so bh_i and id_i are compared
+ * directly, as in eq. 5); another dim adds a learned linear map of id_i to that size, used in training only.
+ */
+export const DEFAULT_TRAIN_BEHAVIOR_CONFIG: TrainBehaviorConfig = {
+  dim: 0,
+  bagDim: 64,
+  hidden: 256,
+  buckets: 65_536,
+  ngram: 3,
+  maxTokens: 256,
+  views: 'auto',
+  tokenDropout: 0.1,
+  epochs: 10,
+  minSteps: 200,
+  batchSize: 512,
+  lr: 0.002,
+  evalMaxPairs: 5_000,
+  minCount: -1,
+  minCountQuantile: 0.5,
+};
+
+export interface TrainBehaviorOptions extends TrainerRun {
+  data: string;
+  /** EMBEDDINGS file of the source model's item ID embeddings (`SOURCE_OUT/id_embeddings.arrow`). */
+  idEmbeddings: string;
+  config?: Partial<TrainBehaviorConfig>;
+}
+
+export interface TrainBehaviorResult {
+  items: number;
+  dim: number;
+  epochs: number;
+  final_loss: number | null;
+  temperature: number;
+  view_mode: ViewMode;
+  min_count: number;
+  /** How min_count was chosen: "flag" or "quantile q of source_count over source items with count > 0". */
+  min_count_rule: string;
+  aligned_items: number;
+  id_dim: number;
+  recall?: RecallReport;
+  seconds: number;
+  outputs: { behavior: string; model: string; loss_curve: string; config: string };
+}
+
+/**
+ * Default threshold: the q-quantile (nearest rank, lower) of source_count over source-domain items with
+ * count > 0, at least 1. The paper used 200,000 interactions at its scale; a quantile adapts to any data.
+ */
+export function defaultMinCount(items: Items, q: number): number {
+  const counts: number[] = [];
+  for (let i = 0; i < items.count; i++) if (items.domain[i] === 0 && items.sourceCount[i] > 0) counts.push(items.sourceCount[i]);
+  if (counts.length === 0) return 1;
+  counts.sort((a, b) => a - b);
+  return Math.max(1, counts[Math.floor(q * (counts.length - 1))]);
+}
+
+/** id_i per item (row-major [N × k], L2-normalised) and whether the item has one. */
+function readIdEmbeddings(file: string, numItems: number): { dim: number; vectors: Float32Array; has: Uint8Array } {
+  const f = readArrow(file, EMBEDDINGS);
+  const ids = f.columns.item_id as Int32Array;
+  const vec = f.columns.vector as VectorColumn;
+  if (vec.dim < 1) throw new InputDataError('vectors have no dimensions', file, 'vector');
+  const vectors = new Float32Array(numItems * vec.dim);
+  const has = new Uint8Array(numItems);
+  for (let r = 0; r < ids.length; r++) {
+    const i = ids[r];
+    if (i >= numItems) throw new InputDataError(`item id ${i} out of range (${numItems} items)`, file, 'item_id', r);
+    if (has[i]) throw new InputDataError(`duplicate item_id ${i}`, file, 'item_id', r);
+    has[i] = 1;
+    vectors.set(vec.values.subarray(r * vec.dim, (r + 1) * vec.dim), i * vec.dim);
+  }
+  return { dim: vec.dim, vectors: l2NormalizeRows(vectors, vec.dim), has };
+}
+
+export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBehaviorResult> {
+  const t0 = performance.now();
+  const config = resolveConfig(DEFAULT_TRAIN_BEHAVIOR_CONFIG, opts.config ?? {}, 'train-behavior');
+  validateEncoderConfig(config, true);
+  requireRange('--min-count-quantile', config.minCountQuantile, 0, 1);
+  if (config.minCount !== -1 && !(Number.isInteger(config.minCount) && config.minCount >= 0)) throw new UsageError(`--min-count must be a non-negative integer, got ${config.minCount}`);
+  const onProgress = opts.onProgress ?? noProgress;
+  await initBackend(opts.backend);
+  const items = loadDatasetItems(opts.data);
+  const id = readIdEmbeddings(opts.idEmbeddings, items.count);
+  const minCount = config.minCount >= 0 ? config.minCount : defaultMinCount(items, config.minCountQuantile);
+  const minCountRule = config.minCount >= 0 ? 'flag' : `quantile ${config.minCountQuantile} of source_count over source items with count > 0`;
+  const aligned: number[] = [];
+  for (let i = 0; i < items.count; i++) if (id.has[i] && items.sourceCount[i] >= minCount) aligned.push(i);
+  const train = Int32Array.from(aligned);
+  if (config.epochs > 0 && train.length < 2) throw new InputDataError(`only ${train.length} item(s) have an id embedding and source_count ≥ ${minCount}; need at least 2 (lower --min-count)`, opts.idEmbeddings);
+
+  const content = contentItemsOf(items);
+  const coverage = viewCoverage(content);
+  const viewMode = chooseViewMode(coverage, config.views);
+  if (viewMode === 'text|content' && !items.content) throw new InputDataError('--views text-content needs a content column in items.arrow', opts.data, 'content');
+  const dim = config.dim === 0 ? id.dim : config.dim;
+  const rng = trainerRng(opts.seed, 'train-behavior');
+  const arch = encoderArchitecture(config, viewMode, dim, items.content?.dim ?? 0);
+  const encoder = new ContentEncoder(arch, rng.fork('init'), config.lr);
+  try {
+    const logitScale = addLogitScale(encoder.params);
+    // Training-only map of id_i to the encoder's size when they differ (eq. 5 compares them directly otherwise).
+    const idProjection = dim === id.dim ? null : new Dense(encoder.params, 'id_projection', id.dim, dim, 'linear');
+    const inputs = encoder.prepare(content);
+    const curve: LossPoint[] = [];
+    const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+    const epochs = epochsToRun(config.epochs, config.minSteps, stepsPerEpoch);
+    const total = epochs * stepsPerEpoch;
+    let done = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const epochRng = rng.fork(`epoch${epoch}`);
+      let sum = 0;
+      let steps = 0;
+      for (const batch of shuffledBatches(train.length, config.batchSize, epochRng)) {
+        const rows = Int32Array.from(batch, (b) => train[b]);
+        const feeds: TowerFeed[] = encoder.towers.map((_, k) => ({ tower: k, rows, dropout: config.tokenDropout }));
+        const masks = encoder.fusionMasks(inputs, rows);
+        const idRows = gatherRows(id.vectors, id.dim, rows);
+        const step = encoder.step(inputs, feeds, epochRng);
+        const loss = trainStep(
+          () => {
+            const bh = encoder.fuse(step.forward(), masks); // [B, d]
+            let target = tf.tensor2d(idRows, [rows.length, id.dim]); // [B, k], L2-normalised id_i
+            if (idProjection) target = l2Normalize(idProjection.apply(target));
+            return symmetricInfoNce(bh, target, logitScale);
+          },
+          { dense: [encoder.params], sparse: step.sparse },
+        );
+        clampLogitScale(logitScale);
+        sum += loss;
+        steps++;
+        done++;
+        onProgress({ phase: 'train-behavior', done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
+      }
+      curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(logitScale)) });
+    }
+    onProgress({ phase: 'encode', done: 0, total: 1 });
+    const vectors = encoder.encodeAll(inputs);
+    onProgress({ phase: 'encode', done: 1, total: 1 });
+    const recall = evalRecall(opts.evalPairs, vectors, dim, items, config.evalMaxPairs, rng.fork('eval'));
+    const resolved = { ...config, epochs_run: epochs, dim, view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, data: opts.data, id_embeddings: opts.idEmbeddings };
+    const meta = outputMeta('train-behavior', opts.seed, resolved, { view_mode: viewMode, dim, min_count: minCount, aligned_items: train.length });
+    const temperature = round6(temperatureOf(logitScale));
+    return await OutputStage.run(opts.out, [opts.data], async (stage) => {
+      const outputs = {
+        behavior: writeEmbeddings(stage, 'behavior.arrow', vectors, dim, denseIds(items.count), meta),
+        model: stage.final('model'),
+        loss_curve: writeLossCurve(stage, { epochs: curve }),
+        config: stage.writeJson('config.json', { command: 'train-behavior', seed: opts.seed, backend: opts.backend, config: resolved }),
+      };
+      await saveEncoder(modelDir(stage), encoder, 'behavior');
+      return {
+        items: items.count,
+        dim,
+        epochs,
+        final_loss: curve.length ? curve[curve.length - 1].loss : null,
+        temperature,
+        view_mode: viewMode,
+        min_count: minCount,
+        min_count_rule: minCountRule,
+        aligned_items: train.length,
+        id_dim: id.dim,
+        ...(recall ? { recall } : {}),
+        seconds: round6((performance.now() - t0) / 1000),
+        outputs,
+      };
+    });
+  } finally {
+    encoder.dispose();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * `gist train-content` (eq. 1, 4): the content encoder F_C trained by aligning two views of each item with
+ * symmetric in-batch InfoNCE and a learnable temperature; ct_i = F_C(v_i) for every item.
+ */
+import { performance } from 'node:perf_hooks';
+import { resolveConfig } from '../config.js';
+import { initBackend } from '../engine/backend.js';
+import { trainStep } from '../engine/train.js';
+import { InputDataError } from '../errors.js';
+import { noProgress, outputMeta, OutputStage } from '../output.js';
+import {
+  denseIds,
+  encoderArchitecture,
+  evalRecall,
+  loadDatasetItems,
+  modelDir,
+  round6,
+  trainerRng,
+  validateEncoderConfig,
+  writeEmbeddings,
+  writeLossCurve,
+  type EncoderTrainConfig,
+  type TrainerRun,
+} from './common.js';
+import { chooseViewMode, ContentEncoder, viewCoverage, type TowerFeed, type ViewMode } from './encoder.js';
+import { addLogitScale, clampLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
+import { contentItemsOf } from './items.js';
+import { saveEncoder } from './model-files.js';
+import type { RecallReport } from './recall.js';
+import { epochsToRun, shuffledBatches, type LossPoint } from './training.js';
+
+export type TrainContentConfig = EncoderTrainConfig;
+
+/** Defaults sized for a ~36k-item catalogue on 2 cores (tens of seconds with the wasm backend). */
+export const DEFAULT_TRAIN_CONTENT_CONFIG: TrainContentConfig = {
+  dim: 64,
+  bagDim: 64,
+  hidden: 256,
+  buckets: 65_536,
+  ngram: 3,
+  maxTokens: 256,
+  views: 'auto',
+  tokenDropout: 0.3,
+  epochs: 3,
+  minSteps: 200,
+  batchSize: 512,
+  lr: 0.002,
+  evalMaxPairs: 5_000,
+};
+
+export interface TrainContentOptions extends TrainerRun {
+  /** Prepared dataset folder. */
+  data: string;
+  config?: Partial<TrainContentConfig>;
+}
+
+export interface TrainContentResult {
+  items: number;
+  dim: number;
+  epochs: number;
+  final_loss: number | null;
+  temperature: number;
+  view_mode: ViewMode;
+  /** Items that have both views (the ones the contrastive loss trains on). */
+  trained_items: number;
+  recall?: RecallReport;
+  seconds: number;
+  outputs: { content: string; model: string; loss_curve: string; config: string };
+}
+
+export async function trainContent(opts: TrainContentOptions): Promise<TrainContentResult> {
+  const t0 = performance.now();
+  const config = resolveConfig(DEFAULT_TRAIN_CONTENT_CONFIG, opts.config ?? {}, 'train-content');
+  validateEncoderConfig(config);
+  const onProgress = opts.onProgress ?? noProgress;
+  await initBackend(opts.backend);
+  const items = loadDatasetItems(opts.data);
+  const content = contentItemsOf(items);
+  const coverage = viewCoverage(content);
+  const viewMode = chooseViewMode(coverage, config.views);
+  if (viewMode === 'text|content' && !items.content) throw new InputDataError('--views text-content needs a content column in items.arrow', opts.data, 'content');
+  const rng = trainerRng(opts.seed, 'train-content');
+  const arch = encoderArchitecture(config, viewMode, config.dim, items.content?.dim ?? 0);
+  const encoder = new ContentEncoder(arch, rng.fork('init'), config.lr);
+  try {
+    const logitScale = addLogitScale(encoder.params);
+    const inputs = encoder.prepare(content);
+    // Items with both views (dropout mode: a non-empty text field) are the contrastive training set.
+    const both: number[] = [];
+    for (let i = 0; i < items.count; i++) if (inputs.available.every((a) => a[i] === 1)) both.push(i);
+    const train = Int32Array.from(both);
+    if (config.epochs > 0 && train.length < 2) throw new InputDataError(`only ${train.length} item(s) have both views (${viewMode}); need at least 2 to train`, opts.data);
+    const towerOf: [number, number] = viewMode === 'dropout-augmented' ? [0, 0] : [0, 1];
+    const dropout = viewMode === 'dropout-augmented' ? config.tokenDropout : 0;
+    const curve: LossPoint[] = [];
+    const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+    const epochs = epochsToRun(config.epochs, config.minSteps, stepsPerEpoch);
+    const total = epochs * stepsPerEpoch;
+    let done = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const epochRng = rng.fork(`epoch${epoch}`);
+      let sum = 0;
+      let steps = 0;
+      for (const batch of shuffledBatches(train.length, config.batchSize, epochRng)) {
+        const rows = Int32Array.from(batch, (b) => train[b]);
+        const feeds: TowerFeed[] = [
+          { tower: towerOf[0], rows, dropout },
+          { tower: towerOf[1], rows, dropout },
+        ];
+        const step = encoder.step(inputs, feeds, epochRng);
+        const loss = trainStep(
+          () => {
+            const [a, b] = step.forward();
+            return symmetricInfoNce(a, b, logitScale);
+          },
+          { dense: [encoder.params], sparse: step.sparse },
+        );
+        clampLogitScale(logitScale);
+        sum += loss;
+        steps++;
+        done++;
+        onProgress({ phase: 'train-content', done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
+      }
+      curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(logitScale)) });
+    }
+    onProgress({ phase: 'encode', done: 0, total: 1 });
+    const vectors = encoder.encodeAll(inputs);
+    onProgress({ phase: 'encode', done: 1, total: 1 });
+    const recall = evalRecall(opts.evalPairs, vectors, arch.dim, items, config.evalMaxPairs, rng.fork('eval'));
+    const resolved = { ...config, epochs_run: epochs, view_mode: viewMode, data: opts.data, coverage };
+    const meta = outputMeta('train-content', opts.seed, resolved, { view_mode: viewMode, dim: arch.dim });
+    const temperature = round6(temperatureOf(logitScale));
+    return await OutputStage.run(opts.out, [opts.data], async (stage) => {
+      const outputs = {
+        content: writeEmbeddings(stage, 'content.arrow', vectors, arch.dim, denseIds(items.count), meta),
+        model: stage.final('model'),
+        loss_curve: writeLossCurve(stage, { epochs: curve }),
+        config: stage.writeJson('config.json', { command: 'train-content', seed: opts.seed, backend: opts.backend, config: resolved }),
+      };
+      await saveEncoder(modelDir(stage), encoder, 'content');
+      return {
+        items: items.count,
+        dim: arch.dim,
+        epochs,
+        final_loss: curve.length ? curve[curve.length - 1].loss : null,
+        temperature,
+        view_mode: viewMode,
+        trained_items: train.length,
+        ...(recall ? { recall } : {}),
+        seconds: round6((performance.now() - t0) / 1000),
+        outputs,
+      };
+    });
+  } finally {
+    encoder.dispose();
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * `gist train-union` (eq. 9–10): the Union Training Model fuses ct_i and bh_i into u_i, trained with in-batch
+ * symmetric InfoNCE between the u of the two items of each guidance pair (ESU or Swing, train split). Every
+ * item gets u (its ct and bh come from content alone), including items that never occur in a pair.
+ */
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs-core';
+import { readArrow, type DictColumn, type VectorColumn } from '../arrow-io.js';
+import { requireRange, resolveConfig } from '../config.js';
+import { initBackend } from '../engine/backend.js';
+import { trainStep } from '../engine/train.js';
+import { InputDataError, UsageError } from '../errors.js';
+import { noProgress, outputMeta, OutputStage } from '../output.js';
+import { EMBEDDINGS, PAIRS } from '../schemas.js';
+import { denseIds, evalRecall, loadDatasetItems, modelDir, round6, trainerRng, writeEmbeddings, writeLossCurve, type TrainerRun } from './common.js';
+import { gatherRows } from './encoder.js';
+import { clampLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
+import { saveUnion } from './model-files.js';
+import type { RecallReport } from './recall.js';
+import { duplicateMasks, epochsToRun, shuffledBatches, type LossPoint } from './training.js';
+import { UnionModel, type UnionArchitecture, type UnionView } from './union.js';
+
+export interface TrainUnionConfig {
+  /** 'joint' (ct and bh, eq. 9–10), or one view alone through an MLP (Tables 2–3 ablations). */
+  view: UnionView;
+  /** Gate network (eq. 9); false = the "no gate" ablation of Table 5. */
+  gate: boolean;
+  /** Outer-product cross network (eq. 10); false = concatenation + MLP ("no cross", Table 5). */
+  cross: boolean;
+  /** Size of u. */
+  dim: number;
+  /** Hidden width of MLP_cs. */
+  hidden: number;
+  /** Hidden width of each gate MLP. */
+  gateHidden: number;
+  epochs: number;
+  /** Train at least this many steps (more epochs when there are few pairs); 0 = exactly `epochs`. */
+  minSteps: number;
+  /** Pairs per in-batch contrastive batch. */
+  batchSize: number;
+  lr: number;
+  /** Train only on pairs with attention ≥ this (ESU: eq. 8's θ; pairs files are usually filtered already). */
+  minAttention: number;
+  /** At most this many held-out pairs for --eval-pairs recall. */
+  evalMaxPairs: number;
+}
+
+export const DEFAULT_TRAIN_UNION_CONFIG: TrainUnionConfig = {
+  view: 'joint',
+  gate: true,
+  cross: true,
+  dim: 64,
+  hidden: 128,
+  gateHidden: 64,
+  epochs: 4,
+  minSteps: 200,
+  batchSize: 512,
+  lr: 0.001,
+  minAttention: -Infinity,
+  evalMaxPairs: 5_000,
+};
+
+export interface TrainUnionOptions extends TrainerRun {
+  data: string;
+  /** content.arrow from train-content (needed unless view is 'behavior'). */
+  content?: string;
+  /** behavior.arrow from train-behavior (needed unless view is 'content'). */
+  behavior?: string;
+  /** PAIRS file; rows of split "train" are used when it has a split column, else all rows. */
+  pairs: string;
+  config?: Partial<TrainUnionConfig>;
+}
+
+export interface TrainUnionResult {
+  items: number;
+  dim: number;
+  epochs: number;
+  final_loss: number | null;
+  temperature: number;
+  view: UnionView;
+  gate: boolean;
+  cross: boolean;
+  pairs_used: number;
+  /** Items that occur in a training pair (the rest get u from their ct/bh alone). */
+  items_in_pairs: number;
+  recall?: RecallReport;
+  seconds: number;
+  outputs: { joint: string; model: string; loss_curve: string; config: string };
+}
+
+/** An EMBEDDINGS file as a dense [numItems × dim] matrix; every item must have a row. */
+export function readItemVectors(file: string, numItems: number, what: string): { dim: number; values: Float32Array } {
+  const f = readArrow(file, EMBEDDINGS);
+  const ids = f.columns.item_id as Int32Array;
+  const vec = f.columns.vector as VectorColumn;
+  const values = new Float32Array(numItems * vec.dim);
+  const seen = new Uint8Array(numItems);
+  for (let r = 0; r < ids.length; r++) {
+    const i = ids[r];
+    if (i >= numItems) throw new InputDataError(`item id ${i} out of range (${numItems} items)`, file, 'item_id', r);
+    if (seen[i]) throw new InputDataError(`duplicate item_id ${i}`, file, 'item_id', r);
+    seen[i] = 1;
+    values.set(vec.values.subarray(r * vec.dim, (r + 1) * vec.dim), i * vec.dim);
+  }
+  const missing = seen.indexOf(0);
+  if (missing >= 0) throw new InputDataError(`item ${missing} has no ${what} vector (every item of the dataset needs one)`, file, 'item_id');
+  return { dim: vec.dim, values };
+}
+
+/** Training pairs: split "train" rows (or all when there is no split column), attention ≥ minAttention, no self-pairs. */
+export function readTrainPairs(file: string, numItems: number, minAttention: number): { left: Int32Array; right: Int32Array } {
+  const f = readArrow(file, PAIRS);
+  const target = f.columns.target_item as Int32Array;
+  const related = f.columns.related_item as Int32Array;
+  const attention = f.columns.attention as Float32Array;
+  const split = f.columns.split as DictColumn | undefined;
+  const trainCode = split ? split.values.indexOf('train') : -1;
+  const left: number[] = [];
+  const right: number[] = [];
+  for (let r = 0; r < f.numRows; r++) {
+    if (target[r] >= numItems) throw new InputDataError(`item id ${target[r]} out of range (${numItems} items)`, file, 'target_item', r);
+    if (related[r] >= numItems) throw new InputDataError(`item id ${related[r]} out of range (${numItems} items)`, file, 'related_item', r);
+    if (split && split.codes[r] !== trainCode) continue;
+    if (attention[r] < minAttention || target[r] === related[r]) continue;
+    left.push(target[r]);
+    right.push(related[r]);
+  }
+  return { left: Int32Array.from(left), right: Int32Array.from(right) };
+}
+
+export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionResult> {
+  const t0 = performance.now();
+  const config = resolveConfig(DEFAULT_TRAIN_UNION_CONFIG, opts.config ?? {}, 'train-union');
+  if (!['joint', 'content', 'behavior'].includes(config.view)) throw new UsageError(`--view must be joint, content or behavior, got ${String(config.view)}`);
+  requireRange('--dim', config.dim, 1, 4096);
+  requireRange('--hidden', config.hidden, 1, 16384);
+  requireRange('--gate-hidden', config.gateHidden, 1, 16384);
+  requireRange('--epochs', config.epochs, 0, 100_000);
+  requireRange('--min-steps', config.minSteps, 0, 1e9);
+  requireRange('--batch-size', config.batchSize, 2, 1 << 20);
+  requireRange('--lr', config.lr, 0, 10, true);
+  requireRange('--eval-max-pairs', config.evalMaxPairs, 1, 1e9);
+  const useContent = config.view !== 'behavior';
+  const useBehavior = config.view !== 'content';
+  if (useContent && !opts.content) throw new UsageError(`--content is required for --view ${config.view}`);
+  if (useBehavior && !opts.behavior) throw new UsageError(`--behavior is required for --view ${config.view}`);
+  const onProgress = opts.onProgress ?? noProgress;
+  await initBackend(opts.backend);
+  const items = loadDatasetItems(opts.data);
+  const ct = useContent ? readItemVectors(opts.content as string, items.count, 'content') : null;
+  const bh = useBehavior ? readItemVectors(opts.behavior as string, items.count, 'behavior') : null;
+  const pairs = readTrainPairs(opts.pairs, items.count, config.minAttention);
+  if (config.epochs > 0 && pairs.left.length < 2) throw new InputDataError(`only ${pairs.left.length} training pair(s); need at least 2`, opts.pairs);
+  const inPairs = new Uint8Array(items.count);
+  for (let p = 0; p < pairs.left.length; p++) inPairs[pairs.left[p]] = inPairs[pairs.right[p]] = 1;
+
+  const arch: UnionArchitecture = {
+    view: config.view,
+    gate: config.view === 'joint' && config.gate,
+    cross: config.view === 'joint' && config.cross,
+    contentDim: ct?.dim ?? 0,
+    behaviorDim: bh?.dim ?? 0,
+    gateHidden: config.gateHidden,
+    hidden: config.hidden,
+    dim: config.dim,
+  };
+  const rng = trainerRng(opts.seed, 'train-union');
+  const model = new UnionModel(arch, rng.fork('init'), config.lr);
+  const inputsOf = (rows: ArrayLike<number>): [tf.Tensor2D | null, tf.Tensor2D | null] => [
+    ct ? tf.tensor2d(gatherRows(ct.values, ct.dim, rows), [rows.length, ct.dim]) : null,
+    bh ? tf.tensor2d(gatherRows(bh.values, bh.dim, rows), [rows.length, bh.dim]) : null,
+  ];
+  try {
+    const curve: LossPoint[] = [];
+    const n = pairs.left.length;
+    const stepsPerEpoch = Math.ceil(n / config.batchSize);
+    const epochs = epochsToRun(config.epochs, config.minSteps, stepsPerEpoch);
+    const total = epochs * stepsPerEpoch;
+    let done = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const epochRng = rng.fork(`epoch${epoch}`);
+      let sum = 0;
+      let steps = 0;
+      for (const batch of shuffledBatches(n, config.batchSize, epochRng)) {
+        const left = Int32Array.from(batch, (p) => pairs.left[p]);
+        const right = Int32Array.from(batch, (p) => pairs.right[p]);
+        const masks = duplicateMasks(left, right);
+        const loss = trainStep(
+          () => {
+            const uLeft = model.apply(...inputsOf(left)); // [B, dim]
+            const uRight = model.apply(...inputsOf(right)); // [B, dim]
+            return symmetricInfoNce(uLeft, uRight, model.logitScale, masks);
+          },
+          { dense: [model.params] },
+        );
+        clampLogitScale(model.logitScale);
+        sum += loss;
+        steps++;
+        done++;
+        onProgress({ phase: 'train-union', done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
+      }
+      curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(model.logitScale)) });
+    }
+    onProgress({ phase: 'encode', done: 0, total: 1 });
+    const vectors = unionEmbedAll(model, items.count, inputsOf);
+    onProgress({ phase: 'encode', done: 1, total: 1 });
+    const recall = evalRecall(opts.evalPairs, vectors, arch.dim, items, config.evalMaxPairs, rng.fork('eval'));
+    const resolved = { ...config, epochs_run: epochs, minAttention: Number.isFinite(config.minAttention) ? config.minAttention : null, data: opts.data, content: opts.content ?? null, behavior: opts.behavior ?? null, pairs: opts.pairs };
+    const meta = outputMeta('train-union', opts.seed, resolved, { view: arch.view, gate: String(arch.gate), cross: String(arch.cross), dim: arch.dim, pairs_used: n });
+    const temperature = round6(temperatureOf(model.logitScale));
+    const inputs = [opts.data];
+    return await OutputStage.run(opts.out, inputs, async (stage) => {
+      const outputs = {
+        joint: writeEmbeddings(stage, 'joint.arrow', vectors, arch.dim, denseIds(items.count), meta),
+        model: stage.final('model'),
+        loss_curve: writeLossCurve(stage, { epochs: curve }),
+        config: stage.writeJson('config.json', { command: 'train-union', seed: opts.seed, backend: opts.backend, config: resolved }),
+      };
+      await saveUnion(modelDir(stage), model);
+      let itemsInPairs = 0;
+      for (const x of inPairs) itemsInPairs += x;
+      return {
+        items: items.count,
+        dim: arch.dim,
+        epochs,
+        final_loss: curve.length ? curve[curve.length - 1].loss : null,
+        temperature,
+        view: arch.view,
+        gate: arch.gate,
+        cross: arch.cross,
+        pairs_used: n,
+        items_in_pairs: itemsInPairs,
+        ...(recall ? { recall } : {}),
+        seconds: round6((performance.now() - t0) / 1000),
+        outputs,
+      };
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** u for rows 0..count−1, in chunks; `inputsOf` builds the model's ct/bh input tensors for a set of rows. */
+export function unionEmbedAll(model: UnionModel, count: number, inputsOf: (rows: ArrayLike<number>) => [tf.Tensor2D | null, tf.Tensor2D | null], chunk = 4096): Float32Array {
+  const out = new Float32Array(count * model.arch.dim);
+  for (let s = 0; s < count; s += chunk) {
+    const rows = Int32Array.from({ length: Math.min(chunk, count - s) }, (_, i) => s + i);
+    const u = tf.tidy(() => model.apply(...inputsOf(rows)));
+    out.set(u.dataSync() as Float32Array, s * model.arch.dim);
+    u.dispose();
+  }
+  return out;
+}

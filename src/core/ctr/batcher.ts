@@ -1,0 +1,206 @@
+/**
+ * Batches straight from the Arrow samples and the per-user sequence store: a sample's history is sliced at
+ * batch time (`historyBefore`: events strictly before the sample's time, most recent `maxHistory`), so no
+ * per-sample sequence copy exists beyond the current batch. Buffers are allocated once and reused; the views
+ * a `fill` returns are valid until the next `fill`.
+ */
+import type { SequenceStore, Samples, Items } from '../dataset.js';
+import { rowDot, simDistFeatureInPlace, simDistInto, simScoreBin } from './asi.js';
+import type { CtrModelConfig } from './config.js';
+import { variantNeeds, type VariantNeeds } from './config.js';
+import type { GsuIndex, JointTable } from './inputs.js';
+
+/** One sequence field of a batch, row-major [B, len] with padding at the end of each row. */
+export interface SeqBatch {
+  /** Positions per row in this batch: the longest row (at least 1). */
+  len: number;
+  /** Item ids, −1 at padded positions. */
+  items: Int32Array;
+  /** 1 at real positions, 0 at padding. */
+  mask: Float32Array;
+  /** Valid positions per row [B]. */
+  counts: Int32Array;
+  /** SimScore bins (m1 = no score / padding); null unless the model uses SimScore. */
+  bins: Int32Array | null;
+}
+
+export interface CtrBatch {
+  size: number;
+  sampleIds: Int32Array;
+  labels: Float32Array;
+  targetItems: Int32Array;
+  /** In-domain history before the sample's time. */
+  hist: SeqBatch;
+  /** GSU-searched source items (cross-domain variants). */
+  search: SeqBatch | null;
+  /** SimDist features [B, 2·M2]: log(1+count) of the history's scores, then of the searched items' scores. */
+  simDist: Float32Array | null;
+}
+
+export interface BatcherInputs {
+  items: Items;
+  samples: Samples;
+  /** The sequence store of the samples' own domain. */
+  history: SequenceStore;
+  gsu: GsuIndex | null;
+  joint: JointTable | null;
+}
+
+class SeqBuffers {
+  readonly items: Int32Array;
+  readonly mask: Float32Array;
+  readonly counts: Int32Array;
+  readonly bins: Int32Array | null;
+  readonly scores: Float32Array | null;
+  constructor(capacity: number, maxLen: number, withBins: boolean) {
+    this.items = new Int32Array(capacity * maxLen);
+    this.mask = new Float32Array(capacity * maxLen);
+    this.counts = new Int32Array(capacity);
+    this.bins = withBins ? new Int32Array(capacity * maxLen) : null;
+    this.scores = withBins ? new Float32Array(capacity * maxLen) : null;
+  }
+}
+
+export class CtrBatcher {
+  readonly needs: VariantNeeds;
+  private readonly hist: SeqBuffers;
+  private readonly search: SeqBuffers | null;
+  private readonly start: Int32Array;
+  private readonly sampleIds: Int32Array;
+  private readonly labels: Float32Array;
+  private readonly targets: Int32Array;
+  private readonly simDist: Float32Array | null;
+
+  constructor(
+    private readonly cfg: CtrModelConfig,
+    private readonly inputs: BatcherInputs,
+    readonly capacity: number,
+  ) {
+    this.needs = variantNeeds(cfg.variant, cfg.asi);
+    if (this.needs.gsu && !inputs.gsu) throw new Error(`variant ${cfg.variant} needs GSU results`);
+    if (this.needs.joint && !inputs.joint) throw new Error(`asi ${cfg.asi} needs joint embeddings`);
+    const withBins = this.needs.sideFeature === 'simscore';
+    this.hist = new SeqBuffers(capacity, cfg.maxHistory, withBins);
+    this.search = this.needs.gsu ? new SeqBuffers(capacity, cfg.maxSearch, withBins) : null;
+    this.start = new Int32Array(capacity);
+    this.sampleIds = new Int32Array(capacity);
+    this.labels = new Float32Array(capacity);
+    this.targets = new Int32Array(capacity);
+    this.simDist = this.needs.simDist ? new Float32Array(capacity * 2 * cfg.m2) : null;
+  }
+
+  /** Assemble the batch of samples `order[from..to)`. */
+  fill(order: ArrayLike<number>, from: number, to: number): CtrBatch {
+    const B = to - from;
+    if (B < 1 || B > this.capacity) throw new Error(`batch of ${B} samples exceeds capacity ${this.capacity}`);
+    const { samples, history, gsu } = this.inputs;
+    const { maxHistory, maxSearch } = this.cfg;
+    // Pass 1: sample fields and history ranges (binary search: nothing at or after ts).
+    let L = 1;
+    for (let b = 0; b < B; b++) {
+      const s = order[from + b];
+      this.sampleIds[b] = s;
+      this.labels[b] = samples.label[s];
+      this.targets[b] = samples.itemId[s];
+      const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], maxHistory);
+      this.start[b] = lo;
+      this.hist.counts[b] = hi - lo;
+      if (hi - lo > L) L = hi - lo;
+    }
+    const hb = this.hist;
+    for (let b = 0; b < B; b++) {
+      const n = hb.counts[b];
+      const o = b * L;
+      hb.items.set(history.items.subarray(this.start[b], this.start[b] + n), o);
+      hb.items.fill(-1, o + n, o + L);
+      hb.mask.fill(1, o, o + n);
+      hb.mask.fill(0, o + n, o + L);
+    }
+    let K = 0;
+    if (this.search && gsu) {
+      const sb = this.search;
+      K = 1;
+      for (let b = 0; b < B; b++) {
+        const row = gsu.rowOfSample[this.sampleIds[b]];
+        const n = row < 0 ? 0 : Math.min(maxSearch, gsu.offsets[row + 1] - gsu.offsets[row]);
+        sb.counts[b] = n;
+        if (n > K) K = n;
+      }
+      for (let b = 0; b < B; b++) {
+        const row = gsu.rowOfSample[this.sampleIds[b]];
+        const n = sb.counts[b];
+        const o = b * K;
+        if (n > 0) sb.items.set(gsu.items.subarray(gsu.offsets[row], gsu.offsets[row] + n), o);
+        sb.items.fill(-1, o + n, o + K);
+        sb.mask.fill(1, o, o + n);
+        sb.mask.fill(0, o + n, o + K);
+        if (sb.scores) {
+          if (n > 0) sb.scores.set(gsu.scores.subarray(gsu.offsets[row], gsu.offsets[row] + n), o);
+          sb.scores.fill(NaN, o + n, o + K);
+        }
+      }
+    }
+    if (this.needs.sideFeature === 'simscore') this.scoreSequences(B, L, K);
+    const view = (buf: SeqBuffers, len: number): SeqBatch => ({
+      len,
+      items: buf.items.subarray(0, B * len),
+      mask: buf.mask.subarray(0, B * len),
+      counts: buf.counts.subarray(0, B),
+      bins: buf.bins ? buf.bins.subarray(0, B * len) : null,
+    });
+    return {
+      size: B,
+      sampleIds: this.sampleIds.subarray(0, B),
+      labels: this.labels.subarray(0, B),
+      targetItems: this.targets.subarray(0, B),
+      hist: view(this.hist, L),
+      search: this.search ? view(this.search, K) : null,
+      simDist: this.simDist ? this.simDist.subarray(0, B * 2 * this.cfg.m2) : null,
+    };
+  }
+
+  /**
+   * SimScore (eq. 11): history items get cos(u_target, u_item) from the joint table, searched items the GSU's
+   * own cosine; then bins (M1) and, when asked, the SimDist histograms (M2).
+   */
+  private scoreSequences(B: number, L: number, K: number): void {
+    const joint = this.inputs.joint as JointTable;
+    const { m1, m2 } = this.cfg;
+    const hb = this.hist;
+    const hs = hb.scores as Float32Array;
+    for (let b = 0; b < B; b++) {
+      const tRow = joint.rowOf[this.targets[b]];
+      const o = b * L;
+      for (let j = 0; j < L; j++) {
+        const item = hb.items[o + j];
+        const r = item < 0 || tRow < 0 ? -1 : joint.rowOf[item];
+        hs[o + j] = r < 0 ? NaN : rowDot(joint.values, joint.dim, tRow, r);
+      }
+    }
+    const hBins = hb.bins as Int32Array;
+    for (let i = 0; i < B * L; i++) hBins[i] = simScoreBin(hs[i], m1);
+    const sb = this.search;
+    if (sb && K > 0) {
+      const sBins = sb.bins as Int32Array;
+      const ss = sb.scores as Float32Array;
+      for (let i = 0; i < B * K; i++) sBins[i] = simScoreBin(ss[i], m1);
+    }
+    if (this.simDist) {
+      const d = this.simDist;
+      d.fill(0, 0, B * 2 * m2);
+      for (let b = 0; b < B; b++) {
+        simDistInto(hs, b * L, b * L + L, m2, d, b * 2 * m2);
+        if (sb && K > 0) simDistInto(sb.scores as Float32Array, b * K, b * K + K, m2, d, b * 2 * m2 + m2);
+      }
+      simDistFeatureInPlace(d, 0, B * 2 * m2);
+    }
+  }
+}
+
+/** Seeded subset (sorted) of at most `max` indices; all of them when max is 0 or not smaller. */
+export function capIndices(indices: Int32Array, max: number, rng: { shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T }): Int32Array {
+  if (max <= 0 || indices.length <= max) return indices;
+  const copy = Int32Array.from(indices);
+  rng.shuffle(copy);
+  return copy.subarray(0, max).sort();
+}

@@ -1,0 +1,143 @@
+/**
+ * The CTR training loop: seeded shuffles per epoch, Adam steps (row-sparse on embedding tables), validation
+ * AUC after every epoch with early stopping (the best epoch's weights are kept), a checkpoint after every
+ * epoch and on interruption (`shouldStop`), and an exact `--resume`.
+ */
+import { samplesInSplit, type Samples } from '../dataset.js';
+import { InterruptedError } from '../errors.js';
+import { auc, logloss } from '../metrics.js';
+import { noProgress, type OnProgress } from '../output.js';
+import { makeRng } from '../rng.js';
+import type { WeightMap } from '../engine/model-io.js';
+import { capIndices, CtrBatcher } from './batcher.js';
+import { freshState, loadCheckpoint, saveCheckpoint, type EpochRecord, type LoopState } from './checkpoint.js';
+import type { CtrTrainConfig } from './config.js';
+import type { CtrModel } from './model.js';
+
+export interface TrainLoopOptions {
+  model: CtrModel;
+  batcher: CtrBatcher;
+  samples: Samples;
+  train: CtrTrainConfig;
+  seed: number;
+  /** Folder for checkpoints (kept across runs for --resume). */
+  checkpointDir: string;
+  /** Identity of the run: a checkpoint with another hash is refused. */
+  configHash: string;
+  resume: boolean;
+  /** Polled before every step; true → checkpoint and throw InterruptedError. */
+  shouldStop?: () => boolean;
+  onProgress?: OnProgress;
+}
+
+export interface TrainLoopResult {
+  curve: EpochRecord[];
+  bestEpoch: number;
+  epochsRun: number;
+  samplesPerS: number;
+  trainSamples: number;
+  stoppedEarly: boolean;
+}
+
+/** Score samples `idx` in batches; returns probabilities aligned with idx. */
+export function scoreSamples(model: CtrModel, batcher: CtrBatcher, idx: Int32Array, batchSize: number, onProgress: OnProgress = noProgress, phase = 'scoring'): Float32Array {
+  const out = new Float32Array(idx.length);
+  const bs = Math.min(batchSize, batcher.capacity);
+  for (let from = 0; from < idx.length; from += bs) {
+    const to = Math.min(idx.length, from + bs);
+    model.score(batcher.fill(idx, from, to), out, from);
+    onProgress({ phase, done: to, total: idx.length });
+  }
+  return out;
+}
+
+function labelsOf(samples: Samples, idx: Int32Array): Int8Array {
+  const out = new Int8Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = samples.label[idx[i]];
+  return out;
+}
+
+/** Validation metric for early stopping: AUC, or −logloss when AUC is undefined (one class only). */
+function validationMetric(labels: Int8Array, scores: Float32Array): { auc: number; metric: number } {
+  const a = auc(labels, scores);
+  return { auc: a, metric: Number.isNaN(a) ? -logloss(labels, scores) : a };
+}
+
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
+  const { model, batcher, samples, train } = o;
+  const onProgress = o.onProgress ?? noProgress;
+  const baseRng = makeRng(o.seed);
+  const trainIdx = capIndices(samplesInSplit(samples, 'train'), train.maxTrainSamples, baseRng.fork('train-subset'));
+  const validIdx = samplesInSplit(samples, 'valid');
+  const validLabels = labelsOf(samples, validIdx);
+  let state: LoopState = freshState(o.configHash);
+  let best: WeightMap | null = null;
+  if (o.resume) {
+    const ck = await loadCheckpoint(o.checkpointDir, o.configHash);
+    model.fromWeights(ck.weights);
+    best = ck.best;
+    state = ck.state;
+  }
+  const n = trainIdx.length;
+  const bs = Math.min(train.batchSize, batcher.capacity);
+  const steps = Math.ceil(n / bs);
+  const checkpoint = (): Promise<void> => saveCheckpoint(o.checkpointDir, model.toWeights(true), best, state);
+  while (!state.done && state.epoch < train.epochs && n > 0) {
+    const epoch = state.epoch;
+    // The epoch's order depends only on (seed, epoch): a resumed run replays it exactly.
+    const order = makeRng(o.seed).fork(`shuffle:${epoch}`).shuffle(Int32Array.from(trainIdx));
+    let t0 = performance.now();
+    for (; state.step < steps; state.step++) {
+      if (o.shouldStop?.()) {
+        state.epochSeconds += (performance.now() - t0) / 1000;
+        await checkpoint();
+        throw new InterruptedError(`interrupted in epoch ${epoch + 1}, step ${state.step}/${steps}; checkpoint saved in ${o.checkpointDir} (rerun with --resume)`);
+      }
+      const from = state.step * bs;
+      const to = Math.min(n, from + bs);
+      const ts = performance.now();
+      const loss = model.trainBatch(batcher.fill(order, from, to));
+      state.trainSeconds += (performance.now() - ts) / 1000;
+      state.trainSamples += to - from;
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} in epoch ${epoch + 1}, step ${state.step + 1} (lower --lr)`);
+      state.lossSum += loss * (to - from);
+      state.lossCount += to - from;
+      onProgress({ phase: `epoch ${epoch + 1}/${train.epochs}`, done: to, total: n, info: `loss ${(state.lossSum / state.lossCount).toFixed(4)}` });
+    }
+    const trainPart = state.epochSeconds + (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const scores = scoreSamples(model, batcher, validIdx, train.evalBatchSize);
+    const { auc: validAuc, metric } = validationMetric(validLabels, scores);
+    const seconds = trainPart + (performance.now() - t0) / 1000;
+    state.curve.push({
+      epoch: epoch + 1,
+      loss: state.lossCount ? state.lossSum / state.lossCount : NaN,
+      valid_auc: validAuc,
+      seconds,
+      samples_per_s: state.lossCount / Math.max(1e-9, trainPart),
+    });
+    if (metric > state.bestMetric || state.bestEpoch < 0) {
+      state.bestMetric = metric;
+      state.bestEpoch = epoch + 1;
+      state.badEpochs = 0;
+      best = model.toWeights(false);
+    } else state.badEpochs++;
+    state.epoch = epoch + 1;
+    state.step = 0;
+    state.lossSum = 0;
+    state.lossCount = 0;
+    state.epochSeconds = 0;
+    state.done = state.badEpochs >= train.patience || state.epoch >= train.epochs;
+    await checkpoint();
+  }
+  if (best) model.fromWeights(best);
+  const lastRun = state.curve.length;
+  return {
+    curve: state.curve,
+    bestEpoch: state.bestEpoch,
+    epochsRun: lastRun,
+    samplesPerS: state.trainSamples / Math.max(1e-9, state.trainSeconds),
+    trainSamples: n,
+    stoppedEarly: state.badEpochs >= train.patience && state.epoch < train.epochs,
+  };
+}

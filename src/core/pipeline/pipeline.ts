@@ -1,0 +1,409 @@
+/**
+ * `gist pipeline`: the whole GIST study in one run — data → source ranking model → ESU/Swing pairs →
+ * content, behavior and union encoders (+ ablations) → HNSW index → GSU search → every CTR variant →
+ * evaluation. Steps whose config and inputs did not change are skipped (see runner.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveConfig, readJsonFile } from '../config.js';
+import { UsageError } from '../errors.js';
+import { noProgress, type OnProgress } from '../output.js';
+import type { BackendName } from '../engine/backend.js';
+import { DATASET_FILES, loadItems } from '../dataset.js';
+import { synthesize } from '../synth.js';
+import { prepareDataset, PREPARE_FORMATS } from '../prepare/index.js';
+import { trainCtr, type CtrModelFlags } from '../ctr/train.js';
+import { resolveModelConfig, resolveTrainConfig, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
+import { extractEsuPairs, type EsuResult } from '../pairs/esu.js';
+import { extractSwingPairs } from '../pairs/swing.js';
+import { DEFAULT_SWING_CONFIG, type SwingConfig } from '../pairs/swing.js';
+import { trainContent, DEFAULT_TRAIN_CONTENT_CONFIG } from '../cbjt/train-content.js';
+import { trainBehavior, DEFAULT_TRAIN_BEHAVIOR_CONFIG } from '../cbjt/train-behavior.js';
+import { trainUnion, DEFAULT_TRAIN_UNION_CONFIG, type TrainUnionConfig } from '../cbjt/train-union.js';
+import { buildIndex } from '../retrieval/hnsw.js';
+import { searchGsu } from '../retrieval/gsu.js';
+import { evaluate } from '../evaluate/evaluate.js';
+import type { EvaluateResult } from '../evaluate/result.js';
+import { runSteps, type StepDef, type StepOutcome } from './runner.js';
+
+/** One CTR run of the comparison table: a Table 1 variant, or `gist` under a Table 6 ASI setting. */
+export interface CtrRunSpec {
+  name: string;
+  variant: CtrVariant;
+  asi: AsiMode;
+}
+
+export interface PipelineConfig {
+  /** `--data synthetic`: preset and field overrides for `gist synth`. */
+  synth: { preset: string; overrides: Record<string, unknown> };
+  /** `--data DIR --format F`: importer options (negatives per positive, movielens target genres). */
+  prepare: { negatives: number; targetGenres: string[] };
+  /** Source ranking model (the ESU teacher). */
+  source: { model: CtrModelFlags; train: Partial<CtrTrainConfig> };
+  /** Every target CTR run shares these. */
+  target: { model: CtrModelFlags; train: Partial<CtrTrainConfig> };
+  /** θ of eq. 8. */
+  theta: number;
+  swing: SwingConfig;
+  content: Record<string, unknown>;
+  behavior: Record<string, unknown>;
+  union: Partial<TrainUnionConfig>;
+  /** Also train the Table 2/3/5 union ablations (no-gate, no-cross, Swing pairs, single views). */
+  unionAblations: boolean;
+  index: { m: number; efConstruction: number; ef: number };
+  /** GSU top-K. */
+  k: number;
+  /** Target CTR runs (Table 1 variants; add gist ASI ablations for Table 6). */
+  runs: CtrRunSpec[];
+  /** Recall@K cut-offs. */
+  ks: number[];
+}
+
+export const TABLE1_RUNS: CtrRunSpec[] = [
+  { name: 'din', variant: 'din', asi: 'none' },
+  { name: 'sim-hard', variant: 'sim-hard', asi: 'none' },
+  { name: 'sim-soft-pooling', variant: 'sim-soft-pooling', asi: 'none' },
+  { name: 'sim-soft-attention', variant: 'sim-soft-attention', asi: 'none' },
+  { name: 'gist', variant: 'gist', asi: 'simscore+simdist' },
+];
+
+export const TABLE6_RUNS: CtrRunSpec[] = [
+  { name: 'gist-asi-none', variant: 'gist', asi: 'none' },
+  { name: 'gist-asi-embedding', variant: 'gist', asi: 'embedding' },
+  { name: 'gist-asi-simscore', variant: 'gist', asi: 'simscore' },
+];
+
+export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
+  synth: { preset: 'small', overrides: {} },
+  prepare: { negatives: 4, targetGenres: ['Animation', 'Children'] },
+  source: { model: {}, train: { epochs: 3, maxTrainSamples: 300_000 } },
+  target: { model: {}, train: { epochs: 6 } },
+  theta: 0.4,
+  swing: DEFAULT_SWING_CONFIG,
+  content: {},
+  behavior: {},
+  union: {},
+  unionAblations: true,
+  index: { m: 16, efConstruction: 200, ef: 100 },
+  k: 100,
+  runs: TABLE1_RUNS,
+  ks: [10, 100, 1000],
+};
+
+export interface PipelineOptions {
+  /** 'synthetic', a prepared dataset folder, or a raw folder with `format`. */
+  data: string;
+  format?: string;
+  work: string;
+  /** Overrides (a `--config FILE` JSON object); unknown keys are usage errors. */
+  config?: Record<string, unknown>;
+  configFile?: string;
+  from?: string;
+  seed: number;
+  backend: BackendName;
+  onProgress?: OnProgress;
+  onStep?: (name: string, status: 'start' | 'ran' | 'skipped' | 'disabled', seconds?: number) => void;
+}
+
+export interface PipelineTableRow {
+  variant: string;
+  auc: number | null;
+  gauc: number | null;
+  logloss: number | null;
+  auc_gain_pct: number | null;
+  auc_low_popularity: number | null;
+  auc_high_popularity: number | null;
+}
+
+export interface PipelineResult {
+  work: string;
+  data: string;
+  seed: number;
+  steps: { name: string; status: string; seconds: number }[];
+  table: PipelineTableRow[];
+  recall: { name: string; recall: Record<string, number | null> }[];
+  /** AUC of the stored true click probability (synthetic data only): the best any model can do. */
+  oracle_test_auc: number | null;
+  esu_pairs: number | null;
+  warnings: string[];
+  outputs: { report: string; metrics: string; state: string };
+  seconds: number;
+}
+
+interface Ctx {
+  work: string;
+  dataDir: string;
+  dataSource: string;
+  format?: string;
+  cfg: PipelineConfig;
+  seed: number;
+  backend: BackendName;
+  onProgress: OnProgress;
+  hasCategories: () => boolean;
+}
+
+const w = (ctx: Ctx, ...parts: string[]): string => path.join(ctx.work, ...parts);
+
+function isPrepared(dir: string): boolean {
+  return fs.existsSync(path.join(dir, DATASET_FILES.manifest)) && fs.existsSync(path.join(dir, DATASET_FILES.items));
+}
+
+/** Union encoder runs: the joint model plus the ablations of Tables 2, 3 and 5. */
+function unionRuns(cfg: PipelineConfig): { name: string; pairs: 'esu' | 'swing'; over: Partial<TrainUnionConfig> }[] {
+  const runs: { name: string; pairs: 'esu' | 'swing'; over: Partial<TrainUnionConfig> }[] = [{ name: 'union', pairs: 'esu', over: {} }];
+  if (cfg.unionAblations) {
+    runs.push(
+      { name: 'union-no-gate', pairs: 'esu', over: { gate: false } },
+      { name: 'union-no-cross', pairs: 'esu', over: { cross: false } },
+      { name: 'union-swing', pairs: 'swing', over: {} },
+    );
+  }
+  return runs;
+}
+
+function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
+  const steps: StepDef<Ctx>[] = [
+    {
+      name: 'data',
+      deps: [],
+      outDir: 'data',
+      config: (ctx) => (ctx.dataSource === 'synthetic' ? { synth: ctx.cfg.synth, seed: ctx.seed } : { input: path.resolve(ctx.dataSource), format: ctx.format ?? null, prepare: ctx.cfg.prepare, seed: ctx.seed }),
+      run: async (ctx) => {
+        if (ctx.dataSource === 'synthetic') return synthesize({ preset: ctx.cfg.synth.preset, out: ctx.dataDir, seed: ctx.seed, overrides: ctx.cfg.synth.overrides }, ctx.onProgress);
+        return prepareDataset(
+          { format: ctx.format as string, input: ctx.dataSource, out: ctx.dataDir, seed: ctx.seed, negatives: ctx.cfg.prepare.negatives, targetGenres: ctx.format === 'movielens' ? ctx.cfg.prepare.targetGenres : undefined },
+          ctx.onProgress,
+        );
+      },
+    },
+    {
+      name: 'source',
+      deps: ['data'],
+      outDir: 'source',
+      config: (ctx) => ctx.cfg.source,
+      run: (ctx) =>
+        trainCtr({ dataDir: ctx.dataDir, outDir: w(ctx, 'source'), domain: 'source', variant: 'din', asi: 'none', model: ctx.cfg.source.model, train: ctx.cfg.source.train, seed: ctx.seed, backend: ctx.backend, resume: false, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'pairs-esu',
+      deps: ['source'],
+      outDir: 'pairs-esu',
+      config: (ctx) => ({ theta: ctx.cfg.theta }),
+      run: (ctx) =>
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, splits: ['train', 'valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'pairs-swing',
+      deps: ['data'],
+      outDir: 'pairs-swing',
+      enabled: (ctx) => ctx.cfg.unionAblations,
+      config: (ctx) => ctx.cfg.swing,
+      run: (ctx) => extractSwingPairs({ dataDir: ctx.dataDir, outDir: w(ctx, 'pairs-swing'), config: ctx.cfg.swing, seed: ctx.seed, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'content',
+      deps: ['data'],
+      outDir: 'content',
+      config: (ctx) => ctx.cfg.content,
+      run: (ctx) => trainContent({ data: ctx.dataDir, out: w(ctx, 'content'), config: ctx.cfg.content, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'behavior',
+      deps: ['source'],
+      outDir: 'behavior',
+      config: (ctx) => ctx.cfg.behavior,
+      run: (ctx) =>
+        trainBehavior({ data: ctx.dataDir, idEmbeddings: w(ctx, 'source', 'id_embeddings.arrow'), out: w(ctx, 'behavior'), config: ctx.cfg.behavior, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+    },
+  ];
+  for (const u of unionRuns(cfg)) {
+    steps.push({
+      name: u.name,
+      deps: ['content', 'behavior', u.pairs === 'esu' ? 'pairs-esu' : 'pairs-swing'],
+      outDir: u.name,
+      config: (ctx) => ({ ...ctx.cfg.union, ...u.over }),
+      run: (ctx) =>
+        trainUnion({
+          data: ctx.dataDir,
+          content: w(ctx, 'content', 'content.arrow'),
+          behavior: w(ctx, 'behavior', 'behavior.arrow'),
+          pairs: w(ctx, `pairs-${u.pairs}`, 'pairs.arrow'),
+          out: w(ctx, u.name),
+          config: { ...ctx.cfg.union, ...u.over },
+          seed: ctx.seed,
+          backend: ctx.backend,
+          onProgress: ctx.onProgress,
+        }),
+    });
+  }
+  steps.push(
+    {
+      name: 'index',
+      deps: ['union'],
+      outDir: 'index',
+      config: (ctx) => ctx.cfg.index,
+      run: (ctx) =>
+        buildIndex({ embeddings: w(ctx, 'union', 'joint.arrow'), out: w(ctx, 'index'), config: ctx.cfg.index, seed: ctx.seed, recall: { queries: 500, pairs: w(ctx, 'pairs-esu', 'pairs.arrow') }, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'gsu-joint',
+      deps: ['union'],
+      outDir: 'gsu-joint',
+      config: (ctx) => ({ k: ctx.cfg.k }),
+      run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, 'union', 'joint.arrow'), out: w(ctx, 'gsu-joint'), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'gsu-content',
+      deps: ['content'],
+      outDir: 'gsu-content',
+      config: (ctx) => ({ k: ctx.cfg.k }),
+      run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, 'content', 'content.arrow'), out: w(ctx, 'gsu-content'), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
+    },
+    {
+      name: 'gsu-hard',
+      deps: ['data'],
+      outDir: 'gsu-hard',
+      enabled: (ctx) => ctx.hasCategories(),
+      config: (ctx) => ({ k: ctx.cfg.k }),
+      run: (ctx) => searchGsu({ data: ctx.dataDir, out: w(ctx, 'gsu-hard'), config: { mode: 'hard', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
+    },
+  );
+  for (const r of cfg.runs) {
+    const gsuStep = r.variant === 'din' ? null : r.variant === 'sim-hard' ? 'gsu-hard' : r.variant === 'gist' ? 'gsu-joint' : 'gsu-content';
+    const deps = ['data', ...(gsuStep ? [gsuStep] : []), ...(r.variant === 'gist' ? ['union'] : [])];
+    steps.push({
+      name: `ctr-${r.name}`,
+      deps,
+      outDir: `ctr-${r.name}`,
+      enabled: (ctx) => r.variant !== 'sim-hard' || ctx.hasCategories(),
+      config: (ctx) => ({ run: r, target: ctx.cfg.target }),
+      run: (ctx) =>
+        trainCtr({
+          dataDir: ctx.dataDir,
+          outDir: w(ctx, `ctr-${r.name}`),
+          domain: 'target',
+          variant: r.variant,
+          asi: r.asi,
+          gsuFile: gsuStep ? w(ctx, gsuStep, 'gsu.arrow') : undefined,
+          jointFile: r.variant === 'gist' ? w(ctx, 'union', 'joint.arrow') : undefined,
+          model: ctx.cfg.target.model,
+          train: ctx.cfg.target.train,
+          seed: ctx.seed,
+          backend: ctx.backend,
+          resume: false,
+          onProgress: ctx.onProgress,
+        }),
+    });
+  }
+  return steps;
+}
+
+function embeddingRuns(ctx: Ctx): string[] {
+  const list = [`content-only=${w(ctx, 'content', 'content.arrow')}`, `behavior-only=${w(ctx, 'behavior', 'behavior.arrow')}`, `joint=${w(ctx, 'union', 'joint.arrow')}`];
+  if (ctx.cfg.unionAblations) {
+    list.push(`no-gate=${w(ctx, 'union-no-gate', 'joint.arrow')}`, `no-cross=${w(ctx, 'union-no-cross', 'joint.arrow')}`, `swing=${w(ctx, 'union-swing', 'joint.arrow')}`);
+  }
+  return list;
+}
+
+/** Resolve a pipeline config: defaults ⊕ file ⊕ inline overrides; unknown keys are usage errors. */
+export function resolvePipelineConfig(file?: string, inline: Record<string, unknown> = {}): PipelineConfig {
+  const fromFile = file ? readJsonFile(file) : {};
+  const merged = resolveConfig(DEFAULT_PIPELINE_CONFIG, fromFile, file ?? 'pipeline config');
+  const cfg = resolveConfig(merged, inline, 'pipeline config');
+  // Validate the open sections now, with their owners' resolvers, rather than minutes into the run.
+  const where = file ?? 'pipeline config';
+  resolveModelConfig({ ...cfg.source.model, domain: 'source' });
+  resolveModelConfig({ ...cfg.target.model, domain: 'target' });
+  resolveTrainConfig(cfg.source.train);
+  resolveTrainConfig(cfg.target.train);
+  resolveConfig(DEFAULT_TRAIN_CONTENT_CONFIG, cfg.content, `${where}: content`);
+  resolveConfig(DEFAULT_TRAIN_BEHAVIOR_CONFIG, cfg.behavior, `${where}: behavior`);
+  resolveConfig(DEFAULT_TRAIN_UNION_CONFIG, cfg.union, `${where}: union`);
+  resolveConfig(DEFAULT_SWING_CONFIG, cfg.swing, `${where}: swing`);
+  for (const r of cfg.runs) resolveModelConfig({ domain: 'target', variant: r.variant, asi: r.asi });
+  return cfg;
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const t0 = performance.now();
+  const cfg = resolvePipelineConfig(o.configFile, o.config);
+  const work = path.resolve(o.work);
+  let dataDir: string;
+  if (o.data === 'synthetic') dataDir = path.join(work, 'data');
+  else if (isPrepared(o.data)) dataDir = path.resolve(o.data);
+  else {
+    if (!o.format) throw new UsageError(`${o.data} is not a prepared dataset folder: give --format ${PREPARE_FORMATS.join('|')} to prepare it`);
+    dataDir = path.join(work, 'data');
+  }
+  const prepared = o.data !== 'synthetic' && isPrepared(o.data);
+  let categories: boolean | undefined;
+  const ctx: Ctx = {
+    work,
+    dataDir,
+    dataSource: o.data,
+    format: o.format,
+    cfg,
+    seed: o.seed,
+    backend: o.backend,
+    onProgress: o.onProgress ?? noProgress,
+    hasCategories: () => (categories ??= loadItems(path.join(dataDir, DATASET_FILES.items)).category !== null),
+  };
+  let steps = buildSteps(cfg);
+  if (prepared) {
+    // A prepared folder is used as is: no data step; steps that depended on it depend on nothing.
+    steps = steps.filter((s) => s.name !== 'data').map((s) => ({ ...s, deps: s.deps.filter((d) => d !== 'data') }));
+  }
+  const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, { from: o.from, onStep: o.onStep });
+
+  const ran = new Set(outcomes.filter((x) => x.status !== 'disabled').map((x) => x.name));
+  const predictions = cfg.runs.filter((r) => ran.has(`ctr-${r.name}`)).map((r) => `${r.name}=${w(ctx, `ctr-${r.name}`, 'predictions.arrow')}`);
+  const gsu = ['gsu-joint', 'gsu-content', 'gsu-hard'].filter((g) => ran.has(g)).map((g) => `${g}=${w(ctx, g, 'gsu.arrow')}`);
+  const evalDir = w(ctx, 'eval');
+  fs.mkdirSync(evalDir, { recursive: true });
+  const report = path.join(evalDir, 'report.html');
+  const metrics = path.join(evalDir, 'metrics.json');
+  const esu = outcomes.find((x) => x.name === 'pairs-esu')?.result as Partial<EsuResult> | undefined;
+  const heldOutPairs = (esu?.pairs_by_split?.valid ?? 0) + (esu?.pairs_by_split?.test ?? 0);
+  const warnings: string[] = [];
+  if (heldOutPairs === 0) warnings.push(`no ESU pairs from valid/test samples at θ = ${cfg.theta}: Recall@K skipped (lower theta in the config to get some)`);
+  const ev: EvaluateResult = await evaluate(
+    {
+      predictions,
+      split: 'test',
+      baselineRun: 'din',
+      data: dataDir,
+      gsu,
+      embeddings: heldOutPairs > 0 ? embeddingRuns(ctx) : [],
+      pairs: heldOutPairs > 0 ? w(ctx, 'pairs-esu', 'pairs.arrow') : undefined,
+      ks: cfg.ks,
+      html: report,
+      saveMetrics: metrics,
+    },
+    ctx.onProgress,
+  );
+  const table: PipelineTableRow[] = ev.runs.map((r) => ({
+    variant: r.name,
+    auc: r.auc,
+    gauc: r.gauc,
+    logloss: r.logloss,
+    auc_gain_pct: r.auc_gain_pct,
+    auc_low_popularity: r.popularity?.low.auc ?? null,
+    auc_high_popularity: r.popularity?.high.auc ?? null,
+  }));
+  const dataOutcome = outcomes.find((x) => x.name === 'data');
+  const truth = (dataOutcome?.result as { truth?: { oracle_auc?: { target?: { test?: number } } } } | undefined)?.truth;
+  return {
+    work,
+    data: dataDir,
+    seed: o.seed,
+    steps: outcomes.map((x) => ({ name: x.name, status: x.status, seconds: Math.round(x.seconds * 10) / 10 })),
+    table,
+    recall: ev.recall.map((r) => ({ name: r.name, recall: r.recall })),
+    oracle_test_auc: truth?.oracle_auc?.target?.test ?? null,
+    esu_pairs: esu?.pairs ?? null,
+    warnings: [...warnings, ...ev.warnings],
+    outputs: { report, metrics, state: path.join(work, 'pipeline-state.json') },
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}

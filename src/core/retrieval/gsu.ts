@@ -1,0 +1,397 @@
+/**
+ * `gist search-gsu`: the General Search Unit over lifelong source sequences (paper §4.3). For each target
+ * sample, the user's source events strictly before the sample's time are searched with the target item and
+ * the top-K (ids and scores only; embeddings never reach the target model) go to gsu.arrow, one row per
+ * target sample in sample_id order.
+ *
+ * Samples are processed in windows of GSU_BATCH_ROWS sample ids (memory is bounded by a window, not by the
+ * number of samples); inside a window a user's samples are grouped so the user's sequence is scored once per
+ * group with one matrix product (score-kernel.ts), on worker threads when there is more than one core.
+ * `--shard i/n` keeps the users with user_id mod n = i; `mergeGsuShards` joins shard outputs into exactly the
+ * file a single run writes.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readArrow, type ListColumn } from '../arrow-io.js';
+import { resolveConfig } from '../config.js';
+import { loadDataset, SPLIT_CODE } from '../dataset.js';
+import { InputDataError, IoError, UsageError } from '../errors.js';
+import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.js';
+import { GSU, SPLITS, type Split } from '../schemas.js';
+import { loadEmbeddings, requireVectors, scoreSpaceByItem } from './embeddings.js';
+import { GSU_BATCH_ROWS, GsuWriter } from './gsu-io.js';
+import { GsuSearcher, type GsuContextData, type GsuMode, type GsuTask, type GsuTaskResult } from './gsu-task.js';
+import { WorkerPool, workerUrl } from './worker-pool.js';
+
+export type { GsuMode } from './gsu-task.js';
+
+/** What is searched; hashed into the output metadata (the shard and thread count are not: they do not change results). */
+export interface GsuConfig {
+  /** soft: exact top-K cosine of the target item against each history event; hard: same category, most recent K (SIM hard). */
+  mode: GsuMode;
+  /** Events kept per sample (K). */
+  k: number;
+  /** Splits of target samples to search; rows are written for these samples only. */
+  splits: Split[];
+}
+
+export const DEFAULT_GSU_CONFIG: GsuConfig = { mode: 'soft', k: 100, splits: [...SPLITS] };
+
+export interface GsuOptions {
+  data: string;
+  /** EMBEDDINGS file (soft mode): joint vectors for GIST, content vectors for SIM soft. */
+  embeddings?: string;
+  out: string;
+  config?: Partial<GsuConfig>;
+  /** "i/n": only users with user_id mod n = i (0 ≤ i < n). */
+  shard?: string;
+  /** Worker threads; 0 searches on the main thread. Default: available cores. */
+  threads?: number;
+  seed: number;
+  onProgress?: OnProgress;
+}
+
+export interface GsuResult {
+  out: string;
+  file: string;
+  mode: GsuMode;
+  k: number;
+  splits: Split[];
+  shard: string | null;
+  /** Rows written (target samples searched). */
+  rows: number;
+  /** Rows with no earlier source event (or, hard mode, none of the item's category). */
+  emptyRows: number;
+  /** Mean entries per row and mean searched history length (events before ts). */
+  meanResults: number;
+  meanHistory: number;
+  threads: number;
+  /** Whether the scorer used fused multiply-add (relaxed SIMD). */
+  fma: boolean;
+  /** Search + write time, excluding loading inputs. */
+  searchSeconds: number;
+  samplesPerSecond: number;
+  /** Useful score FLOP rate (2·d per history event), soft mode; null for hard. */
+  gflops: number | null;
+  config: GsuConfig;
+}
+
+/** Parse "i/n" (0-based i). */
+export function parseShard(spec: string | undefined): { index: number; count: number } | null {
+  if (spec === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
+  if (!m) throw new UsageError(`--shard must look like i/n (e.g. 0/4), got "${spec}"`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index >= count) throw new UsageError(`--shard ${spec}: need 0 ≤ i < n`);
+  return { index, count };
+}
+
+export function parseSplits(spec: string | undefined): Split[] | undefined {
+  if (spec === undefined || spec === 'all') return undefined;
+  const out: Split[] = [];
+  for (const s of spec.split(',').map((x) => x.trim())) {
+    if (!(SPLITS as readonly string[]).includes(s)) throw new UsageError(`--splits: unknown split "${s}" (use ${SPLITS.join(', ')} or all)`);
+    if (!out.includes(s as Split)) out.push(s as Split);
+  }
+  return SPLITS.filter((s) => out.includes(s));
+}
+
+function resolveGsuConfig(overrides: Partial<GsuConfig>): GsuConfig {
+  const config = resolveConfig(DEFAULT_GSU_CONFIG, overrides, 'search-gsu');
+  if (!Number.isInteger(config.k) || config.k <= 0) throw new UsageError(`--k must be a positive integer, got ${config.k}`);
+  if (config.mode !== 'soft' && config.mode !== 'hard') throw new UsageError(`--mode must be soft or hard, got ${String(config.mode)}`);
+  if (config.splits.length === 0) throw new UsageError('--splits: choose at least one split');
+  return { ...config, splits: SPLITS.filter((s) => config.splits.includes(s)) };
+}
+
+function shared<T extends Int32Array | Float64Array>(a: T): T {
+  const buf = new SharedArrayBuffer(a.byteLength);
+  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(buf);
+  out.set(a);
+  return out;
+}
+
+/** Run one search and write OUT/gsu.arrow + OUT/config.json. */
+export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
+  const config = resolveGsuConfig(opts.config ?? {});
+  const shard = parseShard(opts.shard);
+  const threads = opts.threads ?? Math.min(os.availableParallelism(), 16);
+  if (!Number.isInteger(threads) || threads < 0) throw new UsageError(`--threads must be a non-negative integer, got ${threads}`);
+  const onProgress = opts.onProgress ?? noProgress;
+  if (config.mode === 'soft' && !opts.embeddings) throw new UsageError('--mode soft needs --embeddings FILE.arrow');
+
+  const ds = loadDataset(opts.data);
+  const category = ds.items.category;
+  if (config.mode === 'hard' && category === null) throw new UsageError(`hard search needs a category column; dataset ${ds.manifest.name ?? opts.data} has none`);
+  const samples = ds.samples.target;
+  const store = ds.sequences.source;
+
+  // the samples this run searches, in sample_id order
+  const splitOk = new Uint8Array(3);
+  for (const s of config.splits) splitOk[SPLIT_CODE[s]] = 1;
+  const inRun = (i: number): boolean => splitOk[samples.split[i]] === 1 && (shard === null || samples.userId[i] % shard.count === shard.index);
+  let total = 0;
+  for (let i = 0; i < samples.count; i++) if (inRun(i)) total++;
+
+  let embeddingsHash = 'none';
+  let space = null;
+  if (config.mode === 'soft') {
+    const emb = loadEmbeddings(opts.embeddings as string);
+    embeddingsHash = emb.metadata.config_hash ?? 'none';
+    const usersSeen = new Uint8Array(store.numUsers);
+    const targetItems: number[] = [];
+    const targetRows: number[] = [];
+    for (let i = 0; i < samples.count; i++) {
+      if (!inRun(i)) continue;
+      targetItems.push(samples.itemId[i]);
+      targetRows.push(i);
+      if (samples.userId[i] < usersSeen.length) usersSeen[samples.userId[i]] = 1;
+    }
+    requireVectors(emb, targetItems, (j) => `target sample ${targetRows[j]}`);
+    for (let u = 0; u < usersSeen.length; u++) {
+      if (!usersSeen[u]) continue;
+      const [a, b] = store.range(u);
+      requireVectors(emb, store.items.subarray(a, b), () => `source events of user ${u}`);
+    }
+    space = scoreSpaceByItem(emb, ds.items.count, threads);
+  }
+
+  const meta = outputMeta('search-gsu', opts.seed, config, { dataset: ds.manifest.name ?? '', embeddings_config_hash: embeddingsHash });
+  const fileConfig = { ...config, data: opts.data, embeddings: opts.embeddings ?? null };
+  const useWorkers = threads > 0;
+  const base: GsuContextData = {
+    mode: config.mode,
+    k: config.k,
+    userRow: useWorkers ? shared(store.userRow) : store.userRow,
+    seqOffsets: useWorkers ? shared(store.offsets) : store.offsets,
+    seqItems: useWorkers ? shared(store.items) : store.items,
+    seqTs: useWorkers ? shared(store.ts) : store.ts,
+    sampleUser: useWorkers ? shared(samples.userId) : samples.userId,
+    sampleItem: useWorkers ? shared(samples.itemId) : samples.itemId,
+    sampleTs: useWorkers ? shared(samples.ts) : samples.ts,
+    category: category && useWorkers ? shared(category) : category,
+    space,
+    slot: 0,
+  };
+  const inline = useWorkers ? null : new GsuSearcher(base);
+  const pool = useWorkers
+    ? new WorkerPool<GsuTask, GsuTaskResult>(
+        workerUrl('gsu-worker'),
+        Array.from({ length: threads }, (_, t) => ({ ...base, slot: t })),
+      )
+    : null;
+  const fma = inline ? inline.fma : config.mode === 'soft' && new GsuSearcher({ ...base, slot: 0 }).fma;
+
+  try {
+    await pool?.ready;
+    const started = performance.now();
+    return await OutputStage.run(opts.out, [opts.data], async (stage) => {
+      const writer = new GsuWriter(stage.file('gsu.arrow'), shard ? { ...meta, shard: `${shard.index}/${shard.count}` } : meta, config.k);
+      let emptyRows = 0;
+      let entries = 0;
+      let history = 0;
+      let flops = 0;
+      try {
+        // windows of sample ids, searched one ahead of the one being written
+        let next = 0;
+        const nextWindow = (): Int32Array | null => {
+          const ids: number[] = [];
+          while (next < samples.count && ids.length < GSU_BATCH_ROWS) {
+            if (inRun(next)) ids.push(next);
+            next++;
+          }
+          return ids.length > 0 ? Int32Array.from(ids) : null;
+        };
+        const search = (ids: Int32Array): Promise<WindowResult> =>
+          searchWindow(ids, samples.userId, samples.ts, store, Math.max(1, threads) * 4, (task) => (pool ? pool.run(task, [task.samples.buffer, task.groupStart.buffer] as ArrayBuffer[]) : Promise.resolve((inline as GsuSearcher).run(task))));
+        let ids = nextWindow();
+        let pending = ids ? search(ids) : null;
+        while (ids && pending) {
+          const done = await pending;
+          const following = nextWindow();
+          pending = following ? search(following) : null;
+          for (let p = 0; p < ids.length; p++) {
+            const r = done.results[done.resultOf[p]];
+            const row = done.rowOf[p];
+            const count = r.counts[row];
+            if (count === 0) emptyRows++;
+            entries += count;
+            writer.add(ids[p], r.items, r.scores, row * config.k, count);
+          }
+          history += done.history;
+          for (const r of done.results) flops += r.flops;
+          onProgress({ phase: 'search-gsu', done: writer.rows, total });
+          ids = following;
+        }
+        writer.close();
+      } catch (err) {
+        writer.abort();
+        throw err;
+      }
+      stage.writeJson('config.json', fileConfig);
+      const seconds = (performance.now() - started) / 1000;
+      const rows = writer.rows;
+      return {
+        out: opts.out,
+        file: stage.final('gsu.arrow'),
+        mode: config.mode,
+        k: config.k,
+        splits: config.splits,
+        shard: shard ? `${shard.index}/${shard.count}` : null,
+        rows,
+        emptyRows,
+        meanResults: rows ? entries / rows : 0,
+        meanHistory: rows ? history / rows : 0,
+        threads,
+        fma,
+        searchSeconds: seconds,
+        samplesPerSecond: seconds > 0 ? rows / seconds : 0,
+        gflops: config.mode === 'soft' && seconds > 0 ? flops / seconds / 1e9 : null,
+        config,
+      };
+    });
+  } finally {
+    await pool?.close();
+  }
+}
+
+interface WindowResult {
+  results: GsuTaskResult[];
+  /** For window position p: which result and which row of it. */
+  resultOf: Int32Array;
+  rowOf: Int32Array;
+  /** Σ history length (events before ts) over the window. */
+  history: number;
+}
+
+/** Group a window's samples by user (each group time-ordered), split into ~`parts` balanced tasks, run them. */
+async function searchWindow(
+  ids: Int32Array,
+  userId: Int32Array,
+  ts: Float64Array,
+  store: { range(u: number): [number, number]; historyBefore(u: number, ts: number, max: number): [number, number] },
+  parts: number,
+  runTask: (t: GsuTask) => Promise<GsuTaskResult>,
+): Promise<WindowResult> {
+  const order = Array.from(ids.keys()).sort((a, b) => userId[ids[a]] - userId[ids[b]] || ts[ids[a]] - ts[ids[b]] || ids[a] - ids[b]);
+  // group boundaries and costs (history length × samples)
+  const groupStart: number[] = [];
+  const cost: number[] = [];
+  let history = 0;
+  for (let p = 0; p < order.length; p++) {
+    const s = ids[order[p]];
+    if (p === 0 || userId[ids[order[p - 1]]] !== userId[s]) {
+      groupStart.push(p);
+      cost.push(0);
+    }
+    const [a, b] = store.historyBefore(userId[s], ts[s], Number.MAX_SAFE_INTEGER);
+    history += b - a;
+    cost[cost.length - 1] += 64 + (b - a);
+  }
+  groupStart.push(order.length);
+  const totalCost = cost.reduce((x, y) => x + y, 0);
+  const tasks: { from: number; to: number }[] = [];
+  let acc = 0;
+  let from = 0;
+  for (let g = 0; g < cost.length; g++) {
+    acc += cost[g];
+    if (acc >= totalCost / parts || g === cost.length - 1) {
+      tasks.push({ from, to: g + 1 });
+      from = g + 1;
+      acc = 0;
+    }
+  }
+  const resultOf = new Int32Array(ids.length);
+  const rowOf = new Int32Array(ids.length);
+  const promises = tasks.map(({ from: g0, to: g1 }, t) => {
+    const p0 = groupStart[g0];
+    const p1 = groupStart[g1];
+    const samples = new Int32Array(p1 - p0);
+    for (let p = p0; p < p1; p++) {
+      samples[p - p0] = ids[order[p]];
+      resultOf[order[p]] = t;
+      rowOf[order[p]] = p - p0;
+    }
+    const starts = Int32Array.from(groupStart.slice(g0, g1 + 1), (x) => x - p0);
+    return runTask({ samples, groupStart: starts });
+  });
+  return { results: await Promise.all(promises), resultOf, rowOf, history };
+}
+
+// ---- merge ---------------------------------------------------------------------------------------------
+
+export interface MergeResult {
+  out: string;
+  file: string;
+  shards: number;
+  rows: number;
+}
+
+/** Join the gsu.arrow files of shards 0..n−1 (each from `search-gsu --shard i/n`) into one, byte-identical to a single run. */
+export async function mergeGsuShards(opts: { inputs: string[]; out: string }): Promise<MergeResult> {
+  if (opts.inputs.length === 0) throw new UsageError('merge needs at least one shard folder');
+  const parts = opts.inputs.map((dir) => {
+    const file = fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? path.join(dir, 'gsu.arrow') : dir;
+    if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (expected a search-gsu --shard output)`);
+    const f = readArrow(file, GSU);
+    const cfgFile = path.join(path.dirname(file), 'config.json');
+    const configText = fs.existsSync(cfgFile) ? fs.readFileSync(cfgFile, 'utf8') : null;
+    return { file, f, configText };
+  });
+  const shardOf = parts.map(({ file, f }) => {
+    const spec = f.metadata.shard;
+    if (!spec || f.metadata.command !== 'search-gsu') throw new InputDataError('not a search-gsu --shard output (no shard in its metadata)', file);
+    return { ...(parseShard(spec) as { index: number; count: number }), file };
+  });
+  const n = shardOf[0].count;
+  const seen: (string | undefined)[] = Array.from({ length: n }, () => undefined);
+  for (const s of shardOf) {
+    if (s.count !== n) throw new UsageError(`shard counts differ: ${shardOf[0].file} is one of ${n}, ${s.file} one of ${s.count}`);
+    if (seen[s.index]) throw new UsageError(`shard ${s.index}/${n} given twice (${seen[s.index]} and ${s.file})`);
+    seen[s.index] = s.file;
+  }
+  const missing = seen.flatMap((v, i) => (v ? [] : [`${i}/${n}`]));
+  if (missing.length) throw new UsageError(`missing shard(s) ${missing.join(', ')}`);
+  const strip = (m: Record<string, string>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [key, v] of Object.entries(m)) if (key !== 'shard' && key !== 'gist.table') out[key] = v;
+    return out;
+  };
+  const meta = strip(parts[0].f.metadata);
+  for (const p of parts) {
+    if (JSON.stringify(strip(p.f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${p.file}: written with other settings than ${parts[0].file} (metadata differs)`);
+    if (p.configText !== parts[0].configText) throw new UsageError(`${p.file}: config.json differs from ${parts[0].file}`);
+  }
+  const k = Math.max(1, Number(JSON.parse(parts[0].configText ?? '{"k":1}').k) || 1);
+
+  return OutputStage.run(opts.out, opts.inputs, async (stage) => {
+    const writer = new GsuWriter(stage.file('gsu.arrow'), meta, k);
+    try {
+      const cursor = new Int32Array(parts.length);
+      const cols = parts.map(({ f }) => ({ ids: f.columns.sample_id as Int32Array, items: f.columns.items as ListColumn<Int32Array>, scores: f.columns.scores as ListColumn<Float32Array> }));
+      let last = -1;
+      for (;;) {
+        let best = -1;
+        for (let s = 0; s < parts.length; s++) {
+          if (cursor[s] < cols[s].ids.length && (best < 0 || cols[s].ids[cursor[s]] < cols[best].ids[cursor[best]])) best = s;
+        }
+        if (best < 0) break;
+        const c = cols[best];
+        const r = cursor[best]++;
+        const id = c.ids[r];
+        if (id <= last) throw new InputDataError(`sample_id ${id} repeated or out of order across shards`, parts[best].file, 'sample_id', r);
+        last = id;
+        const a = c.items.offsets[r];
+        writer.add(id, c.items.values, c.scores.values, a, c.items.offsets[r + 1] - a);
+      }
+      writer.close();
+    } catch (err) {
+      writer.abort();
+      throw err;
+    }
+    if (parts[0].configText !== null) stage.writeText('config.json', parts[0].configText);
+    return { out: opts.out, file: stage.final('gsu.arrow'), shards: n, rows: writer.rows };
+  });
+}

@@ -1,0 +1,112 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { readArrow, type DictColumn } from '../../src/core/arrow-io.js';
+import { CtrBatcher } from '../../src/core/ctr/batcher.js';
+import { trainCtr } from '../../src/core/ctr/train.js';
+import { loadDataset } from '../../src/core/dataset.js';
+import { extractEsuPairs, loadSourceModel, maxAttentionStats, type EsuResult } from '../../src/core/pairs/esu.js';
+import { quantiles } from '../../src/core/pairs/common.js';
+import { PAIRS, SPLITS } from '../../src/core/schemas.js';
+import { TINY, tempDir } from '../ctr/_data.js';
+
+describe('ESU pairs', () => {
+  let dir: string;
+  let result: EsuResult;
+
+  before(async () => {
+    dir = tempDir('esu');
+    const model = { embeddingDim: 8, attentionHidden: 16, tower: [32, 16] };
+    await trainCtr({ dataDir: TINY, outDir: path.join(dir, 'source'), domain: 'source', variant: 'din', asi: 'none', model, train: { epochs: 2, batchSize: 128, lr: 0.005 }, seed: 3, backend: 'wasm', resume: false });
+    await trainCtr({ dataDir: TINY, outDir: path.join(dir, 'target'), domain: 'target', variant: 'din', asi: 'none', model, train: { epochs: 1, batchSize: 128, lr: 0.005 }, seed: 3, backend: 'wasm', resume: false });
+    result = await extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'pairs'), theta: 0.2, includeNegatives: false, splits: SPLITS, buckets: 4, batchSize: 100, seed: 3, backend: 'wasm' });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps (target, argmax history item) when a_k ≥ θ, merged per (pair, split)', async () => {
+    const ds = loadDataset(TINY);
+    const f = readArrow(path.join(dir, 'pairs', 'pairs.arrow'), PAIRS);
+    assert.equal(f.numRows, result.pairs);
+    assert.ok(result.pairs > 0);
+    const t = f.columns.target_item as Int32Array;
+    const rel = f.columns.related_item as Int32Array;
+    const att = f.columns.attention as Float32Array;
+    const count = f.columns.count as Int32Array;
+    const split = f.columns.split as DictColumn;
+    const seen = new Set<string>();
+    let total = 0;
+    for (let i = 0; i < f.numRows; i++) {
+      assert.ok(att[i] >= 0.2 - 1e-6 && att[i] <= 1, `attention ${att[i]}`);
+      assert.equal(ds.items.domain[t[i]], 0);
+      assert.equal(ds.items.domain[rel[i]], 0);
+      const key = `${t[i]},${rel[i]},${split.values[split.codes[i]]}`;
+      assert.ok(!seen.has(key), `duplicate ${key}`);
+      seen.add(key);
+      total += count[i];
+    }
+    assert.ok(total <= result.samples_with_history);
+    assert.equal(result.by_theta['0.2'], result.pairs);
+    const byTheta = Object.values(result.by_theta);
+    for (let i = 1; i < byTheta.length; i++) assert.ok(byTheta[i] <= byTheta[i - 1], 'fewer pairs at a higher θ');
+    assert.equal(result.max_attention.buckets.reduce((s, b) => s + b.n, 0), result.samples_with_history);
+
+    // Recompute eq. 8 for the first clicked samples and check their pair is in the file.
+    const { model, cfg } = await loadSourceModel(path.join(dir, 'source'));
+    try {
+      model.bindData(ds.items.category, null);
+      const s = ds.samples.source;
+      const clicked = Int32Array.from(Array.from({ length: s.count }, (_, i) => i).filter((i) => s.label[i] === 1)).subarray(0, 50);
+      const batch = new CtrBatcher(cfg, { items: ds.items, samples: s, history: ds.sequences.source, gsu: null, joint: null }, 50).fill(clicked, 0, clicked.length);
+      const a = new Float32Array(50 * batch.hist.len);
+      model.score(batch, new Float32Array(50), 0, a);
+      let found = 0;
+      for (let b = 0; b < batch.size; b++) {
+        const n = batch.hist.counts[b];
+        if (n === 0) continue;
+        const L = batch.hist.len;
+        let sum = 0;
+        let k = 0;
+        for (let j = 0; j < L; j++) {
+          sum += a[b * L + j];
+          if (j >= n) assert.equal(a[b * L + j], 0, 'padding gets no attention');
+          else if (a[b * L + j] > a[b * L + k]) k = j;
+        }
+        assert.ok(Math.abs(sum - 1) < 1e-5, 'softmax over the history');
+        if (a[b * L + k] >= 0.2) {
+          const sample = batch.sampleIds[b];
+          assert.ok(seen.has(`${s.itemId[sample]},${batch.hist.items[b * L + k]},${SPLITS[s.split[sample]]}`));
+          found++;
+        }
+      }
+      assert.ok(found > 0);
+    } finally {
+      model.dispose();
+    }
+    assert.equal(tf.memory().numTensors, 0);
+  });
+
+  it('refuses a target model', async () => {
+    await assert.rejects(
+      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'target'), outDir: path.join(dir, 'bad'), theta: 0.4, includeNegatives: false, splits: SPLITS, buckets: 4, batchSize: 100, seed: 3, backend: 'wasm' }),
+      /needs the source DIN model/,
+    );
+  });
+
+  it('summarises the maximum attention (hand-computed)', () => {
+    const s = maxAttentionStats(Float64Array.from([0.1, 0.2, 0.3, 0.4, 0.5]), Float64Array.from([0, 1, 2, 3, 4]), 2);
+    assert.ok(Math.abs(s.mean - 0.3) < 1e-12);
+    assert.ok(Math.abs(s.quantiles.p50 - 0.3) < 1e-12);
+    assert.ok(Math.abs(s.quantiles.p10 - 0.14) < 1e-12); // (n−1)·0.1 = 0.4 → 0.1 + 0.4·0.1
+    assert.deepEqual(
+      s.buckets.map((b) => [b.start, b.end, b.n]),
+      [
+        [0, 2, 2],
+        [2, 4, 3],
+      ],
+    );
+    assert.ok(Math.abs(s.buckets[1].mean - 0.4) < 1e-12);
+    assert.deepEqual(quantiles(new Float64Array(0), [0.5]), [NaN]);
+  });
+});
