@@ -32,7 +32,7 @@ function assertUnitRows(v: VectorColumn, what: string): void {
 
 const run = { seed: 11, backend: 'wasm' as const };
 
-test('train-content → train-behavior → train-union → embed on a tiny catalogue', async () => {
+test('train-content → train-behavior → train-union → embed on a tiny catalogue; cold items get finite, normalised u', async () => {
   const cat = makeCatalogue({ perTopic: 10, contentDim: 8 });
   const work = cat.dir;
   writeIdEmbeddings(cat, path.join(work, 'id_embeddings.arrow'));

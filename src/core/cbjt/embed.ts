@@ -6,8 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { requireRange } from '../config.js';
-import type { BackendName } from '../engine/backend.js';
-import { initBackend } from '../engine/backend.js';
+import { initBackend, type BackendName } from '../engine/backend.js';
 import { UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { EMBEDDINGS } from '../schemas.js';

@@ -3,6 +3,8 @@
  * (target_item → related_item), search every item of the related item's domain by exact cosine (the query
  * item itself left out) and count a hit when the related item ranks within the top K. Ties are broken at
  * random in expectation, so a collapsed embedding scores like chance, not like a perfect one.
+ * Same rule as `gist evaluate` (src/core/evaluate/recall.ts); this one scores with a tfjs matMul so that
+ * the trainers' optional `--eval-pairs` report costs about a second.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readArrow, type DictColumn } from '../arrow-io.js';
@@ -11,6 +13,9 @@ import { type Rng } from '../rng.js';
 import { PAIRS } from '../schemas.js';
 
 export const DEFAULT_RECALL_KS: readonly number[] = [10, 100, 1000];
+
+/** Cosines closer than this are ties (as in src/core/evaluate/recall.ts, the report's Recall@K). */
+const TIE_EPS = 1e-6;
 
 export interface RecallReport {
   /** Pairs evaluated (after dropping self-pairs and the cap). */
@@ -90,13 +95,13 @@ export function recallAtK(vectors: Float32Array, dim: number, domain: Int8Array,
           let ties = 0;
           for (let j = 0; j < m; j++) {
             const s = row[j];
-            if (s > st) greater++;
-            else if (s === st) ties++;
+            if (s > st + TIE_EPS) greater++;
+            else if (s >= st - TIE_EPS) ties++;
           }
           ties -= 1; // the truth itself
           if (self >= 0 && self !== t) {
-            if (row[self] > st) greater--;
-            else if (row[self] === st) ties--;
+            if (row[self] > st + TIE_EPS) greater--;
+            else if (row[self] >= st - TIE_EPS) ties--;
           }
           ks.forEach((k, ki) => {
             hits[ki] += Math.min(1, Math.max(0, (k - greater) / (ties + 1)));
