@@ -1,5 +1,15 @@
 /** Flags shared by several commands, declared once. */
 import { Flags } from '@oclif/core';
+import { UsageError } from '../core/errors.js';
 
 export const dataFlag = Flags.directory({ char: 'd', description: 'prepared dataset folder (from `gist prepare` or `gist synth`)', required: true });
 export const outFlag = Flags.directory({ char: 'o', description: 'output folder (created if missing)', required: true });
+
+/** A floating-point flag (oclif has integers only). */
+export const numberFlag = Flags.custom<number>({
+  parse: async (s: string) => {
+    const x = Number(s);
+    if (s.trim() === '' || !Number.isFinite(x)) throw new UsageError(`expected a number, got "${s}"`);
+    return x;
+  },
+});

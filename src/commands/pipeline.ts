@@ -8,7 +8,7 @@ import type { BackendName } from '../core/engine/backend.js';
 
 export default class Pipeline extends BaseCommand<typeof Pipeline> {
   static override summary = 'Run the whole GIST study: data, source model, pairs, encoders, index, GSU, every CTR variant, evaluation.';
-  static override description = `Steps (each writes WORK/<step>/): data → source → pairs-esu, pairs-swing → content → behavior → union (+ union-no-gate, union-no-cross, union-swing) → index → gsu-joint, gsu-content, gsu-hard → ctr-<variant> … → eval (report.html, metrics.json).
+  static override description = `Steps (each writes WORK/<step>/): data → source → pairs-esu, pairs-swing → content → behavior → union (+ union-no-gate, union-no-cross, union-swing, union-content, union-behavior) → index → gsu-joint, gsu-content, gsu-hard → ctr-<variant> … → eval (report.html, metrics.json).
 A step whose config and inputs did not change since its last run is skipped (state in WORK/pipeline-state.json); --from STEP reruns that step and everything after it.
 --config FILE is a JSON object overriding any field of the pipeline config (see README: "Pipeline config"); an unknown key is a usage error.`;
   static override examples = [

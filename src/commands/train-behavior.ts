@@ -4,7 +4,8 @@ import { dataFlag, outFlag } from '../cli/flags.js';
 import { formatRecall } from '../core/cbjt/recall.js';
 import { DEFAULT_TRAIN_BEHAVIOR_CONFIG as D, trainBehavior, type TrainBehaviorResult } from '../core/cbjt/train-behavior.js';
 import type { BackendName } from '../core/engine/backend.js';
-import { encoderFlags, encoderOverrides, numberFlag } from './train-content.js';
+import { encoderFlags, encoderOverrides } from '../cli/encoder-flags.js';
+import { numberFlag } from '../cli/flags.js';
 
 export default class TrainBehavior extends BaseCommand<typeof TrainBehavior> {
   static override summary = "Train the behavior encoder (eq. 5–7): a copy of the content encoder aligned to the source model's item ID embeddings; writes behavior.arrow for every item.";

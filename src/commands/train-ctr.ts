@@ -37,6 +37,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     'attention-hidden': Flags.integer({ description: 'attention MLP width', min: 1, default: 64 }),
     tower: Flags.string({ description: 'prediction tower widths', default: '200,80' }),
     patience: Flags.integer({ description: 'epochs without a better validation AUC before stopping', min: 1, default: 2 }),
+    'bucket-batches': Flags.integer({ description: 'sort each run of this many batches by history length (less padding); 1 = plain shuffle', min: 1, default: 16 }),
     'max-train-samples': Flags.integer({ description: 'train on a seeded subset of at most this many samples (0 = all)', min: 0, default: 0 }),
     resume: Flags.boolean({ description: 'continue from OUT/checkpoint', default: false }),
   };
@@ -48,6 +49,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     const variant = flags.variant as CtrVariant;
     let interrupted = false;
     const onSigint = (): void => {
+      if (interrupted) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
       interrupted = true;
     };
     const options: TrainCtrOptions = {
@@ -59,7 +61,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
       gsuFile: flags.gsu,
       jointFile: flags.joint,
       model: { embeddingDim: flags['embedding-dim'], attention: flags.attention as 'mlp' | 'dot', attentionHidden: flags['attention-hidden'], tower: parseTower(flags.tower), maxHistory: flags['max-history'], maxSearch: flags['max-search'], m1: flags.m1, m2: flags.m2 },
-      train: { epochs: flags.epochs, batchSize: flags['batch-size'], lr, patience: flags.patience, maxTrainSamples: flags['max-train-samples'] },
+      train: { epochs: flags.epochs, batchSize: flags['batch-size'], lr, patience: flags.patience, maxTrainSamples: flags['max-train-samples'], bucketBatches: flags['bucket-batches'] },
       seed: flags.seed,
       backend: flags.backend as BackendName,
       resume: flags.resume,

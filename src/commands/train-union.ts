@@ -5,7 +5,7 @@ import { formatRecall } from '../core/cbjt/recall.js';
 import { DEFAULT_TRAIN_UNION_CONFIG as D, trainUnion, type TrainUnionResult } from '../core/cbjt/train-union.js';
 import type { UnionView } from '../core/cbjt/union.js';
 import type { BackendName } from '../core/engine/backend.js';
-import { numberFlag } from './train-content.js';
+import { numberFlag } from '../cli/flags.js';
 
 export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
   static override summary = 'Train the Union Training Model (eq. 9–10) on guidance pairs; writes joint.arrow (u for every item).';

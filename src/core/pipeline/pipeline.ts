@@ -156,6 +156,8 @@ function unionRuns(cfg: PipelineConfig): { name: string; pairs: 'esu' | 'swing';
       { name: 'union-no-gate', pairs: 'esu', over: { gate: false } },
       { name: 'union-no-cross', pairs: 'esu', over: { cross: false } },
       { name: 'union-swing', pairs: 'swing', over: {} },
+      { name: 'union-content', pairs: 'esu', over: { view: 'content' } },
+      { name: 'union-behavior', pairs: 'esu', over: { view: 'behavior' } },
     );
   }
   return runs;
@@ -299,11 +301,16 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
 }
 
 function embeddingRuns(ctx: Ctx): string[] {
-  const list = [`content-only=${w(ctx, 'content', 'content.arrow')}`, `behavior-only=${w(ctx, 'behavior', 'behavior.arrow')}`, `joint=${w(ctx, 'union', 'joint.arrow')}`];
-  if (ctx.cfg.unionAblations) {
-    list.push(`no-gate=${w(ctx, 'union-no-gate', 'joint.arrow')}`, `no-cross=${w(ctx, 'union-no-cross', 'joint.arrow')}`, `swing=${w(ctx, 'union-swing', 'joint.arrow')}`);
-  }
-  return list;
+  // Tables 2–3: content-only / behavior-only are single-view union models trained on the same pairs.
+  if (!ctx.cfg.unionAblations) return [`joint=${w(ctx, 'union', 'joint.arrow')}`];
+  return [
+    `content-only=${w(ctx, 'union-content', 'joint.arrow')}`,
+    `behavior-only=${w(ctx, 'union-behavior', 'joint.arrow')}`,
+    `joint=${w(ctx, 'union', 'joint.arrow')}`,
+    `no-gate=${w(ctx, 'union-no-gate', 'joint.arrow')}`,
+    `no-cross=${w(ctx, 'union-no-cross', 'joint.arrow')}`,
+    `swing=${w(ctx, 'union-swing', 'joint.arrow')}`,
+  ];
 }
 
 /** Resolve a pipeline config: defaults ⊕ file ⊕ inline overrides; unknown keys are usage errors. */
