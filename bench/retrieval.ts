@@ -91,10 +91,21 @@ export interface IndexBenchResult {
   d: number;
   m: number;
   ef_construction: number;
-  gist: { shards: number; threads: number; inserts_per_s: number; search: { ef: number; qps: number; recall_at_10: number }[] };
+  /** One entry per shard count: S = cores (parallel build) and S = 1 (one graph). */
+  gist: { shards: number; threads: number; inserts_per_s: number; search: { ef: number; qps: number; recall_at_10: number }[] }[];
   python_hnswlib: { threads: number; inserts_per_s: number | null; search: { ef: number; qps: number; recall_at_10: number }[]; reason: string | null };
-  /** For each python ef: our smallest swept ef whose recall@10 ≥ python's, and both QPS there. */
-  equal_recall: { python_ef: number; python_recall: number; python_qps: number; gist_ef: number | null; gist_recall: number | null; gist_qps: number | null }[];
+  /** For each gist variant and python ef: our smallest swept ef whose recall@10 ≥ python's, and both QPS there. */
+  equal_recall: {
+    gist_shards: number;
+    python_ef: number;
+    python_recall: number;
+    python_qps: number;
+    gist_ef: number | null;
+    gist_recall: number | null;
+    gist_qps: number | null;
+    /** Our QPS at exactly python's recall, linear between the bracketing swept ef. */
+    gist_qps_interpolated: number | null;
+  }[];
 }
 
 async function benchIndex(work: string, n: number, nq: number, threads: number): Promise<IndexBenchResult> {
@@ -116,19 +127,24 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
   const truth = exactTopK(emb, queryItems, k, Int32Array.from({ length: n }, (_, i) => i));
   const queries = all.slice(n * d);
 
-  const built = await buildIndex({ embeddings: baseFile, out: path.join(dir, 'gist'), config: { m, efConstruction: efc, ef: 100, shards: threads }, seed, threads });
-  const manifest = readIndexManifest(path.join(dir, 'gist'));
-  const files = manifest.shards.map((s) => path.join(dir, 'gist', s.file));
-  const sweep = [40, 60, 80, 100, 150, 200, 300, 400];
-  const search: { ef: number; qps: number; recall_at_10: number }[] = [];
-  for (const ef of sweep) {
-    const index = await HnswIndex.openFiles(files, d, ef, threads);
-    await index.search(queries.slice(0, Math.min(nq, 100) * d), k); // warm up
-    const t0 = performance.now();
-    const found = await index.search(queries, k);
-    const qps = nq / ((performance.now() - t0) / 1000);
-    await index.close();
-    search.push({ ef, qps, recall_at_10: overlapRecall(found.labels, k, truth.items, k, k) });
+  // gist: S shards built in parallel (default: one per core), and one shard (a single graph, the best QPS)
+  const variants: IndexBenchResult['gist'] = [];
+  for (const shards of [...new Set([threads, 1])]) {
+    const out = path.join(dir, `gist-${shards}`);
+    const built = await buildIndex({ embeddings: baseFile, out, config: { m, efConstruction: efc, ef: 100, shards }, seed, threads });
+    const manifest = readIndexManifest(out);
+    const files = manifest.shards.map((s) => path.join(out, s.file));
+    const search: { ef: number; qps: number; recall_at_10: number }[] = [];
+    for (const ef of [40, 60, 80, 100, 150, 200, 300]) {
+      const index = await HnswIndex.openFiles(files, d, ef, threads);
+      await index.search(queries.slice(0, Math.min(nq, 200) * d), k); // warm up
+      const t0 = performance.now();
+      const found = await index.search(queries, k);
+      const qps = nq / ((performance.now() - t0) / 1000);
+      await index.close();
+      search.push({ ef, qps, recall_at_10: overlapRecall(found.labels, k, truth.items, k, k) });
+    }
+    variants.push({ shards, threads, inserts_per_s: built.insertsPerSecond, search });
   }
 
   // the python peer on the same vectors and the same exact truth
@@ -138,17 +154,38 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
   const py = runPython('hnswlib_peer.py', [dir, String(n), String(nq), String(d), String(m), String(efc), String(seed), String(threads), String(k), '100,200']);
   const pyJson = py.json as { inserts_per_s?: number | null; search?: { ef: number; qps: number; recall_at_10: number }[] } | null;
   const pySearch = pyJson?.search ?? [];
-  const equal_recall = pySearch.map((p) => {
-    const match = search.find((s) => s.recall_at_10 >= p.recall_at_10) ?? null;
-    return { python_ef: p.ef, python_recall: p.recall_at_10, python_qps: p.qps, gist_ef: match?.ef ?? null, gist_recall: match?.recall_at_10 ?? null, gist_qps: match?.qps ?? null };
-  });
+  const equal_recall = variants.flatMap((v) =>
+    pySearch.map((p) => {
+      const match = v.search.find((s) => s.recall_at_10 >= p.recall_at_10) ?? null;
+      // QPS at exactly python's recall, interpolated between the two swept ef that bracket it
+      const i = v.search.findIndex((s) => s.recall_at_10 >= p.recall_at_10);
+      let interpolated: number | null = null;
+      if (i === 0) interpolated = v.search[0].qps;
+      else if (i > 0) {
+        const a = v.search[i - 1];
+        const b = v.search[i];
+        const f = (p.recall_at_10 - a.recall_at_10) / Math.max(1e-12, b.recall_at_10 - a.recall_at_10);
+        interpolated = a.qps + f * (b.qps - a.qps);
+      }
+      return {
+        gist_shards: v.shards,
+        python_ef: p.ef,
+        python_recall: p.recall_at_10,
+        python_qps: p.qps,
+        gist_ef: match?.ef ?? null,
+        gist_recall: match?.recall_at_10 ?? null,
+        gist_qps: match?.qps ?? null,
+        gist_qps_interpolated: interpolated,
+      };
+    }),
+  );
   return {
     n,
     queries: nq,
     d,
     m,
     ef_construction: efc,
-    gist: { shards: built.shards, threads, inserts_per_s: built.insertsPerSecond, search },
+    gist: variants,
     python_hnswlib: { threads, inserts_per_s: pyJson?.inserts_per_s ?? null, search: pySearch, reason: py.reason },
     equal_recall,
   };

@@ -124,3 +124,16 @@ test('usage and input errors: K <= 0, hard without categories, missing vectors, 
   assert.deepEqual(Array.from(readGsu(r.file).ids), want);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('more samples than one window and one record batch: brute force, shards merged = single run', async () => {
+  const { dir, data, embeddings } = makeData('big', { users: 3000, sourceLength: 5, samplesPerUser: 23, sourceItems: 200, targetItems: 50, dim: 4 });
+  const base = { data, embeddings, config: { k: 3 }, seed: 42, threads: 0 };
+  const single = await searchGsu({ ...base, out: path.join(dir, 'single') });
+  assert.ok(single.rows > 65_536, `${single.rows} rows`);
+  assertSameRows(readGsu(single.file), bruteForceGsu(data, embeddings, 3, 'soft'));
+  await searchGsu({ ...base, out: path.join(dir, 's0'), shard: '0/2' });
+  await searchGsu({ ...base, out: path.join(dir, 's1'), shard: '1/2' });
+  const merged = await mergeGsuShards({ inputs: [path.join(dir, 's0'), path.join(dir, 's1')], out: path.join(dir, 'merged') });
+  assert.ok(fs.readFileSync(merged.file).equals(fs.readFileSync(single.file)));
+  fs.rmSync(dir, { recursive: true, force: true });
+});

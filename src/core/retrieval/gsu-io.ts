@@ -81,7 +81,7 @@ export class GsuWriter {
     this.writer.reset(new FileSink(this.fd, file), this.schema);
     this.ids = new Int32Array(GSU_BATCH_ROWS);
     this.offsets = new Int32Array(GSU_BATCH_ROWS + 1);
-    const cap = Math.min(GSU_BATCH_ROWS * Math.max(1, k), 1 << 26);
+    const cap = Math.min(GSU_BATCH_ROWS * Math.max(1, k), 1 << 22); // grows on demand past 16 MiB
     this.items = new Int32Array(cap);
     this.scores = new Float32Array(cap);
   }

@@ -4,7 +4,7 @@
  * the top-K (ids and scores only; embeddings never reach the target model) go to gsu.arrow, one row per
  * target sample in sample_id order.
  *
- * Samples are processed in windows of GSU_BATCH_ROWS sample ids (memory is bounded by a window, not by the
+ * Samples are processed in windows of GSU_WINDOW sample ids (memory is bounded by a window, not by the
  * number of samples); inside a window a user's samples are grouped so the user's sequence is scored once per
  * group with one matrix product (score-kernel.ts), on worker threads when there is more than one core.
  * `--shard i/n` keeps the users with user_id mod n = i; `mergeGsuShards` joins shard outputs into exactly the
@@ -20,11 +20,19 @@ import { InputDataError, IoError, UsageError } from '../errors.js';
 import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.js';
 import { GSU, SPLITS, type Split } from '../schemas.js';
 import { loadEmbeddings, requireVectors, scoreSpaceByItem } from './embeddings.js';
-import { GSU_BATCH_ROWS, GsuWriter } from './gsu-io.js';
+import { GsuWriter } from './gsu-io.js';
+import { kernelUsesFma } from './score-kernel.js';
 import { GsuSearcher, type GsuContextData, type GsuMode, type GsuTask, type GsuTaskResult } from './gsu-task.js';
 import { WorkerPool, workerUrl } from './worker-pool.js';
 
 export type { GsuMode } from './gsu-task.js';
+
+/**
+ * Samples searched per window (in sample_id order). Bounds memory; while the main thread writes one window
+ * the workers search the next, so a smaller window overlaps more of the writing. Output batches are
+ * GSU_BATCH_ROWS rows whatever the window.
+ */
+export const GSU_WINDOW = 16_384;
 
 /** What is searched; hashed into the output metadata (the shard and thread count are not: they do not change results). */
 export interface GsuConfig {
@@ -182,7 +190,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         Array.from({ length: threads }, (_, t) => ({ ...base, slot: t })),
       )
     : null;
-  const fma = inline ? inline.fma : config.mode === 'soft' && new GsuSearcher({ ...base, slot: 0 }).fma;
+  const fma = config.mode === 'soft' && kernelUsesFma();
 
   try {
     await pool?.ready;
@@ -193,12 +201,13 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
       let entries = 0;
       let history = 0;
       let flops = 0;
+      let pending: Promise<WindowResult> | null = null;
       try {
         // windows of sample ids, searched one ahead of the one being written
         let next = 0;
         const nextWindow = (): Int32Array | null => {
           const ids: number[] = [];
-          while (next < samples.count && ids.length < GSU_BATCH_ROWS) {
+          while (next < samples.count && ids.length < GSU_WINDOW) {
             if (inRun(next)) ids.push(next);
             next++;
           }
@@ -207,7 +216,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         const search = (ids: Int32Array): Promise<WindowResult> =>
           searchWindow(ids, samples.userId, samples.ts, store, Math.max(1, threads) * 4, (task) => (pool ? pool.run(task, [task.samples.buffer, task.groupStart.buffer] as ArrayBuffer[]) : Promise.resolve((inline as GsuSearcher).run(task))));
         let ids = nextWindow();
-        let pending = ids ? search(ids) : null;
+        pending = ids ? search(ids) : null;
         while (ids && pending) {
           const done = await pending;
           const following = nextWindow();
@@ -228,6 +237,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         writer.close();
       } catch (err) {
         writer.abort();
+        pending?.catch(() => undefined); // the window searched ahead is abandoned
         throw err;
       }
       stage.writeJson('config.json', fileConfig);

@@ -69,6 +69,16 @@ export interface ShardSearchResult {
   distances: Float32Array;
 }
 
+/** A search result in ascending distance (then label) order, sorting only when hnswlib's is not already. */
+function ascending(r: { distances: number[]; neighbors: number[] }): { distances: number[]; neighbors: number[] } {
+  const { distances: dist, neighbors: lab } = r;
+  let sorted = true;
+  for (let t = 1; t < dist.length && sorted; t++) sorted = dist[t - 1] < dist[t] || (dist[t - 1] === dist[t] && lab[t - 1] <= lab[t]);
+  if (sorted) return r;
+  const order = Array.from(dist.keys()).sort((a, b) => dist[a] - dist[b] || lab[a] - lab[b]);
+  return { distances: order.map((o) => dist[o]), neighbors: order.map((o) => lab[o]) };
+}
+
 /** All shards of an index, loaded once, searched together (results merged by distance, then label). */
 export class ShardSet {
   private readonly shards: Hnsw[] = [];
@@ -97,23 +107,35 @@ export class ShardSet {
     const labels = new Int32Array(n * k).fill(-1);
     const distances = new Float32Array(n * k).fill(Infinity);
     const q = new Array<number>(d);
-    const cand: { dist: number; label: number }[] = [];
+    const hits: { distances: number[]; neighbors: number[] }[] = [];
+    const pos = new Int32Array(this.shards.length);
     for (let i = 0; i < n; i++) {
       let ss = 0;
       for (let x = 0; x < d; x++) ss += queries[i * d + x] * queries[i * d + x];
       const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0; // queries are compared by cosine: unit length
       for (let x = 0; x < d; x++) q[x] = queries[i * d + x] * inv;
-      cand.length = 0;
+      hits.length = 0;
       for (const s of this.shards) {
         const kk = Math.min(k, s.getCurrentCount());
-        if (kk === 0) continue;
-        const r = s.searchKnn(q, kk);
-        for (let t = 0; t < r.neighbors.length; t++) cand.push({ dist: r.distances[t], label: r.neighbors[t] });
+        if (kk > 0) hits.push(ascending(s.searchKnn(q, kk)));
       }
-      cand.sort((a, b) => a.dist - b.dist || a.label - b.label);
-      for (let t = 0; t < Math.min(k, cand.length); t++) {
-        labels[i * k + t] = cand[t].label;
-        distances[i * k + t] = cand[t].dist;
+      // k-way merge of the shards' ascending lists: distance, then label
+      pos.fill(0);
+      for (let t = 0; t < k; t++) {
+        let best = -1;
+        for (let h = 0; h < hits.length; h++) {
+          if (pos[h] >= hits[h].neighbors.length) continue;
+          if (best < 0) best = h;
+          else {
+            const a = hits[h].distances[pos[h]];
+            const b = hits[best].distances[pos[best]];
+            if (a < b || (a === b && hits[h].neighbors[pos[h]] < hits[best].neighbors[pos[best]])) best = h;
+          }
+        }
+        if (best < 0) break;
+        labels[i * k + t] = hits[best].neighbors[pos[best]];
+        distances[i * k + t] = hits[best].distances[pos[best]];
+        pos[best]++;
       }
     }
     return { labels, distances };

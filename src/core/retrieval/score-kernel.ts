@@ -254,6 +254,11 @@ function scoreModule(): { module: WebAssembly.Module; fma: boolean } {
   return compiled;
 }
 
+/** Whether this thread's kernel uses fused multiply-add (relaxed SIMD). */
+export function kernelUsesFma(): boolean {
+  return scoreModule().fma;
+}
+
 export function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }

@@ -4,9 +4,8 @@
  *
  * Per query, the kernel lists the candidates scoring at least the current threshold; they are appended to a
  * buffer, and when the buffer is full it is cut back to the candidates scoring ≥ the K-th best score (a
- * quickselect), which raises the threshold for the next block. At the end the survivors
- * are sorted by score through one numeric sort of packed keys; only runs of equal scores go through
- * the full tie-break comparator. Everything that can reach the top K (every candidate tying the K-th score)
+ * quickselect), which raises the threshold for the next block. At the end the survivors are sorted by score
+ * through one numeric sort of packed keys; only runs of equal scores go through the full tie-break comparator. Everything that can reach the top K (every candidate tying the K-th score)
  * is kept until then, so the result is exact.
  */
 import { COL_BLOCK, LIST_STRIDE, QUERY_BLOCK, type ScoreKernel } from './score-kernel.js';
@@ -132,16 +131,6 @@ export class TopKCollector {
   /** Candidates of query q scoring below this are rejected. */
   threshold(q: number): number {
     return this.thr[q];
-  }
-
-  /** Offer candidate `col` with score `s` (call only when s ≥ threshold(q)). */
-  offer(q: number, col: number, s: number): void {
-    if (col === this.exclude[q]) return;
-    let n = this.n[q];
-    if (n === this.cols[q].length) n = this.compact(q);
-    this.cols[q][n] = col;
-    this.scores[q][n] = s;
-    this.n[q] = n + 1;
   }
 
   /**
