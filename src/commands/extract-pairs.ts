@@ -24,6 +24,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     'include-negatives': Flags.boolean({ description: 'esu: also run unclicked samples', default: false }),
     splits: Flags.string({ description: 'esu: comma-separated splits whose samples produce pairs', default: 'train,valid,test' }),
     buckets: Flags.integer({ description: 'esu: time buckets for the max-attention report', min: 1, default: 10 }),
+    'min-history': Flags.integer({ description: 'esu: skip samples with fewer history events (1 keeps all; a 1-event history always has a_k = 1)', min: 1, default: 1 }),
     alpha: Flags.string({ description: 'swing: smoothing alpha in 1 / (alpha + |I_u ∩ I_v|)', default: String(DEFAULT_SWING_CONFIG.alpha) }),
     'top-n': Flags.integer({ description: 'swing: neighbours kept per item', min: 1, default: DEFAULT_SWING_CONFIG.topN }),
   };
@@ -52,6 +53,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
       includeNegatives: flags['include-negatives'],
       splits: splits as Split[],
       buckets: flags.buckets,
+      minHistory: flags['min-history'],
       batchSize: 1024,
       seed: flags.seed,
       backend: flags.backend as BackendName,

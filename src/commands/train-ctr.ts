@@ -29,7 +29,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     m2: Flags.integer({ description: 'SimDist histogram bins over [-1, 1] (M2)', min: 2, default: 10 }),
     epochs: Flags.integer({ description: 'most epochs', min: 1, default: 10 }),
     'batch-size': Flags.integer({ description: 'training batch size', min: 1, default: 256 }),
-    lr: Flags.string({ description: 'Adam learning rate', default: '0.002' }),
+    lr: Flags.string({ description: 'Adam learning rate', default: '0.005' }),
     'embedding-dim': Flags.integer({ description: 'item / category embedding width', min: 1, default: 18 }),
     'max-history': Flags.integer({ description: 'most recent in-domain events per sample [default: 100 source, 200 target]', min: 1 }),
     'max-search': Flags.integer({ description: 'searched items per sample taken from gsu.arrow', min: 1, default: 100 }),

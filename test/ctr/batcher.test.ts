@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CtrBatcher } from '../../src/core/ctr/batcher.js';
 import { resolveModelConfig } from '../../src/core/ctr/config.js';
+import { epochOrder } from '../../src/core/ctr/trainer.js';
 import { loadDataset, SequenceStore, type Items, type Samples } from '../../src/core/dataset.js';
 import { makeRng } from '../../src/core/rng.js';
 import { TINY } from './_data.js';
@@ -77,5 +78,24 @@ describe('CtrBatcher', () => {
     const ds = loadDataset(TINY);
     assert.equal(checkHistories(ds.sequences.target, ds.samples.target, ds.items, 200), ds.samples.target.count);
     assert.equal(checkHistories(ds.sequences.source, ds.samples.source, ds.items, 100), ds.samples.source.count);
+  });
+
+  it('length bucketing permutes the epoch deterministically and sorts lengths within each chunk', () => {
+    const n = 1000;
+    const idx = Int32Array.from({ length: n }, (_, i) => 3 * i);
+    const lengths = Int32Array.from({ length: n }, (_, i) => (i * 7919) % 101);
+    const a = epochOrder(idx, lengths, 32, 4, makeRng(9).fork('shuffle:0'));
+    assert.deepEqual(a, epochOrder(idx, lengths, 32, 4, makeRng(9).fork('shuffle:0')), 'same seed and epoch, same order');
+    assert.notDeepEqual(a, epochOrder(idx, lengths, 32, 4, makeRng(9).fork('shuffle:1')));
+    assert.deepEqual(Array.from(a).sort((x, y) => x - y), Array.from(idx), 'a permutation of the training samples');
+    const len = (s: number): number => lengths[s / 3];
+    // Within a chunk of 4 full batches, the batches split the chunk's sorted lengths into non-overlapping runs.
+    for (let c = 0; c + 128 <= n; c += 128) {
+      const batches = [0, 1, 2, 3].map((b) => Array.from(a.subarray(c + b * 32, c + b * 32 + 32)).map(len));
+      batches.sort((x, y) => Math.min(...x) - Math.min(...y));
+      for (let b = 1; b < 4; b++) assert.ok(Math.max(...batches[b - 1]) <= Math.min(...batches[b]), `chunk ${c}: batches overlap in length`);
+    }
+    const plain = epochOrder(idx, lengths, 32, 1, makeRng(9).fork('shuffle:0'));
+    assert.deepEqual(Array.from(plain).sort((x, y) => x - y), Array.from(idx));
   });
 });

@@ -7,6 +7,8 @@ import { readArrow } from '../../src/core/arrow-io.js';
 import { trainCtr, type TrainCtrOptions, type TrainCtrResult } from '../../src/core/ctr/train.js';
 import { InterruptedError, UsageError } from '../../src/core/errors.js';
 import { EMBEDDINGS, PREDICTIONS } from '../../src/core/schemas.js';
+import TrainCtrCommand from '../../src/commands/train-ctr.js';
+import ExtractPairsCommand from '../../src/commands/extract-pairs.js';
 import { TINY, tempDir } from './_data.js';
 
 const BATCH = 128;
@@ -92,5 +94,35 @@ describe('train-ctr', () => {
     assert.equal(e.numRows, 200); // tiny: 200 source items
     assert.equal((e.columns.vector as { dim: number }).dim, 8);
     assert.ok(Number.isFinite(r.valid.auc));
+  });
+
+  it('the commands map flags to the core and return the documented JSON shapes', async () => {
+    const root = path.resolve(TINY, '../..');
+    const src = path.join(dir, 'cmd-source');
+    const r = (await TrainCtrCommand.run(['--data', TINY, '--domain', 'source', '--out', src, '--epochs', '1', '--embedding-dim', '8', '--tower', '16', '--lr', '0.01', '--quiet'], root)) as TrainCtrResult;
+    for (const k of ['domain', 'variant', 'asi', 'best_epoch', 'valid', 'test', 'popularity_baseline_test_auc', 'samples_per_s', 'epochs', 'outputs']) assert.ok(k in r, k);
+    assert.deepEqual(Object.keys(r.valid).sort(), ['auc', 'gauc', 'logloss', 'n']);
+    assert.ok(r.outputs.id_embeddings?.endsWith('id_embeddings.arrow'));
+    const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8')) as { model: { embeddingDim: number; tower: number[]; maxHistory: number }; train: { lr: number } };
+    assert.deepEqual([cfg.model.embeddingDim, cfg.model.tower, cfg.model.maxHistory, cfg.train.lr], [8, [16], 100, 0.01]);
+    const esu = (await ExtractPairsCommand.run(['--data', TINY, '--method', 'esu', '--model', src, '--theta', '0.3', '--out', path.join(dir, 'cmd-esu'), '--quiet'], root)) as unknown as Record<string, unknown>;
+    for (const k of ['method', 'pairs', 'theta', 'max_attention', 'by_theta', 'outputs']) assert.ok(k in esu, k);
+    assert.deepEqual(Object.keys(esu.by_theta as object), ['0.2', '0.3', '0.4', '0.5']);
+    const swing = (await ExtractPairsCommand.run(['--data', TINY, '--method', 'swing', '--top-n', '3', '--out', path.join(dir, 'cmd-swing'), '--quiet'], root)) as unknown as Record<string, unknown>;
+    assert.equal(swing.method, 'swing');
+    // A usage error exits 2 with a one-line message on stderr.
+    const write = process.stderr.write.bind(process.stderr);
+    let stderr = '';
+    process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+      stderr += String(chunk);
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      await assert.rejects(TrainCtrCommand.run(['--data', TINY, '--domain', 'target', '--variant', 'sim-hard', '--out', path.join(dir, 'cmd-bad'), '--quiet'], root), (err: unknown) => (err as { oclif?: { exit?: number } }).oclif?.exit === 2);
+    } finally {
+      process.stderr.write = write;
+      process.exitCode = 0;
+    }
+    assert.match(stderr, /needs --gsu/);
   });
 });

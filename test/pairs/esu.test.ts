@@ -21,7 +21,7 @@ describe('ESU pairs', () => {
     const model = { embeddingDim: 8, attentionHidden: 16, tower: [32, 16] };
     await trainCtr({ dataDir: TINY, outDir: path.join(dir, 'source'), domain: 'source', variant: 'din', asi: 'none', model, train: { epochs: 2, batchSize: 128, lr: 0.005 }, seed: 3, backend: 'wasm', resume: false });
     await trainCtr({ dataDir: TINY, outDir: path.join(dir, 'target'), domain: 'target', variant: 'din', asi: 'none', model, train: { epochs: 1, batchSize: 128, lr: 0.005 }, seed: 3, backend: 'wasm', resume: false });
-    result = await extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'pairs'), theta: 0.2, includeNegatives: false, splits: SPLITS, buckets: 4, batchSize: 100, seed: 3, backend: 'wasm' });
+    result = await extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'pairs'), theta: 0.2, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, batchSize: 100, seed: 3, backend: 'wasm' });
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -89,7 +89,7 @@ describe('ESU pairs', () => {
 
   it('refuses a target model', async () => {
     await assert.rejects(
-      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'target'), outDir: path.join(dir, 'bad'), theta: 0.4, includeNegatives: false, splits: SPLITS, buckets: 4, batchSize: 100, seed: 3, backend: 'wasm' }),
+      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'target'), outDir: path.join(dir, 'bad'), theta: 0.4, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, batchSize: 100, seed: 3, backend: 'wasm' }),
       /needs the source DIN model/,
     );
   });

@@ -89,6 +89,18 @@ export class CtrBatcher {
     this.simDist = this.needs.simDist ? new Float32Array(capacity * 2 * cfg.m2) : null;
   }
 
+  /** History length (after the maxHistory cut) of each of the given samples. */
+  historyLengths(idx: Int32Array): Int32Array {
+    const { samples, history } = this.inputs;
+    const out = new Int32Array(idx.length);
+    for (let i = 0; i < idx.length; i++) {
+      const s = idx[i];
+      const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], this.cfg.maxHistory);
+      out[i] = hi - lo;
+    }
+    return out;
+  }
+
   /** Assemble the batch of samples `order[from..to)`. */
   fill(order: ArrayLike<number>, from: number, to: number): CtrBatch {
     const B = to - from;

@@ -63,6 +63,11 @@ export interface CtrTrainConfig {
   maxTrainSamples: number;
   /** Batch size for scoring valid/test/ESU samples (no gradients, so larger). */
   evalBatchSize: number;
+  /**
+   * Length bucketing: within each run of this many batches of the shuffled order, samples are sorted by history
+   * length so batches pad less (a batch is as long as its longest history). 1 = plain shuffle.
+   */
+  bucketBatches: number;
 }
 
 export const DEFAULT_CTR_MODEL_CONFIG: CtrModelConfig = {
@@ -89,10 +94,11 @@ export const DEFAULT_MAX_HISTORY: Record<Domain, number> = { source: 100, target
 export const DEFAULT_CTR_TRAIN_CONFIG: CtrTrainConfig = {
   epochs: 10,
   batchSize: 256,
-  lr: 0.002,
+  lr: 0.005,
   patience: 2,
   maxTrainSamples: 0,
   evalBatchSize: 2048,
+  bucketBatches: 16,
 };
 
 /** What the variant reads: searched items and how, joint vectors, ASI pieces. */
@@ -148,7 +154,8 @@ export function resolveTrainConfig(overrides: Partial<CtrTrainConfig>): CtrTrain
   requireRange('--patience', c.patience, 1, 10_000);
   requireRange('--max-train-samples', c.maxTrainSamples, 0, 2 ** 31 - 1);
   requireRange('eval batch size', c.evalBatchSize, 1, 1 << 20);
-  for (const k of ['epochs', 'batchSize', 'patience', 'maxTrainSamples', 'evalBatchSize'] as const) {
+  requireRange('--bucket-batches', c.bucketBatches, 1, 1 << 20);
+  for (const k of ['epochs', 'batchSize', 'patience', 'maxTrainSamples', 'evalBatchSize', 'bucketBatches'] as const) {
     if (!Number.isInteger(c[k])) throw new UsageError(`${k} must be an integer, got ${c[k]}`);
   }
   return c;

@@ -4,10 +4,10 @@
  * epoch and on interruption (`shouldStop`), and an exact `--resume`.
  */
 import { samplesInSplit, type Samples } from '../dataset.js';
-import { InterruptedError } from '../errors.js';
+import { InputDataError, InterruptedError } from '../errors.js';
 import { auc, logloss } from '../metrics.js';
 import { noProgress, type OnProgress } from '../output.js';
-import { makeRng } from '../rng.js';
+import { makeRng, type Rng } from '../rng.js';
 import type { WeightMap } from '../engine/model-io.js';
 import { capIndices, CtrBatcher } from './batcher.js';
 import { freshState, loadCheckpoint, saveCheckpoint, type EpochRecord, type LoopState } from './checkpoint.js';
@@ -41,13 +41,20 @@ export interface TrainLoopResult {
 
 /** Score samples `idx` in batches; returns probabilities aligned with idx. */
 export function scoreSamples(model: CtrModel, batcher: CtrBatcher, idx: Int32Array, batchSize: number, onProgress: OnProgress = noProgress, phase = 'scoring'): Float32Array {
-  const out = new Float32Array(idx.length);
+  // Score in order of history length (less padding). The order is deterministic, and a sample's score depends
+  // on its batch only through float rounding (≤ 1 ulp seen on wasm).
+  const lengths = batcher.historyLengths(idx);
+  const byLength = Int32Array.from({ length: idx.length }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const sorted = Int32Array.from(byLength, (i) => idx[i]);
+  const tmp = new Float32Array(idx.length);
   const bs = Math.min(batchSize, batcher.capacity);
   for (let from = 0; from < idx.length; from += bs) {
     const to = Math.min(idx.length, from + bs);
-    model.score(batcher.fill(idx, from, to), out, from);
+    model.score(batcher.fill(sorted, from, to), tmp, from);
     onProgress({ phase, done: to, total: idx.length });
   }
+  const out = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[byLength[i]] = tmp[i];
   return out;
 }
 
@@ -61,6 +68,32 @@ function labelsOf(samples: Samples, idx: Int32Array): Int8Array {
 function validationMetric(labels: Int8Array, scores: Float32Array): { auc: number; metric: number } {
   const a = auc(labels, scores);
   return { auc: a, metric: Number.isNaN(a) ? -logloss(labels, scores) : a };
+}
+
+/**
+ * One epoch's sample order: a seeded shuffle, then, within chunks of `bucketBatches` batches, samples sorted
+ * by history length so each batch pads to a similar length (the batch order inside a chunk is shuffled
+ * again). Batch k is order[k·bs, (k+1)·bs). `bucketBatches` ≤ 1 keeps the plain shuffle.
+ */
+export function epochOrder(trainIdx: Int32Array, lengths: Int32Array, bs: number, bucketBatches: number, rng: Rng): Int32Array {
+  const n = trainIdx.length;
+  const pos = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i)); // positions into trainIdx
+  if (bucketBatches > 1) {
+    const chunk = bs * bucketBatches;
+    for (let from = 0; from < n; from += chunk) {
+      const to = Math.min(n, from + chunk);
+      const part = pos.subarray(from, to);
+      part.sort((a, b) => lengths[a] - lengths[b] || a - b);
+      const nb = Math.ceil((to - from) / bs);
+      if (nb > 1 && (to - from) % bs === 0) {
+        // Shuffle whole batches (all full) so consecutive steps do not march from short to long.
+        const blocks = rng.shuffle(Int32Array.from({ length: nb }, (_, i) => i));
+        const copy = Int32Array.from(part);
+        blocks.forEach((blk, k) => part.set(copy.subarray(blk * bs, blk * bs + bs), k * bs));
+      }
+    }
+  }
+  return Int32Array.from(pos, (p) => trainIdx[p]);
 }
 
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
@@ -80,12 +113,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   }
   const n = trainIdx.length;
   const bs = Math.min(train.batchSize, batcher.capacity);
+  if (n === 0) throw new InputDataError(`no training samples in the ${samples.domain} domain`);
+  const historyLengths = batcher.historyLengths(trainIdx);
   const steps = Math.ceil(n / bs);
   const checkpoint = (): Promise<void> => saveCheckpoint(o.checkpointDir, model.toWeights(true), best, state);
-  while (!state.done && state.epoch < train.epochs && n > 0) {
+  while (!state.done && state.epoch < train.epochs) {
     const epoch = state.epoch;
     // The epoch's order depends only on (seed, epoch): a resumed run replays it exactly.
-    const order = makeRng(o.seed).fork(`shuffle:${epoch}`).shuffle(Int32Array.from(trainIdx));
+    const order = epochOrder(trainIdx, historyLengths, bs, train.bucketBatches, makeRng(o.seed).fork(`shuffle:${epoch}`));
     let t0 = performance.now();
     for (; state.step < steps; state.step++) {
       if (o.shouldStop?.()) {

@@ -33,6 +33,8 @@ export interface EsuOptions {
   splits: readonly Split[];
   /** Equal-width time buckets for the max-attention report. */
   buckets: number;
+  /** Skip samples with shorter histories (a 1-event history has a_k = 1 whatever the model). */
+  minHistory: number;
   batchSize: number;
   seed: number;
   backend: BackendName;
@@ -75,6 +77,7 @@ export async function loadSourceModel(modelOutDir: string): Promise<{ model: Ctr
 export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
   const onProgress = o.onProgress ?? noProgress;
   if (!(o.theta > 0 && o.theta <= 1)) throw new UsageError(`--theta must be in (0, 1], got ${o.theta}`);
+  if (!Number.isInteger(o.minHistory) || o.minHistory < 1) throw new UsageError(`--min-history must be a positive integer, got ${o.minHistory}`);
   await initBackend(o.backend);
   const ds = loadDataset(o.dataDir);
   const { model, cfg } = await loadSourceModel(o.modelDir);
@@ -102,7 +105,7 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
       const L = batch.hist.len;
       for (let b = 0; b < batch.size; b++) {
         const n = batch.hist.counts[b];
-        if (n === 0) continue;
+        if (n === 0 || n < o.minHistory) continue;
         let k = 0;
         for (let j = 1; j < n; j++) if (att[b * L + j] > att[b * L + k]) k = j;
         const a = att[b * L + k];
@@ -141,7 +144,7 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
       bySplit[SPLITS[split]]++;
     }
     const stats = maxAttentionStats(Float64Array.from(maxAtt), Float64Array.from(maxTs), o.buckets);
-    const config = { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, source_model: cfg };
+    const config = { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, source_model: cfg };
     return await OutputStage.run(o.outDir, [o.dataDir, o.modelDir], (stage) => {
       const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta });
       const result: EsuResult = {
