@@ -275,7 +275,35 @@ function callPreTransposed(
   }
 }
 
-function makeBatchMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+/**
+ * The stock wasm matMul caches its packed right operand by tensor id alone. A tensor whose buffer is
+ * reused under another [k, n] shape (a reshape, or our buffer-sharing Identity) would then be
+ * multiplied with stale packed weights — silently wrong numbers. So the first [k, n] seen per buffer
+ * is remembered, and a buffer met again with another shape is passed as a fresh copy.
+ */
+const rhsShapes = new WeakMap<object, string>();
+
+function withStableRhs(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const b = args.inputs.b as tf.TensorInfo | undefined;
+    if (b === undefined) return stock(args);
+    const key = b.shape.slice(-2).join('x');
+    const seen = rhsShapes.get(b.dataId);
+    if (seen === undefined) rhsShapes.set(b.dataId, key);
+    if (seen === undefined || seen === key) return stock(args);
+    const backend = args.backend as BackendWasm;
+    const copy = backend.makeOutput([...b.shape], b.dtype);
+    (backend.typedArrayFromHeap(copy) as NumericArray).set(backend.typedArrayFromHeap(b) as NumericArray);
+    try {
+      return stock({ ...args, inputs: { ...args.inputs, b: copy } });
+    } finally {
+      backend.disposeData(copy.dataId);
+    }
+  };
+}
+
+function makeBatchMatMul(stockKernelFunc: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+  const stock = withStableRhs(stockKernelFunc);
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const attrs = args.attrs ?? {};
     if (attrs.transposeA !== true && attrs.transposeB !== true) return stock(args);
@@ -309,7 +337,8 @@ function applyActivation(x: tf.TensorInfo, args: KernelArgs): tf.TensorInfo {
  * elements. When b is shared across the batch we fold the batch into the rows (one big 2-D
  * product, also faster); otherwise we run matMul, Add and the activation as separate kernels.
  */
-function makeFusedMatMul(stock: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+function makeFusedMatMul(stockKernelFunc: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+  const stock = withStableRhs(stockKernelFunc);
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const attrs = args.attrs ?? {};
     const backend = args.backend as BackendWasm;

@@ -192,7 +192,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: 'pairs-esu',
       config: (ctx) => ({ theta: ctx.cfg.theta }),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, splits: ['train', 'valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, splits: ['train', 'valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-swing',
