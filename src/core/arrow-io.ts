@@ -13,6 +13,7 @@ import {
   Int32,
   List,
   RecordBatch,
+  RecordBatchReader,
   Schema,
   Struct,
   Table,
@@ -190,12 +191,29 @@ export function encodeArrow(spec: TableSpec, columns: Columns, meta: Record<stri
   return tableToIPC(new Table(schema, batches), 'file');
 }
 
+/** Bytes written by writeFileAtomic in this process (for the GIST_TEST_FAIL_WRITE_AFTER_BYTES test hook). */
+let bytesWrittenAtomically = 0;
+
+/**
+ * Test hook: with GIST_TEST_FAIL_WRITE_AFTER_BYTES=N in the environment, the write that would take this
+ * process past N bytes stops there and fails with ENOSPC, as a full disk does (test/bad-inputs uses it).
+ */
+function writeWithTestLimit(tmp: string, bytes: Uint8Array | string): void {
+  const limit = process.env.GIST_TEST_FAIL_WRITE_AFTER_BYTES;
+  if (limit === undefined || limit === '') return fs.writeFileSync(tmp, bytes);
+  const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  const room = Math.max(0, Number(limit) - bytesWrittenAtomically);
+  fs.writeFileSync(tmp, data.subarray(0, Math.min(room, data.byteLength)));
+  bytesWrittenAtomically += Math.min(room, data.byteLength);
+  if (data.byteLength > room) throw Object.assign(new Error('no space left on device (GIST_TEST_FAIL_WRITE_AFTER_BYTES)'), { code: 'ENOSPC' });
+}
+
 /** Write bytes to a temp name beside the target, then rename: readers never see a partial file. */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    fs.writeFileSync(tmp, bytes);
+    writeWithTestLimit(tmp, bytes);
     fs.renameSync(tmp, file);
   } catch (err) {
     try {
@@ -414,8 +432,281 @@ function checkValues(file: string, col: ColumnSpec, data: ColumnData): void {
   }
 }
 
-/** Read and validate an Arrow IPC file (file or stream format) against a spec. */
-export function readArrow(file: string, spec: TableSpec): ArrowFile {
+const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+
+function hasMagicAt(bytes: Uint8Array, at: number): boolean {
+  if (at < 0 || at + MAGIC.length > bytes.length) return false;
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[at + i] !== MAGIC[i]) return false;
+  return true;
+}
+
+/**
+ * Structural preflight of IPC metadata before arrow-js decodes it. arrow-js materialises every FlatBuffers
+ * vector it meets (schema fields and children, batch nodes and buffers, custom metadata, footer blocks) with a
+ * loop over the length stored in the file, so one corrupt length means an out-of-memory crash or a hang.
+ * Here each of those vectors must fit inside its buffer, and the number of fields visited is capped.
+ */
+class IpcPreflight {
+  private readonly view: DataView;
+  private fieldsSeen = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly what: string,
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  private fail(why: string): never {
+    throw new Error(`corrupt ${this.what} (${why})`);
+  }
+
+  private i32(p: number): number {
+    if (p < 0 || p + 4 > this.buf.length) this.fail(`offset ${p} outside ${this.buf.length} bytes`);
+    return this.view.getInt32(p, true);
+  }
+
+  private u16(p: number): number {
+    if (p < 0 || p + 2 > this.buf.length) this.fail(`offset ${p} outside ${this.buf.length} bytes`);
+    return this.view.getUint16(p, true);
+  }
+
+  /** Position of field `slot` of the table at `table`, or 0 when absent. */
+  private field(table: number, slot: number): number {
+    const vtable = table - this.i32(table);
+    const vtableLength = this.u16(vtable);
+    const at = 4 + 2 * slot;
+    if (at + 2 > vtableLength) return 0;
+    const off = this.u16(vtable + at);
+    return off ? table + off : 0;
+  }
+
+  /** The table referenced by field `slot`, or 0. */
+  table(table: number, slot: number): number {
+    const p = this.field(table, slot);
+    return p ? p + this.i32(p) : 0;
+  }
+
+  /** Length of the vector in field `slot`, checked to fit the buffer; positions of its elements follow. */
+  vector(table: number, slot: number, elementBytes: number): { start: number; length: number } {
+    const p = this.field(table, slot);
+    if (!p) return { start: 0, length: 0 };
+    const v = p + this.i32(p);
+    const length = this.i32(v);
+    if (length < 0 || v + 4 + length * elementBytes > this.buf.length) this.fail(`vector of ${length} entries in ${this.buf.length} bytes`);
+    return { start: v + 4, length };
+  }
+
+  /** Table of element i of a vector of tables. */
+  element(vec: { start: number }, i: number): number {
+    const p = vec.start + 4 * i;
+    return p + this.i32(p);
+  }
+
+  u8(table: number, slot: number): number {
+    const p = this.field(table, slot);
+    if (!p) return 0;
+    if (p >= this.buf.length) this.fail(`offset ${p} outside ${this.buf.length} bytes`);
+    return this.buf[p];
+  }
+
+  root(): number {
+    return this.i32(0);
+  }
+
+  checkField(field: number, depth: number): void {
+    if (++this.fieldsSeen > 10_000 || depth > 16) this.fail('too many or too deeply nested fields');
+    this.vector(field, 6, 4); // custom_metadata
+    const children = this.vector(field, 5, 4);
+    for (let i = 0; i < children.length; i++) this.checkField(this.element(children, i), depth + 1);
+  }
+
+  checkSchema(schema: number): void {
+    if (!schema) return;
+    this.vector(schema, 2, 4); // custom_metadata
+    this.vector(schema, 3, 8); // features
+    const fields = this.vector(schema, 1, 4);
+    for (let i = 0; i < fields.length; i++) this.checkField(this.element(fields, i), 0);
+  }
+
+  checkRecordBatch(batch: number): void {
+    if (!batch) return;
+    this.vector(batch, 1, 16); // nodes
+    this.vector(batch, 2, 16); // buffers
+    this.vector(batch, 4, 8); // variadicBufferCounts
+  }
+
+  /** A Message table: header_type (1 schema, 2 dictionary batch, 3 record batch) and its header; returns bodyLength. */
+  checkMessage(): number {
+    const message = this.root();
+    this.vector(message, 4, 4); // custom_metadata
+    const type = this.u8(message, 1);
+    const header = this.table(message, 2);
+    if (type === 1) this.checkSchema(header);
+    else if (type === 2 && header) this.checkRecordBatch(this.table(header, 1));
+    else if (type === 3) this.checkRecordBatch(header);
+    const body = this.field(message, 3);
+    if (!body) return 0;
+    if (this.i32(body + 4) !== 0) this.fail('body length beyond 2 GiB');
+    return this.i32(body) >>> 0;
+  }
+
+  /** A file Footer: schema and the dictionary / record-batch blocks (structs of 24 bytes). */
+  checkFooter(): { dictionaries: number[]; recordBatches: number[] } {
+    const footer = this.root();
+    this.vector(footer, 4, 4); // custom_metadata
+    this.checkSchema(this.table(footer, 1));
+    const offsets = (slot: number): number[] => {
+      const blocks = this.vector(footer, slot, 24);
+      const out: number[] = [];
+      for (let i = 0; i < blocks.length; i++) {
+        const p = blocks.start + 24 * i;
+        if (this.i32(p + 4) !== 0) this.fail(`block offset beyond 2 GiB`);
+        out.push(this.i32(p));
+      }
+      return out;
+    };
+    return { dictionaries: offsets(2), recordBatches: offsets(3) };
+  }
+}
+
+/** Check the message framed at `pos` (continuation marker, metadata length, metadata); null at end-of-stream. */
+function preflightMessage(bytes: Uint8Array, pos: number, limit: number): { bodyStart: number; bodyLength: number } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (pos < 0 || pos + 4 > limit) throw new Error(`message at byte ${pos} beyond the data`);
+  let length = view.getInt32(pos, true);
+  pos += 4;
+  if (length === -1) {
+    if (pos + 4 > limit) throw new Error(`message at byte ${pos} beyond the data`);
+    length = view.getInt32(pos, true);
+    pos += 4;
+  }
+  if (length === 0) return null;
+  if (length < 0 || pos + length > limit) throw new Error(`message metadata of ${length} bytes at byte ${pos} beyond the data`);
+  const bodyLength = new IpcPreflight(bytes.subarray(pos, pos + length), 'message metadata').checkMessage();
+  return { bodyStart: pos + length, bodyLength };
+}
+
+/** Preflight every message of a stream (from `pos` to EOS or `limit`). */
+function preflightStream(bytes: Uint8Array, pos: number, limit: number): void {
+  while (pos < limit) {
+    const m = preflightMessage(bytes, pos, limit);
+    if (!m) return;
+    pos = m.bodyStart + m.bodyLength;
+    if (pos > limit) throw new Error(`message body of ${m.bodyLength} bytes beyond the data`);
+  }
+}
+
+/** Preflight a file: its footer and the message at every block the footer lists. */
+function preflightFile(bytes: Uint8Array): void {
+  const footerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getInt32(bytes.length - 10, true);
+  const footerStart = bytes.length - 10 - footerLength;
+  if (footerLength <= 0 || footerStart < 8) throw new Error(`footer length ${footerLength} does not fit the file`);
+  const blocks = new IpcPreflight(bytes.subarray(footerStart, footerStart + footerLength), 'footer').checkFooter();
+  for (const offset of [...blocks.dictionaries, ...blocks.recordBatches]) {
+    if (offset < 8 || offset >= footerStart) throw new Error(`block at byte ${offset} outside the data`);
+    preflightMessage(bytes, offset, footerStart);
+  }
+}
+
+/**
+ * Decode Arrow IPC bytes (file or stream format) after the preflight. File-format batches are read one by one
+ * through the footer (each must be a record batch): arrow-js's own iteration loops forever on a footer block that
+ * points at a schema or dictionary message. Every column of a batch must have the batch's row count.
+ */
+function decodeIpc(bytes: Uint8Array, file: string): Table {
+  const sameLengths = (table: Table): Table => {
+    for (const b of table.batches) {
+      for (const c of b.data.children) if (c.length !== b.numRows) throw new Error(`a column holds ${c.length} rows in a batch of ${b.numRows}`);
+    }
+    return table;
+  };
+  try {
+    if (!hasMagicAt(bytes, 0)) {
+      preflightStream(bytes, 0, bytes.length);
+      const table = tableFromIPC(bytes);
+      // Force every batch to be decoded now so truncation surfaces here as a typed error.
+      void table.numRows;
+      for (const b of table.batches) void b.numRows;
+      return sameLengths(table);
+    }
+    if (bytes.length < 8 + MAGIC.length || !hasMagicAt(bytes, bytes.length - MAGIC.length)) {
+      throw new InputDataError('truncated Arrow file (closing ARROW1 magic missing)', file);
+    }
+    preflightFile(bytes);
+    const reader = RecordBatchReader.from(bytes);
+    if (!reader.isFile() || !reader.isSync()) throw new Error('not an Arrow file');
+    reader.open();
+    const n = reader.numRecordBatches;
+    // Every batch takes at least one 8-byte message header: more than that is a corrupt footer.
+    if (!(Number.isSafeInteger(n) && n >= 0 && n <= bytes.length / 8)) throw new Error(`footer lists ${n} record batches`);
+    const batches: RecordBatch[] = [];
+    for (let i = 0; i < n; i++) {
+      const batch = reader.readRecordBatch(i);
+      if (!batch) throw new Error(`record batch ${i} of ${n} missing`);
+      batches.push(batch);
+    }
+    if (!reader.schema) throw new Error('no schema');
+    return sameLengths(new Table(reader.schema, batches));
+  } catch (err) {
+    if (err instanceof InputDataError) throw err;
+    throw new InputDataError(`not a readable Arrow IPC file (${(err as Error).message.split('\n')[0]})`, file);
+  }
+}
+
+/**
+ * Check that a decoded column's buffers are as long as its declared length says (recursively), so a corrupt
+ * length or offset in the file becomes an InputDataError instead of reads past the buffers or a loop over
+ * billions of rows.
+ */
+function checkData(file: string, column: string, d: Data, depth = 0): void {
+  const bad = (what: string): never => {
+    throw new InputDataError(`corrupt column data (${what})`, file, column);
+  };
+  if (depth > 4) bad('nesting too deep');
+  const end = d.offset + d.length;
+  if (!(Number.isSafeInteger(d.length) && d.length >= 0 && Number.isSafeInteger(d.offset) && d.offset >= 0)) bad(`length ${d.length}`);
+  if (d.nullBitmap && d.nullBitmap.length > 0 && d.nullBitmap.length * 8 < end) bad('validity bitmap shorter than the column');
+  const t = d.type;
+  switch (t.typeId) {
+    case Type.Int:
+    case Type.Float:
+      if (!d.values || d.values.length < end) bad(`values buffer holds ${d.values?.length ?? 0} of ${end} values`);
+      break;
+    case Type.Utf8: {
+      const offs = d.valueOffsets as Int32Array | undefined;
+      const bytes = d.values as Uint8Array | undefined;
+      if (!offs || offs.length < end + 1 || !bytes) bad('offsets buffer shorter than the column');
+      for (let i = d.offset; i < end; i++) if (offs![i] < 0 || offs![i + 1] < offs![i] || offs![i + 1] > bytes!.length) bad(`string offsets out of order or beyond the data at row ${i - d.offset}`);
+      break;
+    }
+    case Type.Dictionary: {
+      if (!d.values || d.values.length < end) bad('dictionary codes buffer shorter than the column');
+      if (d.dictionary) for (const c of d.dictionary.data) checkData(file, column, c, depth + 1);
+      break;
+    }
+    case Type.List: {
+      const offs = d.valueOffsets as Int32Array | undefined;
+      const child = d.children[0];
+      if (!offs || offs.length < end + 1 || !child) bad('list offsets buffer shorter than the column');
+      for (let i = d.offset; i < end; i++) if (offs![i] < 0 || offs![i + 1] < offs![i] || offs![i + 1] > child.length) bad(`list offsets out of order or beyond the values at row ${i - d.offset}`);
+      checkData(file, column, child, depth + 1);
+      break;
+    }
+    case Type.FixedSizeList: {
+      const child = d.children[0];
+      const size = (t as FixedSizeList).listSize;
+      if (!child || !(size >= 0) || child.length < end * size) bad('vector values shorter than rows × dimension');
+      checkData(file, column, child, depth + 1);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/** The bytes of an input file; IoError when it is missing, a folder or unreadable, InputDataError when empty. */
+function readInputBytes(file: string): Buffer {
   let bytes: Buffer;
   try {
     const st = fs.statSync(file);
@@ -427,15 +718,13 @@ export function readArrow(file: string, spec: TableSpec): ArrowFile {
     throw new IoError(`${file}: cannot read (${e.code ?? e.message})`);
   }
   if (bytes.length === 0) throw new InputDataError('empty file, expected Arrow IPC', file);
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-    // Force every batch to be decoded now so truncation surfaces here as a typed error.
-    void table.numRows;
-    for (const b of table.batches) void b.numRows;
-  } catch (err) {
-    throw new InputDataError(`not a readable Arrow IPC file (${(err as Error).message.split('\n')[0]})`, file);
-  }
+  return bytes;
+}
+
+/** Read and validate an Arrow IPC file (file or stream format) against a spec. */
+export function readArrow(file: string, spec: TableSpec): ArrowFile {
+  const bytes = readInputBytes(file);
+  const table = decodeIpc(bytes, file);
   if (table.schema.fields.length === 0 && bytes.length > 0) throw new InputDataError('not a readable Arrow IPC file (no schema)', file);
   const columns: Columns = {};
   for (const col of spec.columns) {
@@ -444,11 +733,14 @@ export function readArrow(file: string, spec: TableSpec): ArrowFile {
       if (col.optional) continue;
       throw new InputDataError(`missing column (expected ${spec.name} table)`, file, col.name);
     }
-    if (!kindMatches(col.kind, field.type)) throw new InputDataError(`wrong type ${describeType(field.type)}, expected ${col.kind}`, file, col.name);
-    const vec = table.getChild(col.name);
-    if (!vec) throw new InputDataError('missing column data', file, col.name);
     let data: ColumnData;
     try {
+      // Schema and batches come from the file: a malformed type (a list without its child, an odd index width)
+      // throws inside arrow-js, which is the file's fault, not ours.
+      if (!kindMatches(col.kind, field.type)) throw new InputDataError(`wrong type ${describeType(field.type)}, expected ${col.kind}`, file, col.name);
+      const vec = table.getChild(col.name);
+      if (!vec) throw new InputDataError('missing column data', file, col.name);
+      for (const d of vec.data) checkData(file, col.name, d);
       data = extractColumn(file, col, vec.data);
     } catch (err) {
       if (err instanceof InputDataError) throw err;
@@ -464,22 +756,16 @@ export function readArrow(file: string, spec: TableSpec): ArrowFile {
 
 /** Schema, row count and metadata of any Arrow file, for `gist info`. */
 export function describeArrow(file: string): { file: string; rows: number; batches: number; columns: { name: string; type: string; nullable: boolean }[]; metadata: Record<string, string> } {
-  if (!fs.existsSync(file)) throw new IoError(`${file}: no such file`);
-  const bytes = fs.readFileSync(file);
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (err) {
-    throw new InputDataError(`not a readable Arrow IPC file (${(err as Error).message.split('\n')[0]})`, file);
-  }
-  if (bytes.length === 0 || table.schema.fields.length === 0) throw new InputDataError('not a readable Arrow IPC file', file);
+  const bytes = readInputBytes(file);
+  const table = decodeIpc(bytes, file);
+  if (table.schema.fields.length === 0) throw new InputDataError('not a readable Arrow IPC file (no schema)', file);
   const metadata: Record<string, string> = {};
   for (const [k, v] of table.schema.metadata) metadata[k] = v;
-  return {
-    file,
-    rows: table.numRows,
-    batches: table.batches.length,
-    columns: table.schema.fields.map((f) => ({ name: f.name, type: describeType(f.type), nullable: f.nullable })),
-    metadata,
-  };
+  let columns: { name: string; type: string; nullable: boolean }[];
+  try {
+    columns = table.schema.fields.map((f) => ({ name: f.name, type: describeType(f.type), nullable: f.nullable }));
+  } catch (err) {
+    throw new InputDataError(`not a readable Arrow IPC file (malformed schema: ${(err as Error).message})`, file);
+  }
+  return { file, rows: table.numRows, batches: table.batches.length, columns, metadata };
 }

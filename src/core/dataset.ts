@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readArrow, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
+import { readArrow, type ArrowFile, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
 import { InputDataError, IoError } from './errors.js';
 import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split } from './schemas.js';
 
@@ -132,13 +132,24 @@ export function loadItems(file: string): Items {
   };
 }
 
-export function loadSequences(file: string, domain: Domain, numItems: number): SequenceStore {
-  const f = readArrow(file, SEQUENCES);
+/**
+ * `maxUsers` bounds the dense user ids (a dataset's users are 0..U−1 and each appears in some table, so
+ * U ≤ the tables' total rows; loadDataset passes that): a corrupt id like 2^30 would otherwise size the user
+ * index at gigabytes.
+ */
+export function loadSequences(file: string, domain: Domain, numItems: number, maxUsers = Infinity): SequenceStore {
+  return sequenceStore(file, readArrow(file, SEQUENCES), domain, numItems, maxUsers);
+}
+
+function sequenceStore(file: string, f: ArrowFile, domain: Domain, numItems: number, maxUsers: number): SequenceStore {
   const users = f.columns.user_id as Int32Array;
   const items = f.columns.items as ListColumn<Int32Array>;
   const ts = f.columns.ts as ListColumn<Float64Array>;
   let maxUser = -1;
-  for (let r = 0; r < users.length; r++) maxUser = Math.max(maxUser, users[r]);
+  for (let r = 0; r < users.length; r++) {
+    if (users[r] >= maxUsers) throw new InputDataError(`user_id ${users[r]} is not a dense id (the dataset has at most ${maxUsers} users)`, file, 'user_id', r);
+    maxUser = Math.max(maxUser, users[r]);
+  }
   const userRow = new Int32Array(maxUser + 1).fill(-1);
   for (let r = 0; r < users.length; r++) {
     if (userRow[users[r]] >= 0) throw new InputDataError(`duplicate user_id ${users[r]}`, file, 'user_id', r);
@@ -188,9 +199,19 @@ export function loadDataset(dir: string): Dataset {
   const items = loadItems(path.join(dir, DATASET_FILES.items));
   const sequences = {} as Record<Domain, SequenceStore>;
   const samples = {} as Record<Domain, Samples>;
+  const seqFiles = {} as Record<Domain, ArrowFile>;
   for (const d of DOMAINS) {
-    sequences[d] = loadSequences(path.join(dir, DATASET_FILES.sequences(d)), d, items.count);
+    seqFiles[d] = readArrow(path.join(dir, DATASET_FILES.sequences(d)), SEQUENCES);
     samples[d] = loadSamples(path.join(dir, DATASET_FILES.samples(d)), d, items.count);
+  }
+  // Dense user ids: every user appears in some table, so no id reaches the tables' total rows.
+  const maxUsers = DOMAINS.reduce((n, d) => n + seqFiles[d].numRows + samples[d].count, 0);
+  for (const d of DOMAINS) {
+    const u = samples[d].userId;
+    for (let i = 0; i < u.length; i++) {
+      if (u[i] >= maxUsers) throw new InputDataError(`user_id ${u[i]} is not a dense id (the dataset has at most ${maxUsers} users)`, path.join(dir, DATASET_FILES.samples(d)), 'user_id', i);
+    }
+    sequences[d] = sequenceStore(path.join(dir, DATASET_FILES.sequences(d)), seqFiles[d], d, items.count, maxUsers);
   }
   return { dir, manifest, items, sequences, samples };
 }

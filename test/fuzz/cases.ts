@@ -77,8 +77,8 @@ class CaseRun {
   constructor(
     readonly index: number,
     readonly target: Target,
-    public input: string,
-    public steps: string[],
+    readonly input: string,
+    readonly steps: string[],
   ) {}
 
   /** Run one reader call; record its outcome or a finding. Returns the value or undefined. */
@@ -212,30 +212,37 @@ function encodeLoose(spec: TableSpec, cols: Columns): Uint8Array | null {
 
 // ---- targets ----------------------------------------------------------------------------------------------
 
-async function arrowCase(run: CaseRun, rng: Rng, corpus: Corpus, dir: string): Promise<void> {
+/** A case's inputs, written under the case folder, and how to run the readers on them. */
+interface Plan {
+  input: string;
+  steps: string[];
+  execute: (run: CaseRun) => Promise<void>;
+}
+
+function planArrow(rng: Rng, corpus: Corpus, dir: string): Plan {
   const seed = pick(rng, corpus.arrow);
   const other = pick(rng, corpus.arrow);
   const m = mutateBytes(rng, seed.bytes, other.bytes);
-  run.input = `${seed.name} (other: ${other.name})`;
-  run.steps = m.steps;
   const file = path.join(dir, 'case.arrow');
   fs.writeFileSync(file, m.data);
-  await readWithEverySpec(run, file);
+  return { input: `${seed.name} (other: ${other.name})`, steps: m.steps, execute: (run) => readWithEverySpec(run, file) };
 }
 
-async function arrowValuesCase(run: CaseRun, rng: Rng, dir: string): Promise<void> {
+function planArrowValues(rng: Rng, dir: string): Plan {
   const spec = pick(rng, ALL_SPECS);
   const cols = validColumns(spec, 1 + rng.int(12), rng);
-  run.input = `${spec.name} columns`;
-  run.steps = mutateColumns(rng, spec, cols);
+  const steps = mutateColumns(rng, spec, cols);
   const bytes = encodeLoose(spec, cols);
-  if (!bytes) {
-    run.outcomes['skip(unencodable)'] = 1;
-    return;
-  }
   const file = path.join(dir, 'case.arrow');
-  fs.writeFileSync(file, bytes);
-  await readWithEverySpec(run, file);
+  if (bytes) fs.writeFileSync(file, bytes);
+  return {
+    input: `${spec.name} columns`,
+    steps,
+    execute: async (run) => {
+      if (bytes) await readWithEverySpec(run, file);
+      else run.outcomes['skip(unencodable)'] = 1;
+    },
+  };
 }
 
 const DATASET_ARROW = ['items.arrow', 'sequences_source.arrow', 'sequences_target.arrow', 'samples_source.arrow', 'samples_target.arrow'];
@@ -243,7 +250,7 @@ const DATASET_SPEC: Record<string, TableSpec> = Object.fromEntries(
   DATASET_ARROW.map((f) => [f, ALL_SPECS.find((s) => s.name === f.replace(/_(source|target)/, '').replace('.arrow', ''))!]),
 );
 
-async function datasetCase(run: CaseRun, rng: Rng, corpus: Corpus, dir: string): Promise<void> {
+function planDataset(rng: Rng, corpus: Corpus, dir: string): Plan {
   const files = new Map(corpus.dataset);
   const r = rng.next();
   const steps: string[] = [];
@@ -277,24 +284,27 @@ async function datasetCase(run: CaseRun, rng: Rng, corpus: Corpus, dir: string):
     files.delete(name);
     steps.push(`delete ${name}`);
   }
-  run.input = 'dataset folder';
-  run.steps = steps;
   const ds = path.join(dir, 'dataset');
   clearDir(ds);
   for (const [name, bytes] of files) fs.writeFileSync(path.join(ds, name), bytes);
-  const loaded = await run.call('loadDataset', () => loadDataset(ds));
-  if (loaded) {
-    // A loaded dataset must answer history queries for every sample without throwing.
-    await run.call('historyBefore', () => {
-      for (const d of ['source', 'target'] as const) {
-        const s = loaded.samples[d];
-        for (let i = 0; i < s.count; i++) {
-          const [a, b] = loaded.sequences[d].historyBefore(s.userId[i], s.ts[i], 50);
-          if (!(a >= 0 && b >= a && b <= loaded.sequences[d].items.length)) throw new Error(`historyBefore returned [${a}, ${b})`);
+  return {
+    input: 'dataset folder',
+    steps,
+    execute: async (run) => {
+      const loaded = await run.call('loadDataset', () => loadDataset(ds));
+      if (!loaded) return;
+      // A loaded dataset must answer history queries for every sample without throwing.
+      await run.call('historyBefore', () => {
+        for (const d of ['source', 'target'] as const) {
+          const s = loaded.samples[d];
+          for (let i = 0; i < s.count; i++) {
+            const [a, b] = loaded.sequences[d].historyBefore(s.userId[i], s.ts[i], 50);
+            if (!(a >= 0 && b >= a && b <= loaded.sequences[d].items.length)) throw new Error(`historyBefore returned [${a}, ${b})`);
+          }
         }
-      }
-    });
-  }
+      });
+    },
+  };
 }
 
 function readArrowBytes(bytes: Uint8Array, spec: TableSpec, dir: string): Columns {
@@ -303,7 +313,7 @@ function readArrowBytes(bytes: Uint8Array, spec: TableSpec, dir: string): Column
   return readArrow(file, spec).columns;
 }
 
-async function importCase(run: CaseRun, rng: Rng, corpus: Corpus, dir: string): Promise<void> {
+function planImport(rng: Rng, corpus: Corpus, dir: string): Plan {
   const input = pick(rng, corpus.text);
   const files = { ...input.files };
   const names = Object.keys(files);
@@ -319,62 +329,53 @@ async function importCase(run: CaseRun, rng: Rng, corpus: Corpus, dir: string): 
     delete files[name];
     steps.push(`delete ${name}`);
   }
-  run.input = `${input.name} input`;
-  run.steps = steps;
   const inDir = path.join(dir, 'input');
   const outDir = path.join(dir, 'prepared');
   clearDir(inDir);
   fs.rmSync(outDir, { recursive: true, force: true });
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(inDir, name), text);
-  const result = await run.call('prepare', () => prepareDataset({ format: input.format, input: inDir, out: outDir, seed: 1 }));
-  if (result) {
-    // What prepare wrote must load: the importer accepted the input, so its dataset has to be valid.
-    try {
-      loadDataset(outDir);
-    } catch (err) {
-      run.finding('roundtrip(loadDataset of prepared output)', errorLine(err));
-    }
-  }
+  return {
+    input: `${input.name} input`,
+    steps,
+    execute: async (run) => {
+      const result = await run.call('prepare', () => prepareDataset({ format: input.format, input: inDir, out: outDir, seed: 1 }));
+      if (!result) return;
+      // What prepare wrote must load: the importer accepted the input, so its dataset has to be valid.
+      try {
+        loadDataset(outDir);
+      } catch (err) {
+        run.finding('roundtrip(loadDataset of prepared output)', errorLine(err));
+      }
+    },
+  };
 }
 
-/** Run case `index` of the run seeded `seed` in `dir` (a scratch folder the case may clear). */
-export async function runCase(seed: number, index: number, corpus: Corpus, dir: string): Promise<CaseResult> {
+function plan(seed: number, index: number, corpus: Corpus, dir: string): { target: Target; plan: Plan } {
   const rng = caseRng(seed, index);
   const target = pickTarget(rng);
-  const run = new CaseRun(index, target, '', []);
   clearDir(dir);
   switch (target) {
     case 'arrow':
-      await arrowCase(run, rng, corpus, dir);
-      break;
+      return { target, plan: planArrow(rng, corpus, dir) };
     case 'arrow-values':
-      await arrowValuesCase(run, rng, dir);
-      break;
+      return { target, plan: planArrowValues(rng, dir) };
     case 'dataset':
-      await datasetCase(run, rng, corpus, dir);
-      break;
+      return { target, plan: planDataset(rng, corpus, dir) };
     case 'import':
-      await importCase(run, rng, corpus, dir);
-      break;
+      return { target, plan: planImport(rng, corpus, dir) };
   }
+}
+
+/** Run case `index` of the run seeded `seed` in `dir` (a scratch folder the case clears and fills). */
+export async function runCase(seed: number, index: number, corpus: Corpus, dir: string): Promise<CaseResult> {
+  const { target, plan: p } = plan(seed, index, corpus, dir);
+  const run = new CaseRun(index, target, p.input, p.steps);
+  await p.execute(run);
   return run.result();
 }
 
-/** Describe a case without running it (for hang/crash reports, where the worker died mid-case). */
+/** The inputs of a case without running the readers (for a case whose worker hung or died). */
 export function describeCase(seed: number, index: number, corpus: Corpus, dir: string): { target: Target; input: string; steps: string[] } {
-  // Re-derive the mutation by replaying the case's draws up to the point the inputs are written, without reading.
-  const rng = caseRng(seed, index);
-  const target = pickTarget(rng);
-  if (target === 'arrow') {
-    const s = pick(rng, corpus.arrow);
-    const o = pick(rng, corpus.arrow);
-    return { target, input: `${s.name} (other: ${o.name})`, steps: mutateBytes(rng, s.bytes, o.bytes).steps };
-  }
-  if (target === 'arrow-values') {
-    const spec = pick(rng, ALL_SPECS);
-    const cols = validColumns(spec, 1 + rng.int(12), rng);
-    return { target, input: `${spec.name} columns`, steps: mutateColumns(rng, spec, cols) };
-  }
-  void dir;
-  return { target, input: target === 'dataset' ? 'dataset folder' : 'importer input', steps: [`(replay with --case ${index} to see the steps)`] };
+  const { target, plan: p } = plan(seed, index, corpus, dir);
+  return { target, input: p.input, steps: p.steps };
 }

@@ -27,7 +27,15 @@ export interface FuzzOptions {
   heapMb?: number;
   /** copy the inputs of failing cases here */
   save?: string;
+  /** self-test of the watchdog: make this case hang, crash the worker, or run it out of memory */
+  inject?: Inject;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface Inject {
+  hang?: number;
+  crash?: number;
+  oom?: number;
 }
 
 export interface FuzzSummary {
@@ -36,7 +44,11 @@ export interface FuzzSummary {
   from: number;
   seconds: number;
   casesPerTarget: Record<Target, number>;
-  /** outcome of every reader call, per target: { arrow: { ok: n, InputDataError: n, ... }, ... } */
+  /** cases in which every reader call passed (succeeded or threw a typed error) */
+  passedCases: number;
+  /** reader calls by outcome over all targets: { ok, InputDataError, IoError, UsageError, finding } */
+  passesByOutcome: Record<string, number>;
+  /** the same per target: { arrow: { ok: n, InputDataError: n, ... }, ... } */
   outcomes: Record<Target, Record<string, number>>;
   findings: Finding[];
   /** distinct findings: error class + message shape + first stack frame, with how often each occurred */
@@ -45,7 +57,7 @@ export interface FuzzSummary {
   repro: string;
 }
 
-type WorkerMessage = { type: 'ready' } | { type: 'result'; result: CaseResult } | { type: 'done' };
+type WorkerMessage = { type: 'result'; result: CaseResult } | { type: 'done' };
 
 interface WorkerInput {
   seed: number;
@@ -53,6 +65,7 @@ interface WorkerInput {
   to: number;
   shared: SharedArrayBuffer;
   save?: string;
+  inject?: Inject;
 }
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -68,7 +81,7 @@ function findingKey(f: Finding): string {
   return `${f.call.replace(/\(.*\)/, '(…)')} ${shape} ${frame.replace(/:\d+:\d+\)?$/, '')}`;
 }
 
-/** Run the fuzzer; resolves with the summary (never rejects on findings). */
+/** Run the fuzzer; resolves with the summary (findings included), rejects only when the worker cannot start. */
 export function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const from = opts.from ?? 0;
   const end = from + opts.count;
@@ -100,13 +113,13 @@ export function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
     opts.onProgress?.(done, opts.count);
   };
 
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const startWorker = (first: number): void => {
       if (first >= end) return finish();
       const shared = new SharedArrayBuffer(8);
       const current = new Int32Array(shared);
       current[0] = -1; // -1 while the worker builds its corpus
-      const input: WorkerInput = { seed: opts.seed, from: first, to: end, shared, save: opts.save };
+      const input: WorkerInput = { seed: opts.seed, from: first, to: end, shared, save: opts.save, inject: opts.inject };
       const worker = new Worker(WORKER_BOOT, { eval: true, workerData: input, resourceLimits: { maxOldGenerationSizeMb: opts.heapMb ?? 1024 }, stdout: true, stderr: true });
       worker.stdout.resume();
       worker.stderr.resume();
@@ -127,7 +140,7 @@ export function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
           settled = true;
           clearInterval(watchdog);
           void worker.terminate();
-          if (c < 0) throw new Error('fuzz worker did not start');
+          if (c < 0) return reject(new Error(`fuzz worker did not start within ${limit} ms`));
           lost(c, 'hang', `no result after ${now - lastChange} ms (budget ${budget} ms)`);
           restarts++;
           startWorker(c + 1);
@@ -149,7 +162,7 @@ export function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
         settled = true;
         clearInterval(watchdog);
         const c = Atomics.load(current, 0);
-        if (c < 0) throw new Error(`fuzz worker failed to start: ${why}`);
+        if (c < 0) return reject(new Error(`fuzz worker failed to start: ${why}`));
         const at = c >= next ? c : next;
         if (at >= end) return finish();
         lost(at, 'crash', why);
@@ -172,12 +185,16 @@ export function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
         if (g) g.count++;
         else groups.set(key, { key, count: 1, first: f });
       }
+      const passesByOutcome: Record<string, number> = {};
+      for (const o of Object.values(outcomes)) for (const [k, v] of Object.entries(o)) passesByOutcome[k] = (passesByOutcome[k] ?? 0) + v;
       resolve({
         seed: opts.seed,
         count: done,
         from,
         seconds: Math.round((Date.now() - started) / 100) / 10,
         casesPerTarget,
+        passedCases: done - new Set(findings.map((f) => f.case)).size,
+        passesByOutcome,
         outcomes,
         findings,
         distinctFindings: [...groups.values()].sort((a, b) => b.count - a.count),
@@ -198,6 +215,7 @@ async function workerMain(input: WorkerInput): Promise<void> {
   try {
     for (let i = input.from; i < input.to; i++) {
       Atomics.store(current, 0, i);
+      if (input.inject) await injectFault(input.inject, i);
       const result = await runCase(input.seed, i, corpus, dir);
       if (result.findings.length && input.save) saveCase(dir, input.save, i);
       parentPort!.postMessage({ type: 'result', result } satisfies WorkerMessage);
@@ -206,6 +224,21 @@ async function workerMain(input: WorkerInput): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   parentPort!.postMessage({ type: 'done' } satisfies WorkerMessage);
+}
+
+/** Faults for testing the watchdog itself (never used by a real run). */
+async function injectFault(inject: Inject, i: number): Promise<void> {
+  if (inject.hang === i) for (;;);
+  if (inject.crash === i) {
+    setTimeout(() => {
+      throw new Error('injected uncaught exception');
+    });
+    await new Promise(() => undefined);
+  }
+  if (inject.oom === i) {
+    const hold: number[][] = [];
+    for (;;) hold.push(new Array(1 << 16).fill(i));
+  }
 }
 
 function saveCase(dir: string, save: string, index: number): void {
@@ -267,14 +300,18 @@ function parseArgs(argv: string[]): CliArgs {
 
 async function replayCase(args: CliArgs): Promise<number> {
   const corpus = buildCorpus();
+  const index = args.caseIndex!;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-fuzz-case-'));
+  // Inputs first (saved and printed before the readers run, so a hanging case still shows its mutation).
+  const d = describeCase(args.seed, index, corpus, dir);
+  if (args.save) saveCase(dir, args.save, index);
+  process.stderr.write(`case ${index} (seed ${args.seed}): ${d.target} ${d.input} [${d.steps.join('; ')}]${args.save ? ` saved to ${path.join(args.save, `case-${index}`)}` : ''}\n`);
   const started = Date.now();
-  const result = await runCase(args.seed, args.caseIndex!, corpus, dir);
+  const result = await runCase(args.seed, index, corpus, dir);
   const ms = Date.now() - started;
-  if (args.save) saveCase(dir, args.save, args.caseIndex!);
   fs.rmSync(dir, { recursive: true, force: true });
-  const d = describeCase(args.seed, args.caseIndex!, corpus, dir);
-  process.stdout.write(JSON.stringify({ seed: args.seed, case: args.caseIndex, ms, input: result.findings[0]?.input ?? d.input, ...result }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ seed: args.seed, ms, input: d.input, steps: d.steps, ...result }, null, 2) + '\n');
+  for (const f of result.findings) if (f.stack) process.stderr.write(`${f.call}: ${f.error}\n  ${f.stack.split(' | ').join('\n  ')}\n`);
   return result.findings.length ? 1 : 0;
 }
 
