@@ -78,11 +78,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Map typed errors to documented exit codes; one line on stderr, or a JSON error under --json. */
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     this.bar?.stop();
-    // oclif's own parse errors (unknown flag, bad option) are usage errors.
-    const isParse = err.constructor?.name?.includes('Error') && /flag|argument|Expected|Unexpected|Missing/.test(err.message) && !(err instanceof GistError);
     if (err.oclif?.exit === 0) return;
-    const code = err instanceof GistError ? err.exitCode : isParse ? EXIT.usage : exitCodeOf(err);
-    const message = err.message.split('\n')[0];
+    // oclif's parse errors are multi-line ("Parsing --m1\n\tExpected an integer ..."): keep one line.
+    const message = err.message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !/^See more help with/.test(l))
+      .join(': ');
+    const fromOclif = err.oclif !== undefined || /Parse|Flag|Arg|Validation/.test(err.constructor?.name ?? '') || /^Parsing --/.test(message);
+    const isParse = !(err instanceof GistError) && fromOclif && /flag|argument|Expected|Unexpected|Missing|Parsing|found/i.test(message);
+    // A flag with `exists: true` naming a missing path is an I/O error, like any unreadable input.
+    const missingPath = isParse && /No (file|directory) found at/.test(message);
+    const code = err instanceof GistError ? err.exitCode : missingPath ? EXIT.io : isParse ? EXIT.usage : exitCodeOf(err);
     if (this.jsonEnabled()) {
       this.logJson({ status: code, error: { code: (err as GistError).code ?? 'RUNTIME', message, exitCode: code } });
     } else {

@@ -37,6 +37,8 @@ export function outputMeta(command: string, seed: number, config: unknown, extra
 export class OutputStage {
   readonly staging: string;
   private committed = false;
+  /** OUT did not exist before this stage: a failed run removes it again. */
+  private createdDir = false;
 
   private constructor(readonly dir: string) {
     this.staging = path.join(dir, `.staging-${process.pid}-${Date.now()}`);
@@ -48,6 +50,7 @@ export class OutputStage {
     for (const input of inputs) {
       if (path.resolve(input) === resolved) throw new UsageError(`--out ${dir} is also an input folder; choose another output folder`);
     }
+    const existed = fs.existsSync(resolved);
     try {
       fs.mkdirSync(resolved, { recursive: true });
       fs.accessSync(resolved, fs.constants.W_OK);
@@ -56,6 +59,7 @@ export class OutputStage {
       throw new IoError(`${dir}: cannot write output folder (${e.code ?? e.message})`);
     }
     const stage = new OutputStage(resolved);
+    stage.createdDir = !existed;
     try {
       fs.mkdirSync(stage.staging, { recursive: true });
     } catch (err) {
@@ -117,7 +121,13 @@ export class OutputStage {
 
   /** Drop everything staged (call on failure). */
   abort(): void {
-    if (!this.committed) fs.rmSync(this.staging, { recursive: true, force: true });
+    if (this.committed) return;
+    fs.rmSync(this.staging, { recursive: true, force: true });
+    try {
+      if (this.createdDir && fs.readdirSync(this.dir).length === 0) fs.rmdirSync(this.dir);
+    } catch {
+      /* leave it: nothing of ours is inside */
+    }
   }
 
   /** Run fn with the stage; commit on success, abort on any error. */
@@ -129,6 +139,8 @@ export class OutputStage {
       return result;
     } catch (err) {
       stage.abort();
+      // Name the file as the user knows it, not by its staging path.
+      if (err instanceof Error && err.message.includes(stage.staging)) err.message = err.message.split(stage.staging).join(stage.dir);
       throw err;
     }
   }

@@ -38,6 +38,9 @@ export interface TableSpec {
   readonly columns: readonly ColumnSpec[];
 }
 
+/** Largest item id an embeddings or pairs file may name: readers index items by id in dense arrays. */
+export const MAX_ITEM_ID = 2 ** 25 - 1;
+
 export const SPLITS = ['train', 'valid', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 export const DOMAINS = ['source', 'target'] as const;
@@ -90,7 +93,7 @@ export const EMBEDDINGS: TableSpec = {
   name: 'embeddings',
   doc: 'One vector per item.',
   columns: [
-    { name: 'item_id', kind: 'int32', min: 0, doc: 'item' },
+    { name: 'item_id', kind: 'int32', min: 0, max: MAX_ITEM_ID, doc: 'item' },
     { name: 'vector', kind: 'fsl_float32', finite: true, doc: 'embedding (L2-normalised for content/behavior/joint)' },
   ],
 };
@@ -100,8 +103,8 @@ export const PAIRS: TableSpec = {
   name: 'pairs',
   doc: 'Item-to-item guidance pairs, duplicates merged.',
   columns: [
-    { name: 'target_item', kind: 'int32', min: 0, doc: 'the ranked (target) item' },
-    { name: 'related_item', kind: 'int32', min: 0, doc: 'most-attended history item (ESU) or Swing neighbour' },
+    { name: 'target_item', kind: 'int32', min: 0, max: MAX_ITEM_ID, doc: 'the ranked (target) item' },
+    { name: 'related_item', kind: 'int32', min: 0, max: MAX_ITEM_ID, doc: 'most-attended history item (ESU) or Swing neighbour' },
     { name: 'attention', kind: 'float32', finite: true, doc: 'mean max-attention a_k (ESU) or Swing score' },
     { name: 'count', kind: 'int32', min: 1, doc: 'how many samples produced the pair' },
     { name: 'split', kind: 'dict8', optional: true, doc: 'split of the samples that produced the pair (ESU)' },
