@@ -28,13 +28,13 @@ describe('ASI SimScore bins and SimDist histograms', () => {
     assert.equal(simScoreBin(-0.5, 4), 1);
   });
 
-  it('counts finite scores per bin and feeds log(1 + count)', () => {
+  it('counts finite scores per bin and feeds the score distribution', () => {
     const out = new Float32Array(8);
     const n = simDistInto([0.9, -0.2, 0.95, NaN, 0.1, -1], 0, 6, 4, out, 4);
     assert.equal(n, 5);
     assert.deepEqual(Array.from(out), [0, 0, 0, 0, 1, 1, 1, 2]);
-    simDistFeatureInPlace(out, 4, 8);
-    assert.deepEqual(Array.from(out.subarray(4)), [Math.log(2), Math.log(2), Math.log(2), Math.fround(Math.log(3))].map(Math.fround));
+    simDistFeatureInPlace(out, 0, 8, 4);
+    assert.deepEqual(Array.from(out), [0, 0, 0, 0, 0.2, 0.2, 0.2, 0.4].map(Math.fround));
   });
 
   it('the batcher scores history items against the target (eq. 11) and searched items from gsu.arrow', () => {
@@ -54,6 +54,6 @@ describe('ASI SimScore bins and SimDist histograms', () => {
     assert.deepEqual(Array.from(batch.search?.items ?? []), [3, 4]);
     assert.deepEqual(Array.from(batch.search?.bins as Int32Array), [3, 1]);
     // SimDist, M2 = 2 ([-1,0) and [0,1]): history scores {0, −1} → [1, 1]; searched {0.6, −0.3} → [1, 1].
-    assert.deepEqual(Array.from(batch.simDist as Float32Array), [1, 1, 1, 1].map((c) => Math.fround(Math.log1p(c))));
+    assert.deepEqual(Array.from(batch.simDist as Float32Array), [0.5, 0.5, 0.5, 0.5]);
   });
 });

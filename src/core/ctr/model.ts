@@ -87,7 +87,8 @@ export class CtrModel {
     };
     attention('att_hist');
     if (this.needs.search === 'attention') attention('att_search');
-    if (this.needs.simDist) p.glorot('simdist/w', [2 * cfg.m2, d]);
+    // Initialised at the embeddings' scale: a larger start drowns the target item's own ID embedding.
+    if (this.needs.simDist) p.uniform('simdist/w', [2 * cfg.m2, d], 0.05);
     if (this.needs.sideFeature === 'joint') p.glorot('joint/w', [cfg.jointDim, d]);
     const blocks = this.towerBlocks();
     const [first, ...rest] = cfg.tower;
