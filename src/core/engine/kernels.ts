@@ -169,8 +169,10 @@ function makeWasmGather(stock: tf.KernelFunc): tf.KernelFunc {
       const r = checkIdx[i];
       if (r < 0 || r >= numRows) throw new Error(`GatherV2: the index value ${r} is not in [0, ${numRows - 1}]`);
     }
+    // Counted before makeOutput: growing the heap detaches checkIdx (its length would read 0).
+    const numIndices = checkIdx.length;
     const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
-    if (checkIdx.length === 0 || rowSize === 0) return out;
+    if (numIndices === 0 || rowSize === 0) return out;
     // Fresh views: makeOutput may have grown (and detached) the heap.
     const outVals = backend.typedArrayFromHeap(out) as NumericArray;
     const xVals = backend.typedArrayFromHeap(x) as NumericArray;
