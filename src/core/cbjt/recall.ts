@@ -3,10 +3,9 @@
  * (target_item → related_item), search every item of the related item's domain by exact cosine (the query
  * item itself left out) and count a hit when the related item ranks within the top K. Ties are broken at
  * random in expectation, so a collapsed embedding scores like chance, not like a perfect one.
- * Same rule as `gist evaluate` (src/core/evaluate/recall.ts); this one scores with a tfjs matMul so that
- * the trainers' optional `--eval-pairs` report costs about a second.
+ * The trainers' `--eval-pairs` report; the ranking itself is `gist evaluate`'s (src/core/evaluate/recall.ts).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { recallAtK as officialRecallAtK } from '../evaluate/recall.js';
 import { readArrow, type DictColumn } from '../arrow-io.js';
 import { InputDataError } from '../errors.js';
 import { type Rng } from '../rng.js';
@@ -14,8 +13,6 @@ import { PAIRS } from '../schemas.js';
 
 export const DEFAULT_RECALL_KS: readonly number[] = [10, 100, 1000];
 
-/** Cosines closer than this are ties (as in src/core/evaluate/recall.ts, the report's Recall@K). */
-const TIE_EPS = 1e-6;
 
 export interface RecallReport {
   /** Pairs evaluated (after dropping self-pairs and the cap). */
@@ -59,58 +56,19 @@ export function readEvalPairs(file: string, numItems: number, maxPairs: number, 
 
 /**
  * Recall@K over `pairs` for L2-normalised vectors [N, dim]; candidates of a pair are the items whose
- * `domain` equals the related item's domain.
+ * `domain` equals the related item's domain. Delegates to the report's exact Recall@K (one definition).
  */
 export function recallAtK(vectors: Float32Array, dim: number, domain: Int8Array, pairs: EvalPairs, ks: readonly number[] = DEFAULT_RECALL_KS): RecallReport {
   const hits = new Float64Array(ks.length);
   const n = pairs.query.length;
   const domains = [...new Set(Array.from(domain))].sort((a, b) => a - b);
-  const CHUNK = 256;
   for (const d of domains) {
-    const cand: number[] = [];
-    for (let i = 0; i < domain.length; i++) if (domain[i] === d) cand.push(i);
-    const pairRows: number[] = [];
-    for (let p = 0; p < n; p++) if (domain[pairs.truth[p]] === d) pairRows.push(p);
-    if (pairRows.length === 0) continue;
-    const candIndex = new Int32Array(domain.length).fill(-1);
-    cand.forEach((item, j) => (candIndex[item] = j));
-    const candVals = new Float32Array(cand.length * dim);
-    cand.forEach((item, j) => candVals.set(vectors.subarray(item * dim, (item + 1) * dim), j * dim));
-    const candT = tf.tidy(() => tf.transpose(tf.tensor2d(candVals, [cand.length, dim]))); // [dim, M]
-    try {
-      for (let c0 = 0; c0 < pairRows.length; c0 += CHUNK) {
-        const rows = pairRows.slice(c0, c0 + CHUNK);
-        const q = new Float32Array(rows.length * dim);
-        rows.forEach((p, i) => q.set(vectors.subarray(pairs.query[p] * dim, (pairs.query[p] + 1) * dim), i * dim));
-        const scoresT = tf.tidy(() => tf.matMul(tf.tensor2d(q, [rows.length, dim]), candT)); // [q, M]
-        const scores = scoresT.dataSync() as Float32Array;
-        scoresT.dispose();
-        const m = cand.length;
-        rows.forEach((p, i) => {
-          const self = candIndex[pairs.query[p]];
-          const t = candIndex[pairs.truth[p]];
-          const row = scores.subarray(i * m, (i + 1) * m);
-          const st = row[t];
-          let greater = 0;
-          let ties = 0;
-          for (let j = 0; j < m; j++) {
-            const s = row[j];
-            if (s > st + TIE_EPS) greater++;
-            else if (s >= st - TIE_EPS) ties++;
-          }
-          ties -= 1; // the truth itself
-          if (self >= 0 && self !== t) {
-            if (row[self] > st + TIE_EPS) greater--;
-            else if (row[self] >= st - TIE_EPS) ties--;
-          }
-          ks.forEach((k, ki) => {
-            hits[ki] += Math.min(1, Math.max(0, (k - greater) / (ties + 1)));
-          });
-        });
-      }
-    } finally {
-      candT.dispose();
-    }
+    const candidates = Int32Array.from(domain.keys()).filter((i) => domain[i] === d);
+    const rows = Array.from(pairs.truth.keys()).filter((p) => domain[pairs.truth[p]] === d);
+    if (rows.length === 0) continue;
+    const truth = { target: Int32Array.from(rows, (p) => pairs.query[p]), related: Int32Array.from(rows, (p) => pairs.truth[p]) };
+    const r = officialRecallAtK({ dim, values: vectors }, truth, ks, candidates);
+    ks.forEach((k, ki) => (hits[ki] += r[String(k)] * rows.length));
   }
   const recall: Record<string, number> = {};
   ks.forEach((k, ki) => (recall[`recall@${k}`] = n === 0 ? 0 : hits[ki] / n));
