@@ -7,7 +7,8 @@ import { UsageError } from '../errors.js';
 import type { OnProgress, OutputStage } from '../output.js';
 import { makeRng, type Rng } from '../rng.js';
 import { EMBEDDINGS } from '../schemas.js';
-import type { OutputMeta } from '../arrow-io.js';
+import { readArrow, type OutputMeta, type VectorColumn } from '../arrow-io.js';
+import { InputDataError } from '../errors.js';
 import { VIEW_CHOICES, type EncoderArchitecture, type ViewChoice, type ViewMode } from './encoder.js';
 import { readEvalPairs, recallAtK, DEFAULT_RECALL_KS, type RecallReport } from './recall.js';
 import type { LossCurve } from './training.js';
@@ -119,4 +120,21 @@ export function trainerRng(seed: number, label: string): Rng {
 /** Round for JSON results (losses, temperatures): stable, readable. */
 export function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
+}
+
+/** An EMBEDDINGS file as a dense [numItems × dim] matrix indexed by item id; `has[i]` = item i has a row. */
+export function readVectorsByItem(file: string, numItems: number): { dim: number; values: Float32Array; has: Uint8Array } {
+  const f = readArrow(file, EMBEDDINGS);
+  const ids = f.columns.item_id as Int32Array;
+  const vec = f.columns.vector as VectorColumn;
+  const values = new Float32Array(numItems * vec.dim);
+  const has = new Uint8Array(numItems);
+  for (let r = 0; r < ids.length; r++) {
+    const i = ids[r];
+    if (i >= numItems) throw new InputDataError(`item id ${i} out of range (${numItems} items)`, file, 'item_id', r);
+    if (has[i]) throw new InputDataError(`duplicate item_id ${i}`, file, 'item_id', r);
+    has[i] = 1;
+    values.set(vec.values.subarray(r * vec.dim, (r + 1) * vec.dim), i * vec.dim);
+  }
+  return { dim: vec.dim, values, has };
 }

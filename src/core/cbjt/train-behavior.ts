@@ -19,6 +19,7 @@ import {
   evalRecall,
   loadDatasetItems,
   modelDir,
+  readVectorsByItem,
   round6,
   trainerRng,
   validateEncoderConfig,
@@ -28,12 +29,12 @@ import {
   type TrainerRun,
 } from './common.js';
 import { chooseViewMode, ContentEncoder, gatherRows, viewCoverage, type TowerFeed, type ViewMode } from './encoder.js';
-import { addLogitScale, clampLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
+import { addLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
 import { contentItemsOf } from './items.js';
 import { Dense, l2Normalize, l2NormalizeRows } from './layers.js';
 import { saveEncoder } from './model-files.js';
 import type { RecallReport } from './recall.js';
-import { epochsToRun, shuffledBatches, type LossPoint } from './training.js';
+import { runEpochs } from './training.js';
 
 export interface TrainBehaviorConfig extends EncoderTrainConfig {
   /** Items with source_count ≥ minCount are aligned; −1 = the `minCountQuantile` quantile (see `defaultMinCount`). */
@@ -102,20 +103,9 @@ export function defaultMinCount(items: Items, q: number): number {
 
 /** id_i per item (row-major [N × k], L2-normalised) and whether the item has one. */
 function readIdEmbeddings(file: string, numItems: number): { dim: number; vectors: Float32Array; has: Uint8Array } {
-  const f = readArrow(file, EMBEDDINGS);
-  const ids = f.columns.item_id as Int32Array;
-  const vec = f.columns.vector as VectorColumn;
-  if (vec.dim < 1) throw new InputDataError('vectors have no dimensions', file, 'vector');
-  const vectors = new Float32Array(numItems * vec.dim);
-  const has = new Uint8Array(numItems);
-  for (let r = 0; r < ids.length; r++) {
-    const i = ids[r];
-    if (i >= numItems) throw new InputDataError(`item id ${i} out of range (${numItems} items)`, file, 'item_id', r);
-    if (has[i]) throw new InputDataError(`duplicate item_id ${i}`, file, 'item_id', r);
-    has[i] = 1;
-    vectors.set(vec.values.subarray(r * vec.dim, (r + 1) * vec.dim), i * vec.dim);
-  }
-  return { dim: vec.dim, vectors: l2NormalizeRows(vectors, vec.dim), has };
+  const { dim, values, has } = readVectorsByItem(file, numItems);
+  if (dim < 1) throw new InputDataError('vectors have no dimensions', file, 'vector');
+  return { dim, vectors: l2NormalizeRows(values, dim), has };
 }
 
 export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBehaviorResult> {
@@ -148,22 +138,22 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
     // Training-only map of id_i to the encoder's size when they differ (eq. 5 compares them directly otherwise).
     const idProjection = dim === id.dim ? null : new Dense(encoder.params, 'id_projection', id.dim, dim, 'linear');
     const inputs = encoder.prepare(content);
-    const curve: LossPoint[] = [];
-    const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
-    const epochs = epochsToRun(config.epochs, config.minSteps, stepsPerEpoch);
-    const total = epochs * stepsPerEpoch;
-    let done = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochRng = rng.fork(`epoch${epoch}`);
-      let sum = 0;
-      let steps = 0;
-      for (const batch of shuffledBatches(train.length, config.batchSize, epochRng)) {
+    const { curve, epochs } = runEpochs({
+      n: train.length,
+      batchSize: config.batchSize,
+      epochs: config.epochs,
+      minSteps: config.minSteps,
+      rng,
+      logitScale,
+      phase: 'train-behavior',
+      onProgress,
+      step: (batch, epochRng) => {
         const rows = Int32Array.from(batch, (b) => train[b]);
         const feeds: TowerFeed[] = encoder.towers.map((_, k) => ({ tower: k, rows, dropout: config.tokenDropout }));
         const masks = encoder.fusionMasks(inputs, rows);
         const idRows = gatherRows(id.vectors, id.dim, rows);
         const step = encoder.step(inputs, feeds, epochRng);
-        const loss = trainStep(
+        return trainStep(
           () => {
             const bh = encoder.fuse(step.forward(), masks); // [B, d]
             let target = tf.tensor2d(idRows, [rows.length, id.dim]); // [B, k], L2-normalised id_i
@@ -172,14 +162,8 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
           },
           { dense: [encoder.params], sparse: step.sparse },
         );
-        clampLogitScale(logitScale);
-        sum += loss;
-        steps++;
-        done++;
-        onProgress({ phase: 'train-behavior', done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
-      }
-      curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(logitScale)) });
-    }
+      },
+    });
     onProgress({ phase: 'encode', done: 0, total: 1 });
     const vectors = encoder.encodeAll(inputs);
     onProgress({ phase: 'encode', done: 1, total: 1 });

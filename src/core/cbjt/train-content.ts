@@ -23,11 +23,11 @@ import {
   type TrainerRun,
 } from './common.js';
 import { chooseViewMode, ContentEncoder, viewCoverage, type TowerFeed, type ViewMode } from './encoder.js';
-import { addLogitScale, clampLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
+import { addLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
 import { contentItemsOf } from './items.js';
 import { saveEncoder } from './model-files.js';
 import type { RecallReport } from './recall.js';
-import { epochsToRun, shuffledBatches, type LossPoint } from './training.js';
+import { runEpochs } from './training.js';
 
 export type TrainContentConfig = EncoderTrainConfig;
 
@@ -92,37 +92,31 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
     if (config.epochs > 0 && train.length < 2) throw new InputDataError(`only ${train.length} item(s) have both views (${viewMode}); need at least 2 to train`, opts.data);
     const towerOf: [number, number] = viewMode === 'dropout-augmented' ? [0, 0] : [0, 1];
     const dropout = viewMode === 'dropout-augmented' ? config.tokenDropout : 0;
-    const curve: LossPoint[] = [];
-    const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
-    const epochs = epochsToRun(config.epochs, config.minSteps, stepsPerEpoch);
-    const total = epochs * stepsPerEpoch;
-    let done = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochRng = rng.fork(`epoch${epoch}`);
-      let sum = 0;
-      let steps = 0;
-      for (const batch of shuffledBatches(train.length, config.batchSize, epochRng)) {
+    const { curve, epochs } = runEpochs({
+      n: train.length,
+      batchSize: config.batchSize,
+      epochs: config.epochs,
+      minSteps: config.minSteps,
+      rng,
+      logitScale,
+      phase: 'train-content',
+      onProgress,
+      step: (batch, epochRng) => {
         const rows = Int32Array.from(batch, (b) => train[b]);
         const feeds: TowerFeed[] = [
           { tower: towerOf[0], rows, dropout },
           { tower: towerOf[1], rows, dropout },
         ];
         const step = encoder.step(inputs, feeds, epochRng);
-        const loss = trainStep(
+        return trainStep(
           () => {
             const [a, b] = step.forward();
             return symmetricInfoNce(a, b, logitScale);
           },
           { dense: [encoder.params], sparse: step.sparse },
         );
-        clampLogitScale(logitScale);
-        sum += loss;
-        steps++;
-        done++;
-        onProgress({ phase: 'train-content', done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
-      }
-      curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(logitScale)) });
-    }
+      },
+    });
     onProgress({ phase: 'encode', done: 0, total: 1 });
     const vectors = encoder.encodeAll(inputs);
     onProgress({ phase: 'encode', done: 1, total: 1 });

@@ -12,12 +12,12 @@ import { trainStep } from '../engine/train.js';
 import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage } from '../output.js';
 import { EMBEDDINGS, PAIRS } from '../schemas.js';
-import { denseIds, evalRecall, loadDatasetItems, modelDir, round6, trainerRng, writeEmbeddings, writeLossCurve, type TrainerRun } from './common.js';
+import { denseIds, evalRecall, loadDatasetItems, modelDir, readVectorsByItem, round6, trainerRng, writeEmbeddings, writeLossCurve, type TrainerRun } from './common.js';
 import { gatherRows } from './encoder.js';
-import { clampLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
+import { symmetricInfoNce, temperatureOf } from './infonce.js';
 import { saveUnion } from './model-files.js';
 import type { RecallReport } from './recall.js';
-import { duplicateMasks, epochsToRun, shuffledBatches, type LossPoint } from './training.js';
+import { duplicateMasks, runEpochs } from './training.js';
 import { UnionModel, type UnionArchitecture, type UnionView } from './union.js';
 
 export interface TrainUnionConfig {
@@ -90,21 +90,10 @@ export interface TrainUnionResult {
 
 /** An EMBEDDINGS file as a dense [numItems × dim] matrix; every item must have a row. */
 export function readItemVectors(file: string, numItems: number, what: string): { dim: number; values: Float32Array } {
-  const f = readArrow(file, EMBEDDINGS);
-  const ids = f.columns.item_id as Int32Array;
-  const vec = f.columns.vector as VectorColumn;
-  const values = new Float32Array(numItems * vec.dim);
-  const seen = new Uint8Array(numItems);
-  for (let r = 0; r < ids.length; r++) {
-    const i = ids[r];
-    if (i >= numItems) throw new InputDataError(`item id ${i} out of range (${numItems} items)`, file, 'item_id', r);
-    if (seen[i]) throw new InputDataError(`duplicate item_id ${i}`, file, 'item_id', r);
-    seen[i] = 1;
-    values.set(vec.values.subarray(r * vec.dim, (r + 1) * vec.dim), i * vec.dim);
-  }
-  const missing = seen.indexOf(0);
+  const { dim, values, has } = readVectorsByItem(file, numItems);
+  const missing = has.indexOf(0);
   if (missing >= 0) throw new InputDataError(`item ${missing} has no ${what} vector (every item of the dataset needs one)`, file, 'item_id');
-  return { dim: vec.dim, values };
+  return { dim, values };
 }
 
 /** Training pairs: split "train" rows (or all when there is no split column), attention ≥ minAttention, no self-pairs. */
@@ -171,21 +160,21 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
     bh ? tf.tensor2d(gatherRows(bh.values, bh.dim, rows), [rows.length, bh.dim]) : null,
   ];
   try {
-    const curve: LossPoint[] = [];
     const n = pairs.left.length;
-    const stepsPerEpoch = Math.ceil(n / config.batchSize);
-    const epochs = epochsToRun(config.epochs, config.minSteps, stepsPerEpoch);
-    const total = epochs * stepsPerEpoch;
-    let done = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochRng = rng.fork(`epoch${epoch}`);
-      let sum = 0;
-      let steps = 0;
-      for (const batch of shuffledBatches(n, config.batchSize, epochRng)) {
+    const { curve, epochs } = runEpochs({
+      n,
+      batchSize: config.batchSize,
+      epochs: config.epochs,
+      minSteps: config.minSteps,
+      rng,
+      logitScale: model.logitScale,
+      phase: 'train-union',
+      onProgress,
+      step: (batch) => {
         const left = Int32Array.from(batch, (p) => pairs.left[p]);
         const right = Int32Array.from(batch, (p) => pairs.right[p]);
         const masks = duplicateMasks(left, right);
-        const loss = trainStep(
+        return trainStep(
           () => {
             const uLeft = model.apply(...inputsOf(left)); // [B, dim]
             const uRight = model.apply(...inputsOf(right)); // [B, dim]
@@ -193,14 +182,8 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
           },
           { dense: [model.params] },
         );
-        clampLogitScale(model.logitScale);
-        sum += loss;
-        steps++;
-        done++;
-        onProgress({ phase: 'train-union', done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
-      }
-      curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(model.logitScale)) });
-    }
+      },
+    });
     onProgress({ phase: 'encode', done: 0, total: 1 });
     const vectors = unionEmbedAll(model, items.count, inputsOf);
     onProgress({ phase: 'encode', done: 1, total: 1 });

@@ -1,6 +1,9 @@
 /** Training plumbing shared by the three CBJT trainers: seeded batches, one gradient step, loss curves. */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { OnProgress } from '../output.js';
 import type { Rng } from '../rng.js';
-import type { LogitMasks } from './infonce.js';
+import { round6 } from './common.js';
+import { clampLogitScale, temperatureOf, type LogitMasks } from './infonce.js';
 
 /** One point of a saved loss curve (`loss_curve.json`). */
 export interface LossPoint {
@@ -72,4 +75,43 @@ function hasDuplicates(xs: ArrayLike<number>): boolean {
 export function epochsToRun(epochs: number, minSteps: number, stepsPerEpoch: number): number {
   if (epochs === 0 || stepsPerEpoch === 0) return 0;
   return Math.max(epochs, Math.ceil(minSteps / stepsPerEpoch));
+}
+
+/** The epoch loop every CBJT trainer runs; only `step` (one gradient step on a batch) differs. */
+export interface EpochLoop {
+  /** Training rows 0..n−1 (items, or pairs), shuffled into batches each epoch. */
+  n: number;
+  batchSize: number;
+  epochs: number;
+  minSteps: number;
+  rng: Rng;
+  logitScale: tf.Variable;
+  phase: string;
+  onProgress: OnProgress;
+  /** One training step on the batch's row indices; returns its loss. */
+  step(batch: Int32Array, epochRng: Rng): number;
+}
+
+/** Seeded shuffled batches per epoch, τ clamped after each step, mean loss per epoch. */
+export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number } {
+  const curve: LossPoint[] = [];
+  const stepsPerEpoch = Math.ceil(o.n / o.batchSize);
+  const epochs = epochsToRun(o.epochs, o.minSteps, stepsPerEpoch);
+  const total = epochs * stepsPerEpoch;
+  let done = 0;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const epochRng = o.rng.fork(`epoch${epoch}`);
+    let sum = 0;
+    let steps = 0;
+    for (const batch of shuffledBatches(o.n, o.batchSize, epochRng)) {
+      const loss = o.step(batch, epochRng);
+      clampLogitScale(o.logitScale);
+      sum += loss;
+      steps++;
+      done++;
+      o.onProgress({ phase: o.phase, done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
+    }
+    curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(o.logitScale)) });
+  }
+  return { curve, epochs };
 }
