@@ -82,14 +82,19 @@ function checkNumSegments(attrs: tf.NamedAttrMap | undefined): number {
   return numSegments;
 }
 
-function wasmUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
-  const backend = args.backend as BackendWasm;
+/** Inputs and sizes both UnsortedSegmentSum kernels need, validated once. */
+function segmentSumArgs(args: KernelArgs): { x: tf.TensorInfo; segmentIds: tf.TensorInfo; numSegments: number; nIds: number; inner: number } {
   const x = input(args, 'x');
   const segmentIds = input(args, 'segmentIds');
   const numSegments = checkNumSegments(args.attrs);
   if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: dtype ${x.dtype} not supported`);
   const nIds = sizeOf(segmentIds.shape);
-  const inner = nIds === 0 ? 0 : sizeOf(x.shape) / nIds;
+  return { x, segmentIds, numSegments, nIds, inner: nIds === 0 ? 0 : sizeOf(x.shape) / nIds };
+}
+
+function wasmUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, segmentIds, numSegments, nIds, inner } = segmentSumArgs(args);
   const out = backend.makeOutput(segmentOutShape(x, segmentIds, numSegments), x.dtype);
   // Views are taken after makeOutput: allocating may grow the heap and detach older views.
   const outVals = backend.typedArrayFromHeap(out) as NumericArray;
@@ -104,12 +109,7 @@ function wasmUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
 
 function cpuUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as CpuBackendLike;
-  const x = input(args, 'x');
-  const segmentIds = input(args, 'segmentIds');
-  const numSegments = checkNumSegments(args.attrs);
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: dtype ${x.dtype} not supported`);
-  const nIds = sizeOf(segmentIds.shape);
-  const inner = nIds === 0 ? 0 : sizeOf(x.shape) / nIds;
+  const { x, segmentIds, numSegments, nIds, inner } = segmentSumArgs(args);
   const shape = segmentOutShape(x, segmentIds, numSegments);
   const outVals = x.dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
   if (nIds > 0) {
