@@ -5,9 +5,10 @@
  *   ctr        — train-ctr samples/s vs PyTorch CPU on the identical model and batches (bench/ctr.ts)
  *   retrieval  — search-gsu / build-index figures (bench/retrieval.ts, when it exports runRetrievalBench)
  *   startup_ms — median of 5 `node bin/run.js --help` (needs `npm run build`; null when dist/ is missing)
+ *   memory     — peak RSS of search-gsu and train-ctr at 64k and 256k samples (bench/memory.ts; needs dist/)
  *
  * Flags: --quick (short run; sets GIST_BENCH_SCALE=0.05 for retrieval unless set), --no-peers (no python peers:
- * torch is skipped and so is the retrieval bench, which always runs its own), --no-retrieval, --no-ctr.
+ * torch is skipped and so is the retrieval bench, which always runs its own), --no-retrieval, --no-ctr, --no-memory.
  * The full run took 7.5 minutes on the shared 2-core VM with a load average of ~7 (CTR 4.2 min, retrieval ~3).
  * `npm run -s bench` keeps npm's own banner off stdout, so stdout is exactly the JSON.
  * Smoke check (< 60 s, no python needed): `node --import tsx bench/run.ts --quick --no-peers`.
@@ -17,11 +18,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runCtrBench } from './ctr.js';
+import { runMemoryBench } from './memory.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const args = new Set(process.argv.slice(2));
-const known = ['--quick', '--no-peers', '--no-retrieval', '--no-ctr'];
+const known = ['--quick', '--no-peers', '--no-retrieval', '--no-ctr', '--no-memory'];
 for (const a of args) {
   if (!known.includes(a)) {
     process.stderr.write(`bench: unknown flag ${a} (known: ${known.join(' ')})\n`);
@@ -91,6 +93,16 @@ if (!args.has('--no-retrieval')) {
   else {
     log('retrieval');
     result.retrieval = await retrieval();
+  }
+}
+if (!args.has('--no-memory')) {
+  log('memory: peak RSS vs samples');
+  try {
+    const memory = await runMemoryBench({ quick, log });
+    result.memory = memory;
+    result.memory_bounded = memory.commands.every((c) => c.bounded);
+  } catch (err) {
+    result.memory = { error: (err as Error).message };
   }
 }
 log('startup');

@@ -28,7 +28,7 @@ export function renderPipelineTable(r: PipelineResult): string {
   if (r.oracle_test_auc !== null) parts.push(chalk.dim(`oracle AUC (true click probability): ${f4(r.oracle_test_auc)}`));
   if (r.recall.length) {
     const ks = Object.keys(r.recall[0].recall);
-    parts.push('', chalk.bold('Recall@K with ESU pairs (valid/test) as truth'), table(['embedding', ...ks.map((k) => `R@${k}`)], r.recall.map((x) => [x.name, ...ks.map((k) => f4(x.recall[k] ?? null))])));
+    parts.push('', chalk.bold(`Recall@K with ${r.recall_truth_pairs} ESU pairs (valid/test, θ ${r.recall_theta}) as truth`), table(['embedding', ...ks.map((k) => `R@${k}`)], r.recall.map((x) => [x.name, ...ks.map((k) => f4(x.recall[k] ?? null))])));
   }
   for (const wmsg of r.warnings) parts.push(chalk.yellow(`warning: ${wmsg}`));
   parts.push('', `report: ${r.outputs.report}`, `metrics: ${r.outputs.metrics}`);

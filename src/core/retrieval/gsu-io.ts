@@ -113,13 +113,15 @@ export class GsuWriter {
     const n = this.n;
     const total = this.offsets[n];
     const [idField, itemsField, scoresField] = this.schema.fields;
+    // Views, not copies: the writer serialises the batch synchronously into the file before returning, so the
+    // buffers can be refilled afterwards (copies here were 2 × 26 MB of garbage per batch at K = 100).
     const list = (field: Field, values: Int32Array | Float32Array) => {
       const childType = (field.type as List).children[0].type;
-      const child = makeData({ type: childType, length: total, data: values.slice(0, total) } as never);
-      return makeData({ type: field.type, length: n, valueOffsets: this.offsets.slice(0, n + 1), child } as never);
+      const child = makeData({ type: childType, length: total, data: values.subarray(0, total) } as never);
+      return makeData({ type: field.type, length: n, valueOffsets: this.offsets.subarray(0, n + 1), child } as never);
     };
     const children = [
-      makeData({ type: idField.type, length: n, data: this.ids.slice(0, n) } as never),
+      makeData({ type: idField.type, length: n, data: this.ids.subarray(0, n) } as never),
       list(itemsField, this.items),
       list(scoresField, this.scores),
     ];

@@ -34,6 +34,15 @@ export interface GsuContextData {
 export interface GsuTask {
   samples: Int32Array;
   groupStart: Int32Array;
+  /** Result buffers of an earlier, already written task to fill again (bounded memory: no fresh buffers per window). */
+  scratch?: GsuScratch;
+}
+
+/** Reusable result buffers; used when large enough for the task, else fresh ones are allocated. */
+export interface GsuScratch {
+  counts: Int32Array;
+  items: Int32Array;
+  scores: Float32Array;
 }
 
 export interface GsuTaskResult {
@@ -77,7 +86,11 @@ export class GsuSearcher {
   run(task: GsuTask): GsuTaskResult {
     const k = this.ctx.k;
     const n = task.samples.length;
-    const out: GsuTaskResult = { samples: task.samples, counts: new Int32Array(n), items: new Int32Array(n * k), scores: new Float32Array(n * k), flops: 0 };
+    const s = task.scratch;
+    const reuse = s !== undefined && s.counts.length >= n && s.items.length >= n * k && s.scores.length >= n * k;
+    const out: GsuTaskResult = reuse
+      ? { samples: task.samples, counts: s.counts.subarray(0, n).fill(0), items: s.items.subarray(0, n * k), scores: s.scores.subarray(0, n * k), flops: 0 }
+      : { samples: task.samples, counts: new Int32Array(n), items: new Int32Array(n * k), scores: new Float32Array(n * k), flops: 0 };
     for (let g = 0; g + 1 < task.groupStart.length; g++) {
       const a = task.groupStart[g];
       const b = task.groupStart[g + 1];

@@ -22,7 +22,7 @@ import { GSU, SPLITS, type Split } from '../schemas.js';
 import { loadEmbeddings, requireVectors, scoreSpaceByItem } from './embeddings.js';
 import { GsuWriter } from './gsu-io.js';
 import { kernelUsesFma } from './score-kernel.js';
-import { GsuSearcher, type GsuContextData, type GsuMode, type GsuTask, type GsuTaskResult } from './gsu-task.js';
+import { GsuSearcher, type GsuContextData, type GsuMode, type GsuScratch, type GsuTask, type GsuTaskResult } from './gsu-task.js';
 import { WorkerPool, workerUrl } from './worker-pool.js';
 
 export type { GsuMode } from './gsu-task.js';
@@ -213,8 +213,16 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
           }
           return ids.length > 0 ? Int32Array.from(ids) : null;
         };
+        // Result buffers of written windows go back to the workers: memory stays flat however many windows.
+        const spare: GsuScratch[] = [];
         const search = (ids: Int32Array): Promise<WindowResult> =>
-          searchWindow(ids, samples.userId, samples.ts, store, Math.max(1, threads) * 4, (task) => (pool ? pool.run(task, [task.samples.buffer, task.groupStart.buffer] as ArrayBuffer[]) : Promise.resolve((inline as GsuSearcher).run(task))));
+          searchWindow(ids, samples.userId, samples.ts, store, Math.max(1, threads) * 4, (task) => {
+            const scratch = spare.pop();
+            if (scratch) task.scratch = scratch;
+            if (!pool) return Promise.resolve((inline as GsuSearcher).run(task));
+            const transfer = [task.samples.buffer, task.groupStart.buffer, ...(scratch ? [scratch.counts.buffer, scratch.items.buffer, scratch.scores.buffer] : [])];
+            return pool.run(task, transfer as ArrayBuffer[]);
+          });
         let ids = nextWindow();
         pending = ids ? search(ids) : null;
         while (ids && pending) {
@@ -230,7 +238,10 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
             writer.add(ids[p], r.items, r.scores, row * config.k, count);
           }
           history += done.history;
-          for (const r of done.results) flops += r.flops;
+          for (const r of done.results) {
+            flops += r.flops;
+            spare.push({ counts: new Int32Array(r.counts.buffer), items: new Int32Array(r.items.buffer), scores: new Float32Array(r.scores.buffer) });
+          }
           onProgress({ phase: 'search-gsu', done: writer.rows, total });
           ids = following;
         }
