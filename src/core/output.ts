@@ -130,6 +130,14 @@ export class OutputStage {
     }
   }
 
+  /**
+   * Fail now, not after minutes of training, when OUT could not be written (unwritable, an input folder, …):
+   * the same checks as `open`, leaving nothing behind.
+   */
+  static preflight(dir: string, inputs: readonly string[]): void {
+    OutputStage.open(dir, inputs).abort();
+  }
+
   /** Run fn with the stage; commit on success, abort on any error. */
   static async run<T>(dir: string, inputs: readonly string[], fn: (stage: OutputStage) => Promise<T> | T): Promise<T> {
     const stage = OutputStage.open(dir, inputs);

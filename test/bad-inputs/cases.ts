@@ -110,4 +110,7 @@ export const CASES: Case[] = [
     exit: 4,
     message: /emb\/missing\.arrow/,
   },
+  // The encoders check OUT before training, not after it (minutes on real data).
+  { n: 63, command: 'train-content', title: 'unwritable output dir (under a file), caught before training', args: ['-d', 'data', '-o', 'cfg/a-file/out'], exit: 4, message: /^cfg\/a-file\/out: cannot write output folder \(ENOTDIR\)/ },
+  { n: 64, command: 'train-union', title: 'unwritable output dir (under a file), caught before training', args: ['-d', 'data', '--pairs', 'emb/pairs.arrow', '--content', 'emb/joint.arrow', '--behavior', 'emb/joint.arrow', '-o', 'cfg/a-file/out'], exit: 4, message: /^cfg\/a-file\/out: cannot write output folder \(ENOTDIR\)/ },
 ];

@@ -115,6 +115,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
   requireRange('--min-count-quantile', config.minCountQuantile, 0, 1);
   if (config.minCount !== -1 && !(Number.isInteger(config.minCount) && config.minCount >= 0)) throw new UsageError(`--min-count must be a non-negative integer, got ${config.minCount}`);
   const onProgress = opts.onProgress ?? noProgress;
+  OutputStage.preflight(opts.out, [opts.data]);
   await initBackend(opts.backend);
   const items = loadDatasetItems(opts.data);
   const id = readIdEmbeddings(opts.idEmbeddings, items.count);

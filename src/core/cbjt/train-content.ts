@@ -72,6 +72,7 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
   const t0 = performance.now();
   const config = resolveConfig(DEFAULT_TRAIN_CONTENT_CONFIG, opts.config ?? {}, 'train-content');
   validateEncoderConfig(config);
+  OutputStage.preflight(opts.out, [opts.data]);
   const onProgress = opts.onProgress ?? noProgress;
   await initBackend(opts.backend);
   const items = loadDatasetItems(opts.data);

@@ -133,6 +133,7 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
   const useBehavior = config.view !== 'content';
   if (useContent && !opts.content) throw new UsageError(`--content is required for --view ${config.view}`);
   if (useBehavior && !opts.behavior) throw new UsageError(`--behavior is required for --view ${config.view}`);
+  OutputStage.preflight(opts.out, [opts.data]);
   const onProgress = opts.onProgress ?? noProgress;
   await initBackend(opts.backend);
   const items = loadDatasetItems(opts.data);
