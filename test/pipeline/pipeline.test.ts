@@ -31,6 +31,9 @@ test('pipeline runs every step on the tiny fixture, skips unchanged steps, and -
     table: { variant: string; auc: number; gauc: number; logloss: number; auc_gain_pct: number }[];
     steps: { name: string; status: string }[];
     outputs: { report: string; metrics: string };
+    recall: { name: string; recall: Record<string, number | null> }[];
+    recall_truth_pairs: number;
+    recall_theta: number;
   };
   assert.deepEqual(
     r.table.map((t) => t.variant),
@@ -41,6 +44,13 @@ test('pipeline runs every step on the tiny fixture, skips unchanged steps, and -
     assert.ok(row.logloss > 0);
   }
   assert.equal(r.table[0].auc_gain_pct, 0);
+  // recallTheta (0.05 ≠ theta 0.2): the Recall@K truth is its own extraction over valid/test samples only.
+  assert.equal(r.recall_theta, 0.05);
+  const truth = JSON.parse(fs.readFileSync(path.join(work, 'pairs-truth', 'stats.json'), 'utf8')) as { theta: number; pairs_by_split: Record<string, number> };
+  assert.equal(truth.theta, 0.05);
+  assert.equal(truth.pairs_by_split.train ?? 0, 0, 'no train-split samples were run for the truth pairs');
+  assert.equal(r.recall_truth_pairs, truth.pairs_by_split.valid + truth.pairs_by_split.test);
+  assert.ok(r.recall_truth_pairs > 0 && r.recall.length === 6, JSON.stringify(r.recall));
   assert.ok(r.steps.every((s) => s.status === 'ran'), JSON.stringify(r.steps));
   for (const f of [r.outputs.report, r.outputs.metrics, path.join(work, 'ctr-gist', 'predictions.arrow'), path.join(work, 'union', 'joint.arrow'), path.join(work, 'gsu-joint', 'gsu.arrow')]) {
     assert.ok(fs.existsSync(f), f);
