@@ -417,6 +417,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     },
     ctx.onProgress,
   );
+  const scoredPairs = ev.recall[0]?.pairs ?? 0;
+  if (ev.recall.length && scoredPairs < 30) warnings.push(`Recall@K rests on ${scoredPairs} held-out ESU pairs (θ = ${truthTheta}): too few to rank embeddings; lower recallTheta in the config`);
   const table: PipelineTableRow[] = ev.runs.map((r) => ({
     variant: r.name,
     auc: r.auc,
@@ -437,7 +439,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     recall: ev.recall.map((r) => ({ name: r.name, recall: r.recall })),
     oracle_test_auc: oracle?.oracle_auc?.target?.test ?? null,
     esu_pairs: esu?.pairs ?? null,
-    recall_truth_pairs: heldOutPairs,
+    // Pairs evaluate scored (self-pairs and pairs without vectors are skipped), not the extraction count.
+    recall_truth_pairs: scoredPairs,
     recall_theta: truthTheta,
     warnings: [...warnings, ...ev.warnings],
     outputs: { report, metrics, state: path.join(work, 'pipeline-state.json') },
