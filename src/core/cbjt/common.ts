@@ -4,14 +4,15 @@ import { requireRange } from '../config.js';
 import { DATASET_FILES, loadItems, type Items } from '../dataset.js';
 import type { BackendName } from '../engine/backend.js';
 import { UsageError } from '../errors.js';
-import type { OnProgress, OutputStage } from '../output.js';
+import { OutputStage, type OnProgress } from '../output.js';
 import { makeRng, type Rng } from '../rng.js';
 import { EMBEDDINGS } from '../schemas.js';
 import { readArrow, type OutputMeta, type VectorColumn } from '../arrow-io.js';
 import { InputDataError } from '../errors.js';
-import { VIEW_CHOICES, type EncoderArchitecture, type ViewChoice, type ViewMode } from './encoder.js';
+import { chooseViewMode, viewCoverage, VIEW_CHOICES, type EncoderArchitecture, type ViewChoice, type ViewCoverage, type ViewMode } from './encoder.js';
+import { contentItemsOf, type ContentItems } from './items.js';
 import { readEvalPairs, recallAtK, DEFAULT_RECALL_KS, type RecallReport } from './recall.js';
-import type { LossCurve } from './training.js';
+import type { LossCurve, LossPoint } from './training.js';
 
 /** Options every CBJT trainer takes besides its config. */
 export interface TrainerRun {
@@ -92,6 +93,84 @@ export function evalRecall(file: string | undefined, vectors: Float32Array, dim:
   if (!file) return undefined;
   const pairs = readEvalPairs(file, items.count, maxPairs, rng);
   return recallAtK(vectors, dim, items.domain, pairs, DEFAULT_RECALL_KS);
+}
+
+/** The items' content fields and the two views an encoder trains on (`--views`, or chosen from coverage). */
+export function encoderViews(items: Items, choice: ViewChoice, dataFile: string): { content: ContentItems; coverage: ViewCoverage; viewMode: ViewMode } {
+  const content = contentItemsOf(items);
+  const coverage = viewCoverage(content);
+  const viewMode = chooseViewMode(coverage, choice);
+  if (viewMode === 'text|content' && !items.content) throw new InputDataError('--views text-content needs a content column in items.arrow', dataFile, 'content');
+  return { content, coverage, viewMode };
+}
+
+/** `encode()` (all items' vectors) reported as the one-step 'encode' phase. */
+export function encodeWithProgress(onProgress: OnProgress, encode: () => Float32Array): Float32Array {
+  onProgress({ phase: 'encode', done: 0, total: 1 });
+  const vectors = encode();
+  onProgress({ phase: 'encode', done: 1, total: 1 });
+  return vectors;
+}
+
+/** Result fields every CBJT trainer returns. */
+export interface TrainerSummary {
+  items: number;
+  dim: number;
+  epochs: number;
+  final_loss: number | null;
+  temperature: number;
+  recall?: RecallReport;
+  seconds: number;
+}
+
+/** A trained encoder's outputs: OUT/<table> (embeddings of every item), OUT/model, loss curve, config. */
+export interface TrainedEncoder<K extends string> {
+  command: string;
+  out: string;
+  data: string;
+  seed: number;
+  backend: BackendName;
+  /** The embeddings table's file name and its key in `outputs`. */
+  table: { file: string; key: K };
+  vectors: Float32Array;
+  dim: number;
+  items: number;
+  resolved: Record<string, unknown>;
+  meta: OutputMeta;
+  curve: LossPoint[];
+  epochs: number;
+  temperature: number;
+  recall: RecallReport | undefined;
+  /** performance.now() when the command started. */
+  t0: number;
+  saveModel: (dir: string) => Promise<void>;
+}
+
+/** Write a trained encoder's outputs (staged, atomic) and build its result; `extra` fields follow `temperature`. */
+export async function writeTrainedEncoder<K extends string, X extends object>(
+  t: TrainedEncoder<K>,
+  extra: X,
+): Promise<TrainerSummary & X & { outputs: Record<K | 'model' | 'loss_curve' | 'config', string> }> {
+  return OutputStage.run(t.out, [t.data], async (stage) => {
+    const outputs = {
+      [t.table.key]: writeEmbeddings(stage, t.table.file, t.vectors, t.dim, denseIds(t.items), t.meta),
+      model: stage.final('model'),
+      loss_curve: writeLossCurve(stage, { epochs: t.curve }),
+      config: stage.writeJson('config.json', { command: t.command, seed: t.seed, backend: t.backend, config: t.resolved }),
+    } as Record<K | 'model' | 'loss_curve' | 'config', string>;
+    await t.saveModel(modelDir(stage));
+    return {
+      items: t.items,
+      dim: t.dim,
+      epochs: t.epochs,
+      final_loss: t.curve.length ? t.curve[t.curve.length - 1].loss : null,
+      temperature: t.temperature,
+      ...extra,
+      ...(t.recall ? { recall: t.recall } : {}),
+      seconds: round6((performance.now() - t.t0) / 1000),
+      outputs,
+    };
+  });
 }
 
 /** Write an EMBEDDINGS table for dense item ids 0..N−1. */

@@ -14,23 +14,21 @@ import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage } from '../output.js';
 import { EMBEDDINGS } from '../schemas.js';
 import {
-  denseIds,
   encoderArchitecture,
   evalRecall,
   loadDatasetItems,
-  modelDir,
   readVectorsByItem,
   round6,
   trainerRng,
   validateEncoderConfig,
-  writeEmbeddings,
-  writeLossCurve,
   type EncoderTrainConfig,
   type TrainerRun,
+  encodeWithProgress,
+  encoderViews,
+  writeTrainedEncoder,
 } from './common.js';
-import { chooseViewMode, ContentEncoder, gatherRows, viewCoverage, type TowerFeed, type ViewMode } from './encoder.js';
+import { ContentEncoder, gatherRows, type TowerFeed, type ViewMode } from './encoder.js';
 import { addLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
-import { contentItemsOf } from './items.js';
 import { Dense, l2Normalize, l2NormalizeRows } from './layers.js';
 import { saveEncoder } from './model-files.js';
 import type { RecallReport } from './recall.js';
@@ -126,10 +124,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
   const train = Int32Array.from(aligned);
   if (config.epochs > 0 && train.length < 2) throw new InputDataError(`only ${train.length} item(s) have an id embedding and source_count ≥ ${minCount}; need at least 2 (lower --min-count)`, opts.idEmbeddings);
 
-  const content = contentItemsOf(items);
-  const coverage = viewCoverage(content);
-  const viewMode = chooseViewMode(coverage, config.views);
-  if (viewMode === 'text|content' && !items.content) throw new InputDataError('--views text-content needs a content column in items.arrow', opts.data, 'content');
+  const { content, coverage, viewMode } = encoderViews(items, config.views, opts.data);
   const dim = config.dim === 0 ? id.dim : config.dim;
   const rng = trainerRng(opts.seed, 'train-behavior');
   const arch = encoderArchitecture(config, viewMode, dim, items.content?.dim ?? 0);
@@ -141,9 +136,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
     const inputs = encoder.prepare(content);
     const { curve, epochs } = runEpochs({
       n: train.length,
-      batchSize: config.batchSize,
-      epochs: config.epochs,
-      minSteps: config.minSteps,
+      schedule: config,
       rng,
       logitScale,
       phase: 'train-behavior',
@@ -165,37 +158,31 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
         );
       },
     });
-    onProgress({ phase: 'encode', done: 0, total: 1 });
-    const vectors = encoder.encodeAll(inputs);
-    onProgress({ phase: 'encode', done: 1, total: 1 });
+    const vectors = encodeWithProgress(onProgress, () => encoder.encodeAll(inputs));
     const recall = evalRecall(opts.evalPairs, vectors, dim, items, config.evalMaxPairs, rng.fork('eval'));
     const resolved = { ...config, epochs_run: epochs, dim, view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, data: opts.data, id_embeddings: opts.idEmbeddings };
-    const meta = outputMeta('train-behavior', opts.seed, resolved, { view_mode: viewMode, dim, min_count: minCount, aligned_items: train.length });
-    const temperature = round6(temperatureOf(logitScale));
-    return await OutputStage.run(opts.out, [opts.data], async (stage) => {
-      const outputs = {
-        behavior: writeEmbeddings(stage, 'behavior.arrow', vectors, dim, denseIds(items.count), meta),
-        model: stage.final('model'),
-        loss_curve: writeLossCurve(stage, { epochs: curve }),
-        config: stage.writeJson('config.json', { command: 'train-behavior', seed: opts.seed, backend: opts.backend, config: resolved }),
-      };
-      await saveEncoder(modelDir(stage), encoder, 'behavior');
-      return {
-        items: items.count,
+    return await writeTrainedEncoder(
+      {
+        command: 'train-behavior',
+        out: opts.out,
+        data: opts.data,
+        seed: opts.seed,
+        backend: opts.backend,
+        table: { file: 'behavior.arrow', key: 'behavior' },
+        vectors,
         dim,
+        items: items.count,
+        resolved,
+        meta: outputMeta('train-behavior', opts.seed, resolved, { view_mode: viewMode, dim, min_count: minCount, aligned_items: train.length }),
+        curve,
         epochs,
-        final_loss: curve.length ? curve[curve.length - 1].loss : null,
-        temperature,
-        view_mode: viewMode,
-        min_count: minCount,
-        min_count_rule: minCountRule,
-        aligned_items: train.length,
-        id_dim: id.dim,
-        ...(recall ? { recall } : {}),
-        seconds: round6((performance.now() - t0) / 1000),
-        outputs,
-      };
-    });
+        temperature: round6(temperatureOf(logitScale)),
+        recall,
+        t0,
+        saveModel: (dir) => saveEncoder(dir, encoder, 'behavior'),
+      },
+      { view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, id_dim: id.dim },
+    );
   } finally {
     encoder.dispose();
   }

@@ -9,22 +9,20 @@ import { trainStep } from '../engine/train.js';
 import { InputDataError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage } from '../output.js';
 import {
-  denseIds,
   encoderArchitecture,
   evalRecall,
   loadDatasetItems,
-  modelDir,
   round6,
   trainerRng,
   validateEncoderConfig,
-  writeEmbeddings,
-  writeLossCurve,
   type EncoderTrainConfig,
   type TrainerRun,
+  encodeWithProgress,
+  encoderViews,
+  writeTrainedEncoder,
 } from './common.js';
-import { chooseViewMode, ContentEncoder, viewCoverage, type TowerFeed, type ViewMode } from './encoder.js';
+import { ContentEncoder, type TowerFeed, type ViewMode } from './encoder.js';
 import { addLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
-import { contentItemsOf } from './items.js';
 import { saveEncoder } from './model-files.js';
 import type { RecallReport } from './recall.js';
 import { runEpochs } from './training.js';
@@ -76,10 +74,7 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
   const onProgress = opts.onProgress ?? noProgress;
   await initBackend(opts.backend);
   const items = loadDatasetItems(opts.data);
-  const content = contentItemsOf(items);
-  const coverage = viewCoverage(content);
-  const viewMode = chooseViewMode(coverage, config.views);
-  if (viewMode === 'text|content' && !items.content) throw new InputDataError('--views text-content needs a content column in items.arrow', opts.data, 'content');
+  const { content, coverage, viewMode } = encoderViews(items, config.views, opts.data);
   const rng = trainerRng(opts.seed, 'train-content');
   const arch = encoderArchitecture(config, viewMode, config.dim, items.content?.dim ?? 0);
   const encoder = new ContentEncoder(arch, rng.fork('init'), config.lr);
@@ -95,9 +90,7 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
     const dropout = viewMode === 'dropout-augmented' ? config.tokenDropout : 0;
     const { curve, epochs } = runEpochs({
       n: train.length,
-      batchSize: config.batchSize,
-      epochs: config.epochs,
-      minSteps: config.minSteps,
+      schedule: config,
       rng,
       logitScale,
       phase: 'train-content',
@@ -118,34 +111,31 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
         );
       },
     });
-    onProgress({ phase: 'encode', done: 0, total: 1 });
-    const vectors = encoder.encodeAll(inputs);
-    onProgress({ phase: 'encode', done: 1, total: 1 });
+    const vectors = encodeWithProgress(onProgress, () => encoder.encodeAll(inputs));
     const recall = evalRecall(opts.evalPairs, vectors, arch.dim, items, config.evalMaxPairs, rng.fork('eval'));
     const resolved = { ...config, epochs_run: epochs, view_mode: viewMode, data: opts.data, coverage };
-    const meta = outputMeta('train-content', opts.seed, resolved, { view_mode: viewMode, dim: arch.dim });
-    const temperature = round6(temperatureOf(logitScale));
-    return await OutputStage.run(opts.out, [opts.data], async (stage) => {
-      const outputs = {
-        content: writeEmbeddings(stage, 'content.arrow', vectors, arch.dim, denseIds(items.count), meta),
-        model: stage.final('model'),
-        loss_curve: writeLossCurve(stage, { epochs: curve }),
-        config: stage.writeJson('config.json', { command: 'train-content', seed: opts.seed, backend: opts.backend, config: resolved }),
-      };
-      await saveEncoder(modelDir(stage), encoder, 'content');
-      return {
-        items: items.count,
+    return await writeTrainedEncoder(
+      {
+        command: 'train-content',
+        out: opts.out,
+        data: opts.data,
+        seed: opts.seed,
+        backend: opts.backend,
+        table: { file: 'content.arrow', key: 'content' },
+        vectors,
         dim: arch.dim,
+        items: items.count,
+        resolved,
+        meta: outputMeta('train-content', opts.seed, resolved, { view_mode: viewMode, dim: arch.dim }),
+        curve,
         epochs,
-        final_loss: curve.length ? curve[curve.length - 1].loss : null,
-        temperature,
-        view_mode: viewMode,
-        trained_items: train.length,
-        ...(recall ? { recall } : {}),
-        seconds: round6((performance.now() - t0) / 1000),
-        outputs,
-      };
-    });
+        temperature: round6(temperatureOf(logitScale)),
+        recall,
+        t0,
+        saveModel: (dir) => saveEncoder(dir, encoder, 'content'),
+      },
+      { view_mode: viewMode, trained_items: train.length },
+    );
   } finally {
     encoder.dispose();
   }

@@ -12,7 +12,7 @@ import { trainStep } from '../engine/train.js';
 import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage } from '../output.js';
 import { EMBEDDINGS, PAIRS } from '../schemas.js';
-import { denseIds, evalRecall, loadDatasetItems, modelDir, readVectorsByItem, round6, trainerRng, writeEmbeddings, writeLossCurve, type TrainerRun } from './common.js';
+import { encodeWithProgress, evalRecall, loadDatasetItems, readVectorsByItem, round6, trainerRng, writeTrainedEncoder, type TrainerRun } from './common.js';
 import { gatherRows } from './encoder.js';
 import { symmetricInfoNce, temperatureOf } from './infonce.js';
 import { saveUnion } from './model-files.js';
@@ -164,9 +164,7 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
     const n = pairs.left.length;
     const { curve, epochs } = runEpochs({
       n,
-      batchSize: config.batchSize,
-      epochs: config.epochs,
-      minSteps: config.minSteps,
+      schedule: config,
       rng,
       logitScale: model.logitScale,
       phase: 'train-union',
@@ -185,40 +183,33 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
         );
       },
     });
-    onProgress({ phase: 'encode', done: 0, total: 1 });
-    const vectors = unionEmbedAll(model, items.count, inputsOf);
-    onProgress({ phase: 'encode', done: 1, total: 1 });
+    const vectors = encodeWithProgress(onProgress, () => unionEmbedAll(model, items.count, inputsOf));
     const recall = evalRecall(opts.evalPairs, vectors, arch.dim, items, config.evalMaxPairs, rng.fork('eval'));
     const resolved = { ...config, epochs_run: epochs, minAttention: Number.isFinite(config.minAttention) ? config.minAttention : null, data: opts.data, content: opts.content ?? null, behavior: opts.behavior ?? null, pairs: opts.pairs };
-    const meta = outputMeta('train-union', opts.seed, resolved, { view: arch.view, gate: String(arch.gate), cross: String(arch.cross), dim: arch.dim, pairs_used: n });
-    const temperature = round6(temperatureOf(model.logitScale));
-    const inputs = [opts.data];
-    return await OutputStage.run(opts.out, inputs, async (stage) => {
-      const outputs = {
-        joint: writeEmbeddings(stage, 'joint.arrow', vectors, arch.dim, denseIds(items.count), meta),
-        model: stage.final('model'),
-        loss_curve: writeLossCurve(stage, { epochs: curve }),
-        config: stage.writeJson('config.json', { command: 'train-union', seed: opts.seed, backend: opts.backend, config: resolved }),
-      };
-      await saveUnion(modelDir(stage), model);
-      let itemsInPairs = 0;
-      for (const x of inPairs) itemsInPairs += x;
-      return {
-        items: items.count,
+    let itemsInPairs = 0;
+    for (const x of inPairs) itemsInPairs += x;
+    return await writeTrainedEncoder(
+      {
+        command: 'train-union',
+        out: opts.out,
+        data: opts.data,
+        seed: opts.seed,
+        backend: opts.backend,
+        table: { file: 'joint.arrow', key: 'joint' },
+        vectors,
         dim: arch.dim,
+        items: items.count,
+        resolved,
+        meta: outputMeta('train-union', opts.seed, resolved, { view: arch.view, gate: String(arch.gate), cross: String(arch.cross), dim: arch.dim, pairs_used: n }),
+        curve,
         epochs,
-        final_loss: curve.length ? curve[curve.length - 1].loss : null,
-        temperature,
-        view: arch.view,
-        gate: arch.gate,
-        cross: arch.cross,
-        pairs_used: n,
-        items_in_pairs: itemsInPairs,
-        ...(recall ? { recall } : {}),
-        seconds: round6((performance.now() - t0) / 1000),
-        outputs,
-      };
-    });
+        temperature: round6(temperatureOf(model.logitScale)),
+        recall,
+        t0,
+        saveModel: (dir) => saveUnion(dir, model),
+      },
+      { view: arch.view, gate: arch.gate, cross: arch.cross, pairs_used: n, items_in_pairs: itemsInPairs },
+    );
   } finally {
     model.dispose();
   }

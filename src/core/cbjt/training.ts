@@ -81,9 +81,8 @@ export function epochsToRun(epochs: number, minSteps: number, stepsPerEpoch: num
 export interface EpochLoop {
   /** Training rows 0..n−1 (items, or pairs), shuffled into batches each epoch. */
   n: number;
-  batchSize: number;
-  epochs: number;
-  minSteps: number;
+  /** The trainer's config: batch size, epochs, and the step floor (`minSteps`) on small catalogues. */
+  schedule: { batchSize: number; epochs: number; minSteps: number };
   rng: Rng;
   logitScale: tf.Variable;
   phase: string;
@@ -95,15 +94,16 @@ export interface EpochLoop {
 /** Seeded shuffled batches per epoch, τ clamped after each step, mean loss per epoch. */
 export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number } {
   const curve: LossPoint[] = [];
-  const stepsPerEpoch = Math.ceil(o.n / o.batchSize);
-  const epochs = epochsToRun(o.epochs, o.minSteps, stepsPerEpoch);
+  const { batchSize } = o.schedule;
+  const stepsPerEpoch = Math.ceil(o.n / batchSize);
+  const epochs = epochsToRun(o.schedule.epochs, o.schedule.minSteps, stepsPerEpoch);
   const total = epochs * stepsPerEpoch;
   let done = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochRng = o.rng.fork(`epoch${epoch}`);
     let sum = 0;
     let steps = 0;
-    for (const batch of shuffledBatches(o.n, o.batchSize, epochRng)) {
+    for (const batch of shuffledBatches(o.n, batchSize, epochRng)) {
       const loss = o.step(batch, epochRng);
       clampLogitScale(o.logitScale);
       sum += loss;
