@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { AsyncByteQueue, DataType, Dictionary, Field, RecordBatch, RecordBatchFileWriter, Schema, tableFromIPC, type Vector } from 'apache-arrow';
 import { encodeArrow, type ColumnData, type Columns, type DictColumn, type ListColumn, type OutputMeta, type VectorColumn } from './arrow-io.js';
-import { DATASET_FILES, DOMAIN_CODE, type DatasetManifest } from './dataset.js';
+import { DATASET_FILES, DOMAIN_CODE, type DatasetManifest, type Samples } from './dataset.js';
 import { IoError } from './errors.js';
 import { outputMeta, type OutputStage } from './output.js';
 import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split, type TableSpec } from './schemas.js';
@@ -41,15 +41,8 @@ export interface WrittenSequences {
   maxLen: number;
 }
 
-export interface SamplesPart {
-  userId: Int32Array;
-  itemId: Int32Array;
-  ts: Float64Array;
-  label: Int8Array;
-  /** 0 train, 1 valid, 2 test (SPLIT_CODE). */
-  split: Int8Array;
-  pTrue: Float32Array | null;
-}
+/** One domain's samples as the importers build them: the loader's Samples without domain and count. */
+export type SamplesPart = Omit<Samples, 'domain' | 'count'>;
 
 export interface DatasetParts {
   items: ItemsPart;
