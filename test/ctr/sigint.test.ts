@@ -7,24 +7,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-const bin = path.join(root, 'bin', 'run.js');
-const env = { ...process.env, NODE_OPTIONS: '' };
+import { BIN as bin, CLI_ENV, ROOT as root, ensureBuilt } from '../_built-cli.js';
 
 function trainArgs(out: string): string[] {
   return [bin, 'train-ctr', '--data', 'fixtures/tiny', '--domain', 'target', '--epochs', '8', '--patience', '8', '--batch-size', '16', '--seed', '11', '--quiet', '--out', out];
 }
 
-function ensureBuilt(): void {
-  if (fs.existsSync(path.join(root, 'dist', 'commands', 'train-ctr.js')) && fs.existsSync(path.join(root, 'oclif.manifest.json'))) return;
-  const r = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
 /** Start training, send SIGINT once the first epoch's checkpoint exists, resolve with exit code and stderr. */
 function interruptAfterFirstCheckpoint(out: string): Promise<{ code: number | null; stderr: string; signalled: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, trainArgs(out), { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, trainArgs(out), { cwd: root, env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let signalled = false;
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
@@ -54,10 +47,10 @@ test('SIGINT during train-ctr saves a checkpoint and exits 130; --resume matches
   assert.equal(fs.existsSync(path.join(interrupted, 'predictions.arrow')), false, 'no outputs from an interrupted run');
   assert.equal(fs.existsSync(path.join(interrupted, 'model')), false, 'no model from an interrupted run');
 
-  const resumed = spawnSync(process.execPath, [...trainArgs(interrupted), '--resume'], { cwd: root, env, encoding: 'utf8' });
+  const resumed = spawnSync(process.execPath, [...trainArgs(interrupted), '--resume'], { cwd: root, env: CLI_ENV, encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
   const full = path.join(dir, 'full');
-  const straight = spawnSync(process.execPath, trainArgs(full), { cwd: root, env, encoding: 'utf8' });
+  const straight = spawnSync(process.execPath, trainArgs(full), { cwd: root, env: CLI_ENV, encoding: 'utf8' });
   assert.equal(straight.status, 0, straight.stderr);
   for (const f of ['model/weights.bin', 'predictions.arrow']) {
     assert.ok(fs.readFileSync(path.join(interrupted, f)).equals(fs.readFileSync(path.join(full, f))), `${f} differs after interrupt + resume`);

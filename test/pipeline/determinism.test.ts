@@ -9,17 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-const bin = path.join(root, 'bin', 'run.js');
+import { BIN as bin, CLI_ENV, ROOT as root, ensureBuilt } from '../_built-cli.js';
 
 /** JSON keys that hold wall-clock measurements, not results. */
 const VOLATILE_KEY = /seconds|per_s$|^qps$|_at$|_ms$/i;
 
-function ensureBuilt(): void {
-  if (fs.existsSync(path.join(root, 'dist', 'commands', 'merge.js')) && fs.existsSync(path.join(root, 'oclif.manifest.json'))) return;
-  const r = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
 function runChain(w: string): string[] {
   const d = 'fixtures/tiny';
@@ -42,7 +36,7 @@ function runChain(w: string): string[] {
   ];
   fs.mkdirSync(path.join(w, 'eval'), { recursive: true });
   for (const args of commands) {
-    const r = spawnSync(process.execPath, [bin, ...args, '--seed', '11', '--quiet'], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const r = spawnSync(process.execPath, [bin, ...args, '--seed', '11', '--quiet'], { cwd: root, encoding: 'utf8', env: CLI_ENV });
     assert.equal(r.status, 0, `gist ${args.join(' ')}\n${r.stderr}`);
   }
   return commands.map((c) => c[0]);

@@ -7,19 +7,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-const bin = path.join(root, 'bin', 'run.js');
+import { BIN as bin, CLI_ENV, ROOT as root, ensureBuilt } from '../_built-cli.js';
 
 function gist(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: CLI_ENV });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function ensureBuilt(): void {
-  if (fs.existsSync(path.join(root, 'dist', 'commands', 'pipeline.js')) && fs.existsSync(path.join(root, 'oclif.manifest.json'))) return;
-  const r = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
 test('pipeline runs every step on the tiny fixture, skips unchanged steps, and --from reruns downstream', () => {
   ensureBuilt();
