@@ -42,13 +42,13 @@ export interface MemoryCommandResult {
   bounded: boolean;
 }
 
-function gistPeakRss(args: string[]): { kb: number; seconds: number } {
+export function gistPeakRss(args: string[]): { kb: number; seconds: number; stdout: string } {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--import', MAXRSS_HOOK, path.join(ROOT, 'bin', 'run.js'), ...args, '--quiet'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   const seconds = (performance.now() - t0) / 1000;
   const m = /GIST_MAXRSS_KB (\d+)/.exec(r.stderr ?? '');
   if (r.status !== 0 || !m) throw new Error(`gist ${args[0]} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n')[0]}`);
-  return { kb: Number(m[1]), seconds };
+  return { kb: Number(m[1]), seconds, stdout: r.stdout };
 }
 
 const size = (...files: string[]): number => files.reduce((s, f) => s + fs.statSync(f).size, 0);

@@ -16,6 +16,7 @@ import { writeArrow } from '../src/core/arrow-io.js';
 import { loadEmbeddings } from '../src/core/retrieval/embeddings.js';
 import { searchGsu } from '../src/core/retrieval/gsu.js';
 import { HnswIndex, buildIndex, overlapRecall, readIndexManifest } from '../src/core/retrieval/hnsw.js';
+import { nativeKernels } from '../src/core/retrieval/native.js';
 import { exactTopK } from '../src/core/retrieval/recall.js';
 import { randomUnitVectors, writeSyntheticRetrievalData } from '../src/core/retrieval/synthetic.js';
 import { EMBEDDINGS } from '../src/core/schemas.js';
@@ -49,6 +50,8 @@ export interface GsuBenchRow {
   d: number;
   threads: number;
   fma: boolean;
+  /** native-avx512 / native-avx2 / native-scalar (native/ addon) or wasm-simd. */
+  scorer: string | null;
   samples_per_s: number;
   gflops: number;
   /** gflops / peak matmul GFLOP/s of this run. */
@@ -79,6 +82,7 @@ async function benchGsu(work: string, L: number, users: number, samplesPerUser: 
     d: 64,
     threads,
     fma: r.fma,
+    scorer: r.scorer,
     samples_per_s: r.samplesPerSecond,
     gflops,
     peak_ratio: peak ? gflops / peak : null,
@@ -91,6 +95,8 @@ export interface IndexBenchResult {
   d: number;
   m: number;
   ef_construction: number;
+  /** Search path: the native addon's batched threaded search, or hnswlib-node per query in worker threads. */
+  search_impl: 'native-batch' | 'hnswlib-node-workers';
   /** One entry per shard count: S = cores (parallel build) and S = 1 (one graph). */
   gist: { shards: number; threads: number; inserts_per_s: number; search: { ef: number; qps: number; recall_at_10: number }[] }[];
   python_hnswlib: { threads: number; inserts_per_s: number | null; search: { ef: number; qps: number; recall_at_10: number }[]; reason: string | null };
@@ -185,6 +191,7 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
     d,
     m,
     ef_construction: efc,
+    search_impl: nativeKernels() ? 'native-batch' : 'hnswlib-node-workers',
     gist: variants,
     python_hnswlib: { threads, inserts_per_s: pyJson?.inserts_per_s ?? null, search: pySearch, reason: py.reason },
     equal_recall,
@@ -205,6 +212,13 @@ export async function runRetrievalBench(): Promise<Record<string, unknown>> {
     ];
     const index = await benchIndex(work, Math.max(2_000, Math.round(50_000 * scale)), Math.max(100, Math.round(2_000 * scale)), threads);
     const byL = (L: number): GsuBenchRow => gsu.find((g) => g.L === L) as GsuBenchRow;
+    const pyInserts = index.python_hnswlib.inserts_per_s;
+    const parallel = index.gist.find((v) => v.shards === threads) ?? index.gist[0];
+    // per python ef: our best QPS (any shard count) at python's recall, over python's QPS; the figure is the worst ef
+    const qpsRatios = index.python_hnswlib.search.map((p) => {
+      const ours = index.equal_recall.filter((e) => e.python_ef === p.ef).map((e) => e.gist_qps_interpolated ?? 0);
+      return { python_ef: p.ef, ratio: Math.max(0, ...ours) / p.qps };
+    });
     return {
       machine: { cpus: threads, model: os.cpus()[0]?.model ?? 'unknown', node: process.version },
       peak_matmul: peakRun.json ?? { gflops: null, reason: peakRun.reason },
@@ -214,6 +228,11 @@ export async function runRetrievalBench(): Promise<Record<string, unknown>> {
       /** Achieved score GFLOP/s at L = 10,000 over the peak matmul GFLOP/s of the same run. */
       gsu_peak_ratio: byL(10_000).peak_ratio,
       build_index: index,
+      /** gist build-index inserts/s (S = cores shards, built in parallel) over python3-hnswlib's (2 threads). */
+      inserts_vs_python: pyInserts ? parallel.inserts_per_s / pyInserts : null,
+      /** min over python's ef of (our QPS at python's recall@10) / python's QPS; ≥ 1 means the target is met. */
+      qps_vs_python_at_equal_recall: qpsRatios.length ? Math.min(...qpsRatios.map((r) => r.ratio)) : null,
+      qps_vs_python_by_ef: qpsRatios,
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -86,7 +86,7 @@ test('the mul+add kernel (no relaxed SIMD) gives the same GSU results', () => {
     const got = readGsu(r.file), want = bruteForceGsu(data, embeddings, 6, 'soft');
     const same = got.items.every((row, i) => JSON.stringify(row) === JSON.stringify(want.items[i]) && row.every((_, t) => Math.abs(got.scores[i][t] - want.scores[i][t]) <= 1e-5));
     console.log(JSON.stringify({ fma: r.fma, same }));`;
-  const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, GIST_WASM_FMA: '0' } });
+  const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, GIST_WASM_FMA: '0', GIST_NATIVE: '0' } });
   assert.equal(p.status, 0, p.stderr);
   assert.deepEqual(JSON.parse(p.stdout.trim().split('\n').pop() as string), { fma: false, same: true });
 });

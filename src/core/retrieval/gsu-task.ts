@@ -4,6 +4,7 @@
  * top-K. Hard (SIM hard): source events with the target item's category, most recent K, score 1.0.
  * Order of a result: score desc, then more recent first, then item id asc (then later position first).
  */
+import { nativeKernels, type NativeKernels } from './native.js';
 import { KERNEL_ROWS, QUERY_BLOCK, ScoreKernel, roundUp, type ScoreSpace } from './score-kernel.js';
 import { TopKCollector, scoreTopK } from './topk.js';
 
@@ -57,19 +58,21 @@ export interface GsuTaskResult {
 }
 
 export class GsuSearcher {
-  private readonly kernel: ScoreKernel | null;
+  /** Native scorer (same results as the wasm one, faster), with the whole score table as one view. */
+  private readonly native: { kernels: NativeKernels; table: Float32Array } | null = null;
+  private readonly kernel: ScoreKernel | null = null;
   private readonly collector: TopKCollector;
-  private readonly colLimit = new Int32Array(QUERY_BLOCK);
+  private colLimit = new Int32Array(QUERY_BLOCK);
+  private queryRows = new Int32Array(QUERY_BLOCK);
   private readonly drainCols: Int32Array;
 
   constructor(readonly ctx: GsuContextData) {
-    this.kernel = ctx.mode === 'soft' && ctx.space ? new ScoreKernel(ctx.space, ctx.slot) : null;
+    const kernels = nativeKernels();
+    if (ctx.mode === 'soft' && ctx.space && kernels) {
+      this.native = { kernels, table: new Float32Array(ctx.space.memory.buffer, 0, (ctx.space.rows + 1) * ctx.space.dp) };
+    } else if (ctx.mode === 'soft' && ctx.space) this.kernel = new ScoreKernel(ctx.space, ctx.slot);
     this.collector = new TopKCollector(ctx.k);
     this.drainCols = new Int32Array(ctx.k);
-  }
-
-  get fma(): boolean {
-    return this.kernel?.fma ?? false;
   }
 
   /** End (exclusive, absolute index) of the user's events strictly before ts. */
@@ -105,16 +108,34 @@ export class GsuSearcher {
     return row < 0 ? [0, 0] : [this.ctx.seqOffsets[row], this.ctx.seqOffsets[row + 1]];
   }
 
-  /** Samples [a, b) of one user: one score block per QUERY_BLOCK samples over the user's sequence. */
+  /** Samples [a, b) of one user: the user's sequence is scored against all of them at once. */
   private soft(samples: Int32Array, a: number, b: number, out: GsuTaskResult): void {
-    const kernel = this.kernel as ScoreKernel;
     const { sampleUser, sampleItem, sampleTs, seqItems, seqTs, space } = this.ctx;
     const [lo, hi] = this.userRange(sampleUser[samples[a]]);
     if (hi === lo) return; // no source events: every row stays empty
     const cand = seqItems.subarray(lo, hi); // candidate column j = event lo + j; table row = item id
-    const keys = { item: cand, recency: seqTs.subarray(lo, hi) };
+    const recency = seqTs.subarray(lo, hi);
     const k = this.ctx.k;
     const dim2 = 2 * (space as ScoreSpace).dim;
+    const native = this.native;
+    if (native) {
+      const nq = b - a;
+      if (this.colLimit.length < nq) {
+        this.colLimit = new Int32Array(nq);
+        this.queryRows = new Int32Array(nq);
+      }
+      for (let i = 0; i < nq; i++) {
+        const s = samples[a + i];
+        this.queryRows[i] = sampleItem[s];
+        this.colLimit[i] = this.historyEnd(lo, hi, sampleTs[s]) - lo;
+        out.flops += this.colLimit[i] * dim2;
+      }
+      native.kernels.gsuTopK(native.table, (space as ScoreSpace).dp, this.queryRows.subarray(0, nq), cand, recency, this.colLimit.subarray(0, nq), k,
+        out.items.subarray(a * k, b * k), out.scores.subarray(a * k, b * k), out.counts.subarray(a, b));
+      return;
+    }
+    const kernel = this.kernel as ScoreKernel;
+    const keys = { item: cand, recency };
     for (let c = a; c < b; c += QUERY_BLOCK) {
       const nq = Math.min(QUERY_BLOCK, b - c);
       this.collector.reset(keys);

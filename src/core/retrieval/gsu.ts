@@ -21,6 +21,7 @@ import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.
 import { GSU, SPLITS, type Split } from '../schemas.js';
 import { loadEmbeddings, requireVectors, scoreSpaceByItem } from './embeddings.js';
 import { GsuWriter } from './gsu-io.js';
+import { scorerName } from './native.js';
 import { kernelUsesFma } from './score-kernel.js';
 import { GsuSearcher, type GsuContextData, type GsuMode, type GsuScratch, type GsuTask, type GsuTaskResult } from './gsu-task.js';
 import { WorkerPool, workerUrl } from './worker-pool.js';
@@ -75,8 +76,10 @@ export interface GsuResult {
   meanResults: number;
   meanHistory: number;
   threads: number;
-  /** Whether the scorer used fused multiply-add (relaxed SIMD). */
+  /** Whether the scorer used fused multiply-add (native, or wasm relaxed SIMD). */
   fma: boolean;
+  /** Soft-mode scorer: "native-avx512", "native-avx2", "native-scalar" (native/ addon) or "wasm-simd"; null in hard mode. Results do not depend on it. */
+  scorer: string | null;
   /** Search + write time, excluding loading inputs. */
   searchSeconds: number;
   samplesPerSecond: number;
@@ -190,7 +193,8 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         Array.from({ length: threads }, (_, t) => ({ ...base, slot: t })),
       )
     : null;
-  const fma = config.mode === 'soft' && kernelUsesFma();
+  const scorer = config.mode === 'soft' ? scorerName().scorer : null;
+  const fma = config.mode === 'soft' && (scorer !== 'wasm-simd' || kernelUsesFma());
 
   try {
     await pool?.ready;
@@ -267,6 +271,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         meanHistory: rows ? history / rows : 0,
         threads,
         fma,
+        scorer,
         searchSeconds: seconds,
         samplesPerSecond: seconds > 0 ? rows / seconds : 0,
         gflops: config.mode === 'soft' && seconds > 0 ? flops / seconds / 1e9 : null,

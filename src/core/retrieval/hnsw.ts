@@ -21,6 +21,7 @@ import { PAIRS, type Domain } from '../schemas.js';
 import { VERSION } from '../version.js';
 import { loadEmbeddings, type EmbeddingTable } from './embeddings.js';
 import { ShardSet, buildShard, type ShardBuildResult, type ShardBuildTask, type ShardSearchResult, type ShardSearchTask } from './hnsw-shard.js';
+import { nativeKernels, type NativeKernels } from './native.js';
 import { exactTopK, recallAtK, type RecallResult } from './recall.js';
 import { WorkerPool, workerUrl } from './worker-pool.js';
 
@@ -275,17 +276,22 @@ export async function addToIndex(opts: AddIndexOptions): Promise<IndexResult> {
 
 /** An opened index: every shard loaded on `threads` workers (or this thread), ef re-applied. */
 export class HnswIndex {
-  private readonly pool: WorkerPool<ShardSearchTask, ShardSearchResult> | null;
-  private readonly inline: ShardSet | null;
+  private readonly pool: WorkerPool<ShardSearchTask, ShardSearchResult> | null = null;
+  private readonly inline: ShardSet | null = null;
+  /** The native addon's batched, threaded search (same results as hnswlib-node's, query by query). */
+  private native: { kernels: NativeKernels; handle: object } | null = null;
+  private closed = false;
 
   private constructor(
     readonly files: string[],
     readonly dim: number,
     readonly ef: number,
-    threads: number,
+    private readonly threads: number,
   ) {
-    this.inline = threads === 0 ? new ShardSet(files, dim, ef) : null;
-    this.pool = threads === 0 ? null : new WorkerPool(workerUrl('hnsw-worker'), Array.from({ length: threads }, () => ({ mode: 'search', files, dim, ef })));
+    const kernels = nativeKernels();
+    if (kernels) this.native = { kernels, handle: kernels.hnswOpen(files, dim, ef) };
+    else if (threads === 0) this.inline = new ShardSet(files, dim, ef);
+    else this.pool = new WorkerPool(workerUrl('hnsw-worker'), Array.from({ length: threads }, () => ({ mode: 'search', files, dim, ef })));
   }
 
   /** Open an index folder (ef from index.json unless overridden). */
@@ -300,15 +306,22 @@ export class HnswIndex {
     return idx;
   }
 
-  /** The ef every shard searches with (read back from hnswlib). */
+  /** The ef every shard searches with (read back from hnswlib on the JS path). */
   get appliedEf(): number {
     return this.inline ? this.inline.ef : this.ef;
   }
 
-  /** Top-k labels and distances (1 − cos) of each query, row-major [n × k]; batches spread over the workers. */
+  /** Top-k labels and distances (1 − cos) of each query, row-major [n × k]; batches spread over the threads. */
   async search(queries: Float32Array, k: number): Promise<ShardSearchResult> {
+    if (this.closed) throw new Error('HNSW index closed');
     const d = this.dim;
     const n = queries.length / d;
+    if (this.native) {
+      const labels = new Int32Array(n * k);
+      const distances = new Float32Array(n * k);
+      this.native.kernels.hnswSearch(this.native.handle, queries, k, Math.max(1, this.threads), labels, distances);
+      return { labels, distances };
+    }
     if (this.inline) return this.inline.search({ type: 'search', queries, k });
     const batch = 64;
     const parts: Promise<ShardSearchResult>[] = [];
@@ -327,6 +340,9 @@ export class HnswIndex {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.native) this.native.kernels.hnswClose(this.native.handle);
+    this.native = null;
     await this.pool?.close();
   }
 }

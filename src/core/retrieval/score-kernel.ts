@@ -14,6 +14,7 @@
  * list, branch-free, so JavaScript never scans the full score matrix.
  */
 import * as v8 from 'node:v8';
+import { nativeKernels } from './native.js';
 
 /** Query rows per register tile. */
 export const KERNEL_ROWS = 2;
@@ -319,6 +320,8 @@ export function createScoreSpace(rows: number, dim: number, threads: number, fil
   const pages = Math.ceil(at / 65536);
   if (pages > MAX_PAGES) throw new RangeError(`embedding table too large for the wasm32 scorer (${rows} rows × ${dim} dims needs ${(at / 2 ** 30).toFixed(1)} GiB, limit 4 GiB)`);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  // candidate rows are gathered from all over the table: huge pages spare the TLB (native addon, Linux only)
+  nativeKernels()?.adviseHugePages(new Float32Array(memory.buffer));
   fill(new Float32Array(memory.buffer, 0, rows * dp), dp);
   new Uint8Array(memory.buffer, shuf, 256).set(shuffleTable());
   return { memory, dim, dp, rows, shuf, slots };

@@ -298,7 +298,8 @@ export function scoreTopK(kernel: ScoreKernel, nq: number, cand: Int32Array, col
   let maxLimit = 0;
   for (let i = 0; i < nq; i++) maxLimit = Math.max(maxLimit, colLimit[i]);
   const { f32, i32, thrOff } = kernel;
-  for (let c0 = 0; c0 < maxLimit; c0 += COL_BLOCK) {
+  // blocks from the most recent events back: they tend to resemble the target most, so thresholds rise early
+  for (let c0 = Math.floor((maxLimit - 1) / COL_BLOCK) * COL_BLOCK; c0 >= 0; c0 -= COL_BLOCK) {
     const width = Math.min(COL_BLOCK, maxLimit - c0);
     for (let i = 0; i < nq; i++) f32[thrOff + i] = collector.threshold(i);
     const lists = kernel.scoreBlock(nq, cand, c0, width, colLimit);

@@ -1,0 +1,252 @@
+// N-API entry points of gist's native kernels (plain C API: no node-addon-api dependency).
+//   gsuTopK(table, dp, qrows, cand, recency | null, limit, k, outItems, outScores, outCounts): exact top-K.
+//   isa(): which SIMD path runs here.
+//   hnswOpen(files, dim, ef) → handle; hnswSearch(handle, queries, k, threads, outLabels, outDistances);
+//     hnswClose(handle): batched, threaded search of the HNSW shards, results identical to hnswlib-node's.
+//   adviseHugePages(array): ask Linux for transparent huge pages under the array's 2 MiB-aligned interior
+//     (the score table: a user's candidate rows are scattered over it, and with 4 KiB pages most of the
+//     gather time went to TLB misses); returns the bytes advised (0 where unsupported). Results do not change.
+// Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
+#include <node_api.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include <cstdint>
+#include <string>
+
+#include "gsu_topk.h"
+#include "hnsw_search.h"
+
+namespace {
+
+bool fail(napi_env env, const std::string& msg) {
+  napi_throw_type_error(env, nullptr, msg.c_str());
+  return false;
+}
+
+template <class T>
+bool typed(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return fail(env, std::string(what) + ": expected a typed array");
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, nullptr, nullptr) != napi_ok) return fail(env, std::string(what) + ": unreadable typed array");
+  if (type != want) return fail(env, std::string(what) + ": wrong element type");
+  *data = static_cast<T*>(ptr);
+  return true;
+}
+
+bool integer(napi_env env, napi_value v, int32_t* out, const char* what) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) return fail(env, std::string(what) + ": expected an integer");
+  return true;
+}
+
+napi_value GsuTopK(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 10) {
+    fail(env, "gsuTopK: expected 10 arguments");
+    return nullptr;
+  }
+  GsuTopKArgs a{};
+  float* table;
+  int32_t *qrows, *cand, *limit, *outItems, *outCounts;
+  float* outScores;
+  double* recency = nullptr;
+  size_t nTable, nq, nCand, nLimit, nItems, nScores, nCounts, nRec = 0;
+  int32_t dp, k;
+  if (!typed(env, argv[0], napi_float32_array, &table, &nTable, "table") || !integer(env, argv[1], &dp, "dp") ||
+      !typed(env, argv[2], napi_int32_array, &qrows, &nq, "qrows") || !typed(env, argv[3], napi_int32_array, &cand, &nCand, "cand"))
+    return nullptr;
+  napi_valuetype rt;
+  napi_typeof(env, argv[4], &rt);
+  if (rt != napi_null && !typed(env, argv[4], napi_float64_array, &recency, &nRec, "recency")) return nullptr;
+  if (!typed(env, argv[5], napi_int32_array, &limit, &nLimit, "limit") || !integer(env, argv[6], &k, "k") ||
+      !typed(env, argv[7], napi_int32_array, &outItems, &nItems, "outItems") ||
+      !typed(env, argv[8], napi_float32_array, &outScores, &nScores, "outScores") ||
+      !typed(env, argv[9], napi_int32_array, &outCounts, &nCounts, "outCounts"))
+    return nullptr;
+  if (dp <= 0 || dp % 8 != 0 || k <= 0) {
+    fail(env, "gsuTopK: dp must be a positive multiple of 8 and k positive");
+    return nullptr;
+  }
+  const size_t rows = nTable / static_cast<size_t>(dp);
+  if (nLimit < nq || nItems < nq * k || nScores < nq * k || nCounts < nq || (recency != nullptr && nRec < nCand)) {
+    fail(env, "gsuTopK: output or limit arrays too short");
+    return nullptr;
+  }
+  // every row index is checked once here so the kernels never read outside the table
+  for (size_t q = 0; q < nq; q++)
+    if (qrows[q] < 0 || static_cast<size_t>(qrows[q]) >= rows || limit[q] < 0 || static_cast<size_t>(limit[q]) > nCand) {
+      fail(env, "gsuTopK: query row or limit out of range");
+      return nullptr;
+    }
+  for (size_t j = 0; j < nCand; j++)
+    if (cand[j] < 0 || static_cast<size_t>(cand[j]) >= rows) {
+      fail(env, "gsuTopK: candidate row out of range");
+      return nullptr;
+    }
+  a.table = table;
+  a.dp = dp;
+  a.qrows = qrows;
+  a.nq = static_cast<int>(nq);
+  a.cand = cand;
+  a.recency = recency;
+  a.limit = limit;
+  a.k = k;
+  a.out_items = outItems;
+  a.out_scores = outScores;
+  a.out_counts = outCounts;
+  gsu_topk(a);
+  return nullptr;
+}
+
+napi_value AdviseHugePages(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double advised = 0;
+  bool is = false;
+  if (argc == 1 && napi_is_typedarray(env, argv[0], &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr);
+    size_t bytes = length;
+    if (type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array) bytes *= 4;
+    else if (type == napi_float64_array) bytes *= 8;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = 2u << 20;
+    const uintptr_t lo = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
+    const uintptr_t hi = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(huge - 1);
+    if (hi > lo && madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE) == 0) advised = static_cast<double>(hi - lo);
+#endif
+  }
+  napi_value out;
+  napi_create_double(env, advised, &out);
+  return out;
+}
+
+/** The handle object keeps its shard set in a wrapped pointer (freed by hnswClose or when collected). */
+HnswShardSet** handleSlot(napi_env env, napi_value handle) {
+  void* p = nullptr;
+  if (napi_unwrap(env, handle, &p) != napi_ok || p == nullptr) {
+    fail(env, "hnsw: not an open index handle");
+    return nullptr;
+  }
+  return static_cast<HnswShardSet**>(p);
+}
+
+void FinalizeSlot(napi_env, void* data, void*) {
+  auto** slot = static_cast<HnswShardSet**>(data);
+  hnsw_close(*slot);
+  delete slot;
+}
+
+napi_value HnswOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  bool isArray = false;
+  if (argc != 3 || napi_is_array(env, argv[0], &isArray) != napi_ok || !isArray) {
+    fail(env, "hnswOpen(files, dim, ef): files must be an array of paths");
+    return nullptr;
+  }
+  int32_t dim, ef;
+  if (!integer(env, argv[1], &dim, "dim") || !integer(env, argv[2], &ef, "ef")) return nullptr;
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  std::vector<std::string> files;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, argv[0], i, &v);
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) {
+      fail(env, "hnswOpen: files must be strings");
+      return nullptr;
+    }
+    std::string s(len, '\0');
+    napi_get_value_string_utf8(env, v, s.data(), len + 1, &len);
+    files.push_back(s);
+  }
+  HnswShardSet* set = nullptr;
+  try {
+    set = hnsw_open(files, dim, ef);
+  } catch (const std::exception& err) {
+    napi_throw_error(env, nullptr, (std::string("hnswOpen: ") + err.what()).c_str());
+    return nullptr;
+  }
+  napi_value handle;
+  napi_create_object(env, &handle);
+  auto** slot = new HnswShardSet*(set);
+  napi_wrap(env, handle, slot, FinalizeSlot, nullptr, nullptr);
+  return handle;
+}
+
+napi_value HnswSearch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 6) {
+    fail(env, "hnswSearch: expected 6 arguments");
+    return nullptr;
+  }
+  HnswShardSet** slot = handleSlot(env, argv[0]);
+  if (slot == nullptr) return nullptr;
+  if (*slot == nullptr) {
+    fail(env, "hnswSearch: index closed");
+    return nullptr;
+  }
+  float *queries, *distances;
+  int32_t* labels;
+  size_t nQ, nL, nD;
+  int32_t k, threads;
+  if (!typed(env, argv[1], napi_float32_array, &queries, &nQ, "queries") || !integer(env, argv[2], &k, "k") ||
+      !integer(env, argv[3], &threads, "threads") || !typed(env, argv[4], napi_int32_array, &labels, &nL, "outLabels") ||
+      !typed(env, argv[5], napi_float32_array, &distances, &nD, "outDistances"))
+    return nullptr;
+  const size_t dim = static_cast<size_t>(hnsw_dim(*slot));
+  const size_t n = nQ / dim;
+  if (k <= 0 || nQ % dim != 0 || nL < n * k || nD < n * k) {
+    fail(env, "hnswSearch: queries must be n × dim and the outputs n × k (k > 0)");
+    return nullptr;
+  }
+  hnsw_search(*slot, queries, n, k, threads, labels, distances);
+  return nullptr;
+}
+
+napi_value HnswClose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 1) return nullptr;
+  HnswShardSet** slot = handleSlot(env, argv[0]);
+  if (slot == nullptr) return nullptr;
+  hnsw_close(*slot);
+  *slot = nullptr;
+  return nullptr;
+}
+
+napi_value Isa(napi_env env, napi_callback_info) {
+  napi_value s;
+  napi_create_string_utf8(env, gsu_topk_isa(), NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"gsuTopK", nullptr, GsuTopK, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adviseHugePages", nullptr, AdviseHugePages, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"hnswOpen", nullptr, HnswOpen, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"hnswSearch", nullptr, HnswSearch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"hnswClose", nullptr, HnswClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}

@@ -1,0 +1,178 @@
+// GSU exact top-K: see gsu_topk.h. Compiled without -march: each ISA path carries its own target attribute
+// and is picked at run time, so one build runs on any x86-64 (and the scalar path anywhere else).
+#include "gsu_topk.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define GIST_X86 1
+#endif
+
+namespace {
+
+struct Entry {
+  float s;
+  int32_t col;
+};
+
+/** Per-query candidate buffers: everything scoring ≥ the query's threshold; cut back to the K-th best when full. */
+class Collector {
+ public:
+  void reset(int nq, int nqp, int k) {
+    k_ = k;
+    if (static_cast<int>(lists_.size()) < nq) lists_.resize(nq);
+    for (int q = 0; q < nq; q++) {
+      lists_[q].n = 0;
+      if (lists_[q].e.size() < static_cast<size_t>(std::max(4 * k, 64))) lists_[q].e.resize(std::max(4 * k, 64));
+    }
+    thr_.assign(nqp, std::numeric_limits<float>::infinity());  // padding lanes never pass
+    for (int q = 0; q < nq; q++) thr_[q] = -std::numeric_limits<float>::infinity();
+  }
+  float* thresholds() { return thr_.data(); }
+
+  inline void add(int q, int32_t col, float s) {
+    List& l = lists_[q];
+    if (l.n == static_cast<int>(l.e.size())) {
+      compact(q);
+      if (s < thr_[q]) return;
+    }
+    l.e[l.n++] = Entry{s, col};
+  }
+
+  /** Query q's top K by (score desc, recency desc, item asc, column desc), best first; returns the count. */
+  int drain(int q, const int32_t* cand, const double* recency, int32_t* items, float* scores) {
+    List& l = lists_[q];
+    if (l.n > k_) compact(q);
+    const int n = l.n;
+    const int got = std::min(n, k_);
+    auto better = [&](const Entry& a, const Entry& b) {
+      if (a.s != b.s) return a.s > b.s;
+      if (recency != nullptr && recency[a.col] != recency[b.col]) return recency[a.col] > recency[b.col];
+      if (cand[a.col] != cand[b.col]) return cand[a.col] < cand[b.col];
+      return a.col > b.col;
+    };
+    // after the compaction n is K plus ties with the K-th score: sort them all (introsort beats partial_sort's heap)
+    std::sort(l.e.begin(), l.e.begin() + n, better);
+    for (int t = 0; t < got; t++) {
+      items[t] = cand[l.e[t].col];
+      scores[t] = l.e[t].s;
+    }
+    return got;
+  }
+
+ private:
+  struct List {
+    std::vector<Entry> e;
+    int n = 0;
+  };
+  /** Keep only entries scoring ≥ the K-th best (ties kept: exactness); grow when ties keep it over half full. */
+  void compact(int q) {
+    List& l = lists_[q];
+    if (l.n > k_) {
+      // [0, K) ≥ the K-th score ≥ [K, n) after the select; ties with it beyond K are kept too (exactness)
+      std::nth_element(l.e.begin(), l.e.begin() + (k_ - 1), l.e.begin() + l.n, [](const Entry& x, const Entry& y) { return x.s > y.s; });
+      const float kth = l.e[k_ - 1].s;
+      int m = k_;
+      for (int i = k_; i < l.n; i++)
+        if (l.e[i].s >= kth) l.e[m++] = l.e[i];
+      l.n = m;
+      if (kth > thr_[q]) thr_[q] = kth;
+    }
+    if (l.n * 2 > static_cast<int>(l.e.size())) l.e.resize(l.e.size() * 2);
+  }
+  int k_ = 0;
+  std::vector<List> lists_;
+  std::vector<float> thr_;
+};
+
+thread_local Collector tl_collector;
+thread_local std::vector<float> tl_qt;     // queries transposed: [dp][nqp]
+thread_local std::vector<int32_t> tl_lim;  // [nqp], 0 for padding lanes
+
+/** Score of one (query, candidate) exactly as every path sums it. */
+inline float score_scalar(const float* q, const float* e, int dp) {
+  float p[4] = {0, 0, 0, 0};
+  for (int k = 0; k < dp; k += 4)
+    for (int l = 0; l < 4; l++) p[l] = std::fma(q[k + l], e[k + l], p[l]);
+  return (p[0] + p[2]) + (p[1] + p[3]);
+}
+
+void run_scalar(const GsuTopKArgs& a, Collector& coll) {
+  const float* thr = coll.thresholds();
+  for (int q = 0; q < a.nq; q++) {
+    const float* qv = a.table + static_cast<size_t>(a.qrows[q]) * a.dp;
+    for (int j = a.limit[q] - 1; j >= 0; j--) {  // most recent first, as the SIMD paths
+      const float s = score_scalar(qv, a.table + static_cast<size_t>(a.cand[j]) * a.dp, a.dp);
+      if (s >= thr[q]) coll.add(q, j, s);
+    }
+  }
+}
+
+#ifdef GIST_X86
+// ---- SIMD paths: the same kernel source compiled twice, once per target (gsu_simd.inc) --------------------
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#define GIST_SIMD_NS avx512
+#define GIST_SIMD_W 16
+#include "gsu_simd.inc"
+#undef GIST_SIMD_NS
+#undef GIST_SIMD_W
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define GIST_SIMD_NS avx2
+#define GIST_SIMD_W 8
+#include "gsu_simd.inc"
+#undef GIST_SIMD_NS
+#undef GIST_SIMD_W
+#pragma GCC pop_options
+
+int detect_isa() {
+  if (const char* force = std::getenv("GIST_NATIVE_ISA")) {
+    if (std::strcmp(force, "scalar") == 0) return 0;
+    if (std::strcmp(force, "avx2") == 0) return 1;
+  }
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) return 2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+  return 0;
+}
+#else
+int detect_isa() { return 0; }
+#endif
+
+const int kIsa = detect_isa();
+
+}  // namespace
+
+const char* gsu_topk_isa() { return kIsa == 2 ? "avx512" : kIsa == 1 ? "avx2" : "scalar"; }
+
+void gsu_topk(const GsuTopKArgs& a) {
+  const int W = kIsa == 2 ? 16 : kIsa == 1 ? 8 : 1;
+  const int nqp = (a.nq + W - 1) / W * W;
+  Collector& coll = tl_collector;
+  coll.reset(a.nq, nqp, a.k);
+#ifdef GIST_X86
+  if (kIsa > 0) {
+    // QT[k][q] = Q[q][k]: query vectors transposed so queries sit in the lanes; padding lanes are zero
+    tl_qt.assign(static_cast<size_t>(a.dp) * nqp, 0.0f);
+    tl_lim.assign(nqp, 0);
+    for (int q = 0; q < a.nq; q++) {
+      const float* qv = a.table + static_cast<size_t>(a.qrows[q]) * a.dp;
+      for (int k = 0; k < a.dp; k++) tl_qt[static_cast<size_t>(k) * nqp + q] = qv[k];
+      tl_lim[q] = a.limit[q];
+    }
+    if (kIsa == 2) avx512::run(a, coll, nqp, tl_qt.data(), tl_lim.data());
+    else avx2::run(a, coll, nqp, tl_qt.data(), tl_lim.data());
+  } else
+#endif
+    run_scalar(a, coll);
+  for (int q = 0; q < a.nq; q++)
+    a.out_counts[q] = coll.drain(q, a.cand, a.recency, a.out_items + static_cast<size_t>(q) * a.k, a.out_scores + static_cast<size_t>(q) * a.k);
+}

@@ -1,0 +1,102 @@
+/**
+ * Native gsuTopK against the WebAssembly kernel + JS collector on random cases (not a test file). Imported by
+ * native.test.ts, and run as a script (`node --import tsx test/retrieval/_native-compare.ts`) in child processes
+ * with GIST_NATIVE_ISA set, since the SIMD path is chosen when the addon loads. Prints {cases, mismatches, isa}.
+ */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nativeKernels } from '../../src/core/retrieval/native.js';
+import { QUERY_BLOCK, ScoreKernel, createScoreSpace, type ScoreSpace } from '../../src/core/retrieval/score-kernel.js';
+import { TopKCollector, scoreTopK } from '../../src/core/retrieval/topk.js';
+import { makeRng } from '../../src/core/rng.js';
+
+interface TopK {
+  items: Int32Array;
+  scores: Float32Array;
+  counts: Int32Array;
+}
+
+/** The wasm path, QUERY_BLOCK queries at a time. */
+function wasmTopK(space: ScoreSpace, qrows: Int32Array, cand: Int32Array, recency: Float64Array | null, limit: Int32Array, k: number): TopK {
+  const kernel = new ScoreKernel(space, 0);
+  const collector = new TopKCollector(k);
+  const nq = qrows.length;
+  const out: TopK = { items: new Int32Array(nq * k), scores: new Float32Array(nq * k), counts: new Int32Array(nq) };
+  const cols = new Int32Array(k);
+  const colLimit = new Int32Array(QUERY_BLOCK);
+  for (let c = 0; c < nq; c += QUERY_BLOCK) {
+    const n = Math.min(QUERY_BLOCK, nq - c);
+    collector.reset({ item: cand, recency });
+    for (let i = 0; i < n; i++) {
+      kernel.setQueryRow(i, qrows[c + i]);
+      colLimit[i] = limit[c + i];
+    }
+    kernel.clearQueries(n, n + 2);
+    scoreTopK(kernel, n, cand, colLimit, collector);
+    for (let i = 0; i < n; i++) {
+      const got = collector.drain(i, cols, 0, out.scores, (c + i) * k);
+      for (let t = 0; t < got; t++) out.items[(c + i) * k + t] = cand[cols[t]];
+      out.counts[c + i] = got;
+    }
+  }
+  return out;
+}
+
+export interface CompareReport {
+  cases: number;
+  mismatches: string[];
+  isa: string;
+}
+
+/** Random tables (dims 1–70, some with few distinct vectors: ties), query counts 1–100, uneven limits. */
+export function compareNativeToWasm(seed = 3): CompareReport {
+  const native = nativeKernels();
+  if (!native) throw new Error('native addon not loaded');
+  const rng = makeRng(seed);
+  const mismatches: string[] = [];
+  let cases = 0;
+  for (const [dim, rows, L, nq, k, distinct] of [
+    [64, 3000, 2000, 32, 100, 0],
+    [64, 500, 1500, 17, 50, 7],
+    [13, 400, 700, 5, 30, 0],
+    [1, 50, 300, 9, 20, 0],
+    [70, 2000, 1200, 100, 100, 0],
+    [8, 200, 900, 40, 64, 5],
+    [32, 1000, 60, 16, 100, 0],
+    [24, 900, 1100, 33, 1, 0],
+  ] as const) {
+    const space = createScoreSpace(rows, dim, 1, (table, dp) => {
+      const basis = Array.from({ length: distinct || rows }, () => Array.from({ length: dim }, () => rng.next() - 0.5));
+      for (let r = 0; r < rows; r++) {
+        const v = basis[distinct ? rng.int(distinct) : r];
+        const norm = Math.hypot(...v) || 1;
+        for (let d = 0; d < dim; d++) table[r * dp + d] = v[d] / norm;
+      }
+    });
+    const table = new Float32Array(space.memory.buffer, 0, (rows + 1) * space.dp);
+    for (const withRecency of [true, false]) {
+      cases++;
+      const cand = Int32Array.from({ length: L }, () => rng.int(rows));
+      const recency = withRecency ? Float64Array.from({ length: L }, (_, j) => Math.floor(j / 4)) : null; // time ties too
+      const qrows = Int32Array.from({ length: nq }, () => rng.int(rows));
+      const limit = Int32Array.from({ length: nq }, (_, q) => (q % 3 === 0 ? L : q % 5 === 1 ? 0 : rng.int(L + 1)));
+      const want = wasmTopK(space, qrows, cand, recency, limit, k);
+      const got: TopK = { items: new Int32Array(nq * k), scores: new Float32Array(nq * k), counts: new Int32Array(nq) };
+      native.gsuTopK(table, space.dp, qrows, cand, recency, limit, k, got.items, got.scores, got.counts);
+      for (let q = 0; q < nq; q++) {
+        const a = q * k;
+        const b = a + want.counts[q];
+        const same =
+          got.counts[q] === want.counts[q] &&
+          got.items.subarray(a, b).every((x, t) => x === want.items[a + t]) &&
+          got.scores.subarray(a, b).every((x, t) => Object.is(x, want.scores[a + t]));
+        if (!same) mismatches.push(`dim ${dim} nq ${nq} k ${k} recency ${withRecency} query ${q}`);
+      }
+    }
+  }
+  return { cases, mismatches, isa: native.isa() };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.stdout.write(JSON.stringify(compareNativeToWasm()) + '\n');
+}

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeArrow } from '../../src/core/arrow-io.js';
+import { searchGsu } from '../../src/core/retrieval/gsu.js';
+import { HnswIndex, buildIndex, readIndexManifest } from '../../src/core/retrieval/hnsw.js';
+import { ShardSet } from '../../src/core/retrieval/hnsw-shard.js';
+import { nativeKernels, scorerName } from '../../src/core/retrieval/native.js';
+import { randomUnitVectors } from '../../src/core/retrieval/synthetic.js';
+import { EMBEDDINGS } from '../../src/core/schemas.js';
+import { compareNativeToWasm } from './_native-compare.js';
+import { makeData, tmpDir } from './_reference.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+// `npm install` builds the addon (scripts/build-native.mjs); CI sets GIST_REQUIRE_NATIVE=1 so a failed build fails there.
+test('the native addon is built and loads', () => {
+  const { scorer, reason } = scorerName();
+  assert.match(scorer, /^native-(avx512|avx2|scalar)$/, `native kernels unavailable: ${reason}`);
+  assert.ok(nativeKernels());
+});
+
+test('native gsuTopK equals the wasm kernel + JS collector bit for bit (scores, order, ties, limits)', () => {
+  const r = compareNativeToWasm();
+  assert.equal(r.cases, 16);
+  assert.deepEqual(r.mismatches, []);
+});
+
+for (const isa of ['avx2', 'scalar']) {
+  test(`the ${isa} path gives the same results as the wasm kernel`, () => {
+    const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/retrieval/_native-compare.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, GIST_NATIVE_ISA: isa },
+    });
+    assert.equal(p.status, 0, p.stderr);
+    const r = JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; mismatches: string[]; cases: number };
+    assert.equal(r.isa, isa);
+    assert.equal(r.cases, 16);
+    assert.deepEqual(r.mismatches, []);
+  });
+}
+
+test('search-gsu writes byte-identical gsu.arrow with the native and the wasm scorer', async () => {
+  const { dir, data, embeddings } = makeData('native-vs-wasm', { distinctVectors: 9, users: 20, sourceLength: 400, samplesPerUser: 40 });
+  const nat = await searchGsu({ data, embeddings, out: path.join(dir, 'native'), config: { k: 25 }, threads: 0, seed: 1 });
+  assert.match(nat.scorer ?? '', /^native-/);
+  const script = `
+    import { searchGsu } from './src/core/retrieval/gsu.ts';
+    const r = await searchGsu({ data: ${JSON.stringify(data)}, embeddings: ${JSON.stringify(embeddings)}, out: ${JSON.stringify(path.join(dir, 'wasm'))}, config: { k: 25 }, threads: 2, seed: 1 });
+    console.log(r.scorer);`;
+  const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GIST_NATIVE: '0' } });
+  assert.equal(p.status, 0, p.stderr);
+  assert.equal(p.stdout.trim().split('\n').pop(), 'wasm-simd');
+  assert.ok(fs.readFileSync(path.join(dir, 'native', 'gsu.arrow')).equals(fs.readFileSync(path.join(dir, 'wasm', 'gsu.arrow'))));
+});
+
+test('adviseHugePages covers the 2 MiB-aligned interior of an array and is harmless elsewhere', () => {
+  const native = nativeKernels();
+  assert.ok(native);
+  const big = new Float32Array(3 << 20); // 12 MiB: at least 8 MiB of whole huge pages inside
+  const advised = native.adviseHugePages(big);
+  if (process.platform === 'linux') assert.ok(advised >= 8 << 20 && advised <= 12 << 20, String(advised));
+  assert.equal(native.adviseHugePages(new Float32Array(16)), 0); // smaller than a huge page
+  big[big.length - 1] = 1; // still ordinary memory
+  assert.equal(big[big.length - 1], 1);
+});
+
+test('native HNSW batch search returns exactly what hnswlib-node returns query by query (several shards, k > shard size)', async () => {
+  const dir = tmpDir('native-hnsw');
+  const n = 900;
+  const d = 24;
+  const all = randomUnitVectors(n + 60, d, 17, 0);
+  const file = path.join(dir, 'emb.arrow');
+  writeArrow(file, EMBEDDINGS, { item_id: Int32Array.from({ length: n }, (_, i) => i * 2 + 1), vector: { dim: d, values: all.subarray(0, n * d) } }, { test: 1 });
+  await buildIndex({ embeddings: file, out: path.join(dir, 'index'), config: { m: 8, efConstruction: 40, ef: 30, shards: 3 }, seed: 5, threads: 2 });
+  const manifest = readIndexManifest(path.join(dir, 'index'));
+  const files = manifest.shards.map((s) => path.join(dir, 'index', s.file));
+  // queries: held-out vectors, scaled (the search normalises them) and one zero vector
+  const queries = all.slice(n * d).map((x, i) => x * (1 + (i % 3)));
+  queries.fill(0, 0, d);
+  for (const k of [1, 10, 400]) {
+    const want = new ShardSet(files, d, 30).search({ type: 'search', queries, k });
+    const index = await HnswIndex.openFiles(files, d, 30, 2);
+    const got = await index.search(queries, k);
+    await index.close();
+    assert.deepEqual(got.labels, want.labels, `k ${k}`);
+    assert.deepEqual(got.distances, want.distances, `k ${k}`);
+  }
+  const index = await HnswIndex.openFiles(files, d, 30, 1);
+  await index.close();
+  await assert.rejects(index.search(queries, 5), /index closed/);
+  assert.throws(() => nativeKernels()?.hnswOpen([path.join(dir, 'missing.bin')], d, 10), /hnswOpen/);
+});
