@@ -70,18 +70,48 @@ class Collector {
     std::vector<Entry> e;
     int n = 0;
   };
-  /** Keep only entries scoring ≥ the K-th best (ties kept: exactness); grow when ties keep it over half full. */
+  /**
+   * Keep only entries scoring ≥ a threshold t ≤ the K-th best score (so the top K and its ties all stay), and
+   * raise the query's threshold to t. t comes from a 64-bucket histogram of the scores: the smallest score in
+   * the highest bucket where the count from the top reaches K. Two branch-light passes instead of a select
+   * (nth_element was a quarter of the search time); a few entries more than K survive, which is harmless.
+   * Grows the buffer when ties keep it over half full.
+   */
   void compact(int q) {
     List& l = lists_[q];
     if (l.n > k_) {
-      // [0, K) ≥ the K-th score ≥ [K, n) after the select; ties with it beyond K are kept too (exactness)
-      std::nth_element(l.e.begin(), l.e.begin() + (k_ - 1), l.e.begin() + l.n, [](const Entry& x, const Entry& y) { return x.s > y.s; });
-      const float kth = l.e[k_ - 1].s;
-      int m = k_;
-      for (int i = k_; i < l.n; i++)
-        if (l.e[i].s >= kth) l.e[m++] = l.e[i];
+      float lo = l.e[0].s, hi = l.e[0].s;
+      for (int i = 1; i < l.n; i++) {
+        lo = std::min(lo, l.e[i].s);
+        hi = std::max(hi, l.e[i].s);
+      }
+      float t = lo;
+      if (hi > lo) {
+        constexpr int B = 64;
+        // bucket(s) = ⌊(s − lo)·scale⌋ is non-decreasing in s, so a higher bucket only holds higher scores
+        const float scale = static_cast<float>(B) / (hi - lo);
+        int count[B] = {0};
+        float least[B];
+        for (int b = 0; b < B; b++) least[b] = INFINITY;
+        for (int i = 0; i < l.n; i++) {
+          const float x = l.e[i].s;
+          const int b = std::min(B - 1, static_cast<int>((x - lo) * scale));
+          count[b]++;
+          least[b] = std::min(least[b], x);
+        }
+        int above = 0;
+        int b = B - 1;
+        for (; b > 0; b--) {
+          above += count[b];
+          if (above >= k_) break;
+        }
+        t = least[b];  // ≥ K entries score ≥ t, hence t ≤ the K-th best
+      }
+      int m = 0;
+      for (int i = 0; i < l.n; i++)
+        if (l.e[i].s >= t) l.e[m++] = l.e[i];
       l.n = m;
-      if (kth > thr_[q]) thr_[q] = kth;
+      if (t > thr_[q]) thr_[q] = t;
     }
     if (l.n * 2 > static_cast<int>(l.e.size())) l.e.resize(l.e.size() * 2);
   }
