@@ -56,11 +56,28 @@ class Collector {
       if (cand[a.col] != cand[b.col]) return cand[a.col] < cand[b.col];
       return a.col > b.col;
     };
-    // after the compaction n is K plus ties with the K-th score: sort them all (introsort beats partial_sort's heap)
-    std::sort(l.e.begin(), l.e.begin() + n, better);
+    // One integer sort of (score, position) keys, best score first; only runs of equal scores need the full
+    // comparator (a comparator sort over all entries was 13% of the search time).
+    keys_.resize(n);
+    for (int i = 0; i < n; i++) {
+      const float v = l.e[i].s == 0.0f ? 0.0f : l.e[i].s;  // −0 ties +0, as the comparator has it
+      uint32_t bits;
+      std::memcpy(&bits, &v, 4);
+      const uint32_t ascending = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);  // orders like the float
+      keys_[i] = (static_cast<uint64_t>(~ascending) << 32) | static_cast<uint32_t>(i);
+    }
+    std::sort(keys_.begin(), keys_.end());
+    sorted_.resize(n);
+    for (int i = 0; i < n; i++) sorted_[i] = l.e[static_cast<uint32_t>(keys_[i])];
+    for (int a = 0; a < got;) {
+      int b = a + 1;
+      while (b < n && (keys_[b] >> 32) == (keys_[a] >> 32)) b++;
+      if (b - a > 1) std::sort(sorted_.begin() + a, sorted_.begin() + b, better);
+      a = b;
+    }
     for (int t = 0; t < got; t++) {
-      items[t] = cand[l.e[t].col];
-      scores[t] = l.e[t].s;
+      items[t] = cand[sorted_[t].col];
+      scores[t] = sorted_[t].s;
     }
     return got;
   }
@@ -116,6 +133,8 @@ class Collector {
     if (l.n * 2 > static_cast<int>(l.e.size())) l.e.resize(l.e.size() * 2);
   }
   int k_ = 0;
+  std::vector<uint64_t> keys_;
+  std::vector<Entry> sorted_;
   std::vector<List> lists_;
   std::vector<float> thr_;
 };
@@ -124,12 +143,11 @@ thread_local Collector tl_collector;
 thread_local std::vector<float> tl_qt;     // queries transposed: [dp][nqp]
 thread_local std::vector<int32_t> tl_lim;  // [nqp], 0 for padding lanes
 
-/** Score of one (query, candidate) exactly as every path sums it. */
+/** Score of one (query, candidate) exactly as every path sums it: one fused multiply-add per dimension, in order. */
 inline float score_scalar(const float* q, const float* e, int dp) {
-  float p[4] = {0, 0, 0, 0};
-  for (int k = 0; k < dp; k += 4)
-    for (int l = 0; l < 4; l++) p[l] = std::fma(q[k + l], e[k + l], p[l]);
-  return (p[0] + p[2]) + (p[1] + p[3]);
+  float s = 0;
+  for (int k = 0; k < dp; k++) s = std::fma(e[k], q[k], s);
+  return s;
 }
 
 void run_scalar(const GsuTopKArgs& a, Collector& coll) {

@@ -1,8 +1,15 @@
 /**
  * Native gsuTopK against the WebAssembly kernel + JS collector on random cases (not a test file). Imported by
  * native.test.ts, and run as a script (`node --import tsx test/retrieval/_native-compare.ts`) in child processes
- * with GIST_NATIVE_ISA set, since the SIMD path is chosen when the addon loads. Prints {cases, mismatches, isa}.
+ * with GIST_NATIVE_ISA set, since the SIMD path is chosen when the addon loads. Prints {cases, mismatches, isa,
+ * digest}: the digest covers every native result bit, so the ISA paths can be compared exactly.
+ *
+ * The two kernels sum dot products in different orders (native: one fma chain; wasm: four strided partial
+ * sums), so scores may differ in the last bits. Agreement means: the same number of results, scores equal
+ * position by position within SCORE_TOL, and every item scoring clearly above the K-th score (by more than
+ * SCORE_TOL) returned by both; near-ties may come back in either order.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeKernels } from '../../src/core/retrieval/native.js';
@@ -46,6 +53,30 @@ export interface CompareReport {
   cases: number;
   mismatches: string[];
   isa: string;
+  /** sha256 over every native result (items, score bits, counts). */
+  digest: string;
+}
+
+/** Largest |native − wasm| score difference allowed (unit vectors, ≤ 70 dims: a few float ulps). */
+export const SCORE_TOL = 2e-6;
+
+/**
+ * Why query q's native and wasm top-K disagree beyond near-ties, or null. `strict`: the table holds a few distinct
+ * vectors, so scores come in well-separated groups of exact ties and the order (recency, item id, position)
+ * must match item for item.
+ */
+function disagreement(got: TopK, want: TopK, q: number, k: number, strict: boolean): string | null {
+  if (got.counts[q] !== want.counts[q]) return `count ${got.counts[q]} vs ${want.counts[q]}`;
+  const n = want.counts[q];
+  const a = q * k;
+  if (strict) for (let t = 0; t < n; t++) if (got.items[a + t] !== want.items[a + t]) return `item at ${t}: ${got.items[a + t]} vs ${want.items[a + t]}`;
+  for (let t = 0; t < n; t++) if (Math.abs(got.scores[a + t] - want.scores[a + t]) > SCORE_TOL) return `score at ${t}: ${got.scores[a + t]} vs ${want.scores[a + t]}`;
+  if (n === 0) return null;
+  const last = Math.min(got.scores[a + n - 1], want.scores[a + n - 1]);
+  const clear = (r: TopK): number[] => Array.from(r.items.subarray(a, a + n)).filter((_, t) => r.scores[a + t] > last + SCORE_TOL).sort((x, y) => x - y);
+  const [x, y] = [clear(got), clear(want)];
+  const missing = y.filter((it) => !x.includes(it));
+  return missing.length ? `items ${missing.join(',')} missing` : null;
 }
 
 /** Random tables (dims 1–70, some with few distinct vectors: ties), query counts 1–100, uneven limits. */
@@ -54,6 +85,7 @@ export function compareNativeToWasm(seed = 3): CompareReport {
   if (!native) throw new Error('native addon not loaded');
   const rng = makeRng(seed);
   const mismatches: string[] = [];
+  const digest = createHash('sha256');
   let cases = 0;
   for (const [dim, rows, L, nq, k, distinct] of [
     [64, 3000, 2000, 32, 100, 0],
@@ -83,18 +115,14 @@ export function compareNativeToWasm(seed = 3): CompareReport {
       const want = wasmTopK(space, qrows, cand, recency, limit, k);
       const got: TopK = { items: new Int32Array(nq * k), scores: new Float32Array(nq * k), counts: new Int32Array(nq) };
       native.gsuTopK(table, space.dp, qrows, cand, recency, limit, k, got.items, got.scores, got.counts);
+      digest.update(new Uint8Array(got.items.buffer)).update(new Uint8Array(got.scores.buffer)).update(new Uint8Array(got.counts.buffer));
       for (let q = 0; q < nq; q++) {
-        const a = q * k;
-        const b = a + want.counts[q];
-        const same =
-          got.counts[q] === want.counts[q] &&
-          got.items.subarray(a, b).every((x, t) => x === want.items[a + t]) &&
-          got.scores.subarray(a, b).every((x, t) => Object.is(x, want.scores[a + t]));
-        if (!same) mismatches.push(`dim ${dim} nq ${nq} k ${k} recency ${withRecency} query ${q}`);
+        const why = disagreement(got, want, q, k, distinct > 0);
+        if (why) mismatches.push(`dim ${dim} nq ${nq} k ${k} recency ${withRecency} query ${q}: ${why}`);
       }
     }
   }
-  return { cases, mismatches, isa: native.isa() };
+  return { cases, mismatches, isa: native.isa(), digest: digest.digest('hex') };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -11,7 +11,7 @@ import { nativeKernels, scorerName } from '../../src/core/retrieval/native.js';
 import { randomUnitVectors } from '../../src/core/retrieval/synthetic.js';
 import { EMBEDDINGS } from '../../src/core/schemas.js';
 import { compareNativeToWasm } from './_native-compare.js';
-import { makeData, tmpDir } from './_reference.js';
+import { makeData, readGsu, tmpDir } from './_reference.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -22,28 +22,29 @@ test('the native addon is built and loads', () => {
   assert.ok(nativeKernels());
 });
 
-test('native gsuTopK equals the wasm kernel + JS collector bit for bit (scores, order, ties, limits)', () => {
+test('native gsuTopK agrees with the wasm kernel + JS collector (scores to a few ulps, order, ties, limits)', () => {
   const r = compareNativeToWasm();
   assert.equal(r.cases, 16);
   assert.deepEqual(r.mismatches, []);
 });
 
 for (const isa of ['avx2', 'scalar']) {
-  test(`the ${isa} path gives the same results as the wasm kernel`, () => {
+  test(`the ${isa} path gives bit-identical results to the default path`, () => {
+    const here = compareNativeToWasm();
     const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/retrieval/_native-compare.ts'], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, GIST_NATIVE_ISA: isa },
     });
     assert.equal(p.status, 0, p.stderr);
-    const r = JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; mismatches: string[]; cases: number };
+    const r = JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; mismatches: string[]; cases: number; digest: string };
     assert.equal(r.isa, isa);
-    assert.equal(r.cases, 16);
     assert.deepEqual(r.mismatches, []);
+    assert.equal(r.digest, here.digest, `${isa} results differ from ${here.isa}`);
   });
 }
 
-test('search-gsu writes byte-identical gsu.arrow with the native and the wasm scorer', async () => {
+test('search-gsu with the native and the wasm scorer: the same rows, items and scores up to float rounding', async () => {
   const { dir, data, embeddings } = makeData('native-vs-wasm', { distinctVectors: 9, users: 20, sourceLength: 400, samplesPerUser: 40 });
   const nat = await searchGsu({ data, embeddings, out: path.join(dir, 'native'), config: { k: 25 }, threads: 0, seed: 1 });
   assert.match(nat.scorer ?? '', /^native-/);
@@ -54,7 +55,12 @@ test('search-gsu writes byte-identical gsu.arrow with the native and the wasm sc
   const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GIST_NATIVE: '0' } });
   assert.equal(p.status, 0, p.stderr);
   assert.equal(p.stdout.trim().split('\n').pop(), 'wasm-simd');
-  assert.ok(fs.readFileSync(path.join(dir, 'native', 'gsu.arrow')).equals(fs.readFileSync(path.join(dir, 'wasm', 'gsu.arrow'))));
+  // nine distinct vectors: scores come in separated groups of exact ties, so items must match one for one
+  const a = readGsu(path.join(dir, 'native', 'gsu.arrow'));
+  const b = readGsu(path.join(dir, 'wasm', 'gsu.arrow'));
+  assert.deepEqual(a.ids, b.ids);
+  assert.deepEqual(a.items, b.items);
+  a.scores.forEach((row, i) => row.forEach((x, t) => assert.ok(Math.abs(x - b.scores[i][t]) <= 2e-6, `row ${i} entry ${t}: ${x} vs ${b.scores[i][t]}`)));
 });
 
 test('adviseHugePages covers the 2 MiB-aligned interior of an array and is harmless elsewhere', () => {

@@ -58,7 +58,7 @@ export interface GsuTaskResult {
 }
 
 export class GsuSearcher {
-  /** Native scorer (same results as the wasm one, faster), with the whole score table as one view. */
+  /** Native scorer (faster; scores equal the wasm kernel's up to float rounding), with the whole score table as one view. */
   private readonly native: { kernels: NativeKernels; table: Float32Array } | null = null;
   private readonly kernel: ScoreKernel | null = null;
   private readonly collector: TopKCollector;

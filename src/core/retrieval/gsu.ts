@@ -78,7 +78,7 @@ export interface GsuResult {
   threads: number;
   /** Whether the scorer used fused multiply-add (native, or wasm relaxed SIMD). */
   fma: boolean;
-  /** Soft-mode scorer: "native-avx512", "native-avx2", "native-scalar" (native/ addon) or "wasm-simd"; null in hard mode. Results do not depend on it. */
+  /** Soft-mode scorer: "native-avx512", "native-avx2", "native-scalar" (native/ addon) or "wasm-simd"; null in hard mode. Native paths agree bit for bit; wasm-simd scores may differ from them in the last bits. */
   scorer: string | null;
   /** Search + write time, excluding loading inputs. */
   searchSeconds: number;

@@ -1,7 +1,8 @@
 /**
  * gist's optional native kernels (native/, an N-API addon built by `npm install` with node-gyp, as hnswlib-node
- * is). When the addon is missing or GIST_NATIVE=0, callers fall back to the WebAssembly kernels, which give
- * the same results bit for bit (same summation order, same top-K order); the native ones are only faster.
+ * is). When the addon is missing or GIST_NATIVE=0, callers fall back to the WebAssembly kernel and
+ * hnswlib-node: the same HNSW results, and GSU scores equal up to float rounding (the two score kernels sum
+ * in different orders; see native/gsu_topk.h), so near-tied GSU candidates may swap places.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
