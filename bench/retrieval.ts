@@ -95,8 +95,8 @@ export interface IndexBenchResult {
   d: number;
   m: number;
   ef_construction: number;
-  /** Search path: the native addon's batched threaded search, or hnswlib-node per query in worker threads. */
-  search_impl: 'native-batch' | 'hnswlib-node-workers';
+  /** Search path: the native addon's batched threaded search (with its distance kernel), or hnswlib-node per query in worker threads. */
+  search_impl: string;
   /** One entry per shard count: S = cores (parallel build) and S = 1 (one graph). */
   gist: { shards: number; threads: number; inserts_per_s: number; search: { ef: number; qps: number; recall_at_10: number }[] }[];
   python_hnswlib: { threads: number; inserts_per_s: number | null; search: { ef: number; qps: number; recall_at_10: number }[]; reason: string | null };
@@ -191,7 +191,7 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
     d,
     m,
     ef_construction: efc,
-    search_impl: nativeKernels() ? 'native-batch' : 'hnswlib-node-workers',
+    search_impl: nativeKernels() ? `native-batch-${nativeKernels()?.hnswIsa()}` : 'hnswlib-node-workers',
     gist: variants,
     python_hnswlib: { threads, inserts_per_s: pyJson?.inserts_per_s ?? null, search: pySearch, reason: py.reason },
     equal_recall,

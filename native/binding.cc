@@ -1,6 +1,6 @@
 // N-API entry points of gist's native kernels (plain C API: no node-addon-api dependency).
 //   gsuTopK(table, dp, qrows, cand, recency | null, limit, k, outItems, outScores, outCounts): exact top-K.
-//   isa(): which SIMD path runs here.
+//   isa(): which SIMD path the GSU kernel uses; hnswIsa(): which distance kernel the HNSW search uses.
 //   hnswOpen(files, dim, ef) → handle; hnswSearch(handle, queries, k, threads, outLabels, outDistances);
 //     hnswClose(handle): batched, threaded search of the HNSW shards, results identical to hnswlib-node's.
 //   adviseHugePages(array): ask Linux for transparent huge pages under the array's 2 MiB-aligned interior
@@ -236,6 +236,12 @@ napi_value Isa(napi_env env, napi_callback_info) {
   return s;
 }
 
+napi_value HnswIsa(napi_env env, napi_callback_info) {
+  napi_value s;
+  napi_create_string_utf8(env, hnsw_isa(), NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -245,6 +251,7 @@ NAPI_MODULE_INIT() {
       {"hnswOpen", nullptr, HnswOpen, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"hnswSearch", nullptr, HnswSearch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"hnswClose", nullptr, HnswClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"hnswIsa", nullptr, HnswIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -12,10 +12,16 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeArrow } from '../../src/core/arrow-io.js';
+import { HnswIndex, buildIndex, readIndexManifest } from '../../src/core/retrieval/hnsw.js';
+import { ShardSet } from '../../src/core/retrieval/hnsw-shard.js';
 import { nativeKernels } from '../../src/core/retrieval/native.js';
 import { QUERY_BLOCK, ScoreKernel, createScoreSpace, type ScoreSpace } from '../../src/core/retrieval/score-kernel.js';
 import { TopKCollector, scoreTopK } from '../../src/core/retrieval/topk.js';
+import { randomUnitVectors } from '../../src/core/retrieval/synthetic.js';
 import { makeRng } from '../../src/core/rng.js';
+import { EMBEDDINGS } from '../../src/core/schemas.js';
+import { tmpDir } from './_reference.js';
 
 interface TopK {
   items: Int32Array;
@@ -125,6 +131,56 @@ export function compareNativeToWasm(seed = 3): CompareReport {
   return { cases, mismatches, isa: native.isa(), digest: digest.digest('hex') };
 }
 
+/** A 3-shard index of 900 random 24-d vectors (item ids 1, 3, 5, …) and 60 held-out queries, scaled, one zero. */
+export async function hnswFixture(): Promise<{ files: string[]; dim: number; queries: Float32Array }> {
+  const dir = tmpDir('native-hnsw');
+  const n = 900;
+  const dim = 24;
+  const all = randomUnitVectors(n + 60, dim, 17, 0);
+  const file = path.join(dir, 'emb.arrow');
+  writeArrow(file, EMBEDDINGS, { item_id: Int32Array.from({ length: n }, (_, i) => i * 2 + 1), vector: { dim, values: all.subarray(0, n * dim) } }, { test: 1 });
+  await buildIndex({ embeddings: file, out: path.join(dir, 'index'), config: { m: 8, efConstruction: 40, ef: 30, shards: 3 }, seed: 5, threads: 2 });
+  const files = readIndexManifest(path.join(dir, 'index')).shards.map((s) => path.join(dir, 'index', s.file));
+  const queries = all.slice(n * dim).map((x, i) => x * (1 + (i % 3)));
+  queries.fill(0, 0, dim);
+  return { files, dim, queries };
+}
+
+/**
+ * Native batched HNSW search vs hnswlib-node one query at a time (hnsw-shard.ts ShardSet), k = 1, 10, 400 (more
+ * than a shard holds). With hnswlib's own distances ("sse") the results must be identical; with gist's AVX-512
+ * distances, distances within 1e-5 position by position and ≥ 99% of the labels shared.
+ */
+export async function compareHnswToHnswlibNode(): Promise<{ isa: string; exact: boolean; problems: string[] }> {
+  const native = nativeKernels();
+  if (!native) throw new Error('native addon not loaded');
+  const { files, dim, queries } = await hnswFixture();
+  const exact = native.hnswIsa() === 'sse';
+  const problems: string[] = [];
+  for (const k of [1, 10, 400]) {
+    const want = new ShardSet(files, dim, 30).search({ type: 'search', queries, k });
+    const index = await HnswIndex.openFiles(files, dim, 30, 2);
+    const got = await index.search(queries, k);
+    await index.close();
+    if (exact) {
+      if (!got.labels.every((x, i) => x === want.labels[i])) problems.push(`k ${k}: labels differ`);
+      if (!got.distances.every((x, i) => Object.is(x, want.distances[i]))) problems.push(`k ${k}: distances differ`);
+      continue;
+    }
+    if (!got.distances.every((x, i) => (x === Infinity && want.distances[i] === Infinity) || Math.abs(x - want.distances[i]) <= 1e-5)) problems.push(`k ${k}: distances differ beyond 1e-5`);
+    let shared = 0;
+    let total = 0;
+    for (let q = 0; q < queries.length / dim; q++) {
+      const w = new Set(Array.from(want.labels.subarray(q * k, q * k + k)).filter((x) => x >= 0));
+      total += w.size;
+      for (const x of got.labels.subarray(q * k, q * k + k)) if (w.has(x)) shared++;
+    }
+    if (shared < 0.99 * total) problems.push(`k ${k}: only ${shared}/${total} labels shared`);
+  }
+  return { isa: native.hnswIsa(), exact, problems };
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(compareNativeToWasm()) + '\n');
+  const report = process.argv.includes('--hnsw') ? await compareHnswToHnswlibNode() : compareNativeToWasm();
+  process.stdout.write(JSON.stringify(report) + '\n');
 }

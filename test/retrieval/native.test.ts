@@ -3,15 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeArrow } from '../../src/core/arrow-io.js';
 import { searchGsu } from '../../src/core/retrieval/gsu.js';
-import { HnswIndex, buildIndex, readIndexManifest } from '../../src/core/retrieval/hnsw.js';
-import { ShardSet } from '../../src/core/retrieval/hnsw-shard.js';
+import { HnswIndex } from '../../src/core/retrieval/hnsw.js';
 import { nativeKernels, scorerName } from '../../src/core/retrieval/native.js';
-import { randomUnitVectors } from '../../src/core/retrieval/synthetic.js';
-import { EMBEDDINGS } from '../../src/core/schemas.js';
-import { compareNativeToWasm } from './_native-compare.js';
-import { makeData, readGsu, tmpDir } from './_reference.js';
+import { compareHnswToHnswlibNode, compareNativeToWasm, hnswFixture } from './_native-compare.js';
+import { makeData, readGsu } from './_reference.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -74,29 +70,26 @@ test('adviseHugePages covers the 2 MiB-aligned interior of an array and is harml
   assert.equal(big[big.length - 1], 1);
 });
 
-test('native HNSW batch search returns exactly what hnswlib-node returns query by query (several shards, k > shard size)', async () => {
-  const dir = tmpDir('native-hnsw');
-  const n = 900;
-  const d = 24;
-  const all = randomUnitVectors(n + 60, d, 17, 0);
-  const file = path.join(dir, 'emb.arrow');
-  writeArrow(file, EMBEDDINGS, { item_id: Int32Array.from({ length: n }, (_, i) => i * 2 + 1), vector: { dim: d, values: all.subarray(0, n * d) } }, { test: 1 });
-  await buildIndex({ embeddings: file, out: path.join(dir, 'index'), config: { m: 8, efConstruction: 40, ef: 30, shards: 3 }, seed: 5, threads: 2 });
-  const manifest = readIndexManifest(path.join(dir, 'index'));
-  const files = manifest.shards.map((s) => path.join(dir, 'index', s.file));
-  // queries: held-out vectors, scaled (the search normalises them) and one zero vector
-  const queries = all.slice(n * d).map((x, i) => x * (1 + (i % 3)));
-  queries.fill(0, 0, d);
-  for (const k of [1, 10, 400]) {
-    const want = new ShardSet(files, d, 30).search({ type: 'search', queries, k });
-    const index = await HnswIndex.openFiles(files, d, 30, 2);
-    const got = await index.search(queries, k);
-    await index.close();
-    assert.deepEqual(got.labels, want.labels, `k ${k}`);
-    assert.deepEqual(got.distances, want.distances, `k ${k}`);
-  }
-  const index = await HnswIndex.openFiles(files, d, 30, 1);
+test('native HNSW batch search agrees with hnswlib-node (exactly with hnswlib\'s own distances)', async () => {
+  // default path (AVX-512 distances here): near-ties may swap; GIST_NATIVE_ISA=avx2 uses hnswlib's SSE distances
+  const here = await compareHnswToHnswlibNode();
+  assert.deepEqual(here.problems, []);
+  const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/retrieval/_native-compare.ts', '--hnsw'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, GIST_NATIVE_ISA: 'avx2' },
+  });
+  assert.equal(p.status, 0, p.stderr);
+  const r = JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; exact: boolean; problems: string[] };
+  assert.equal(r.isa, 'sse');
+  assert.equal(r.exact, true);
+  assert.deepEqual(r.problems, []);
+});
+
+test('a closed HNSW handle and a missing shard file fail cleanly', async () => {
+  const { files, dim, queries } = await hnswFixture();
+  const index = await HnswIndex.openFiles(files, dim, 30, 1);
   await index.close();
   await assert.rejects(index.search(queries, 5), /index closed/);
-  assert.throws(() => nativeKernels()?.hnswOpen([path.join(dir, 'missing.bin')], d, 10), /hnswOpen/);
+  assert.throws(() => nativeKernels()?.hnswOpen([files[0] + '.missing'], dim, 10), /hnswOpen/);
 });

@@ -32,6 +32,8 @@ export interface NativeKernels {
   hnswClose(handle: object): void;
   /** Ask Linux for transparent huge pages under the array (before it is first written); returns the bytes advised. */
   adviseHugePages(array: Float32Array): number;
+  /** HNSW distance kernel: "avx512" (gist's) or "sse" (hnswlib's: results identical to hnswlib-node's). */
+  hnswIsa(): string;
   /** SIMD path in use: "avx512", "avx2" or "scalar". */
   isa(): string;
 }
