@@ -6,7 +6,7 @@
  *   retrieval  — search-gsu / build-index figures (bench/retrieval.ts, when it exports runRetrievalBench)
  *   startup_ms — median of 5 `node bin/run.js --help` (needs `npm run build`; null when dist/ is missing)
  *   memory     — peak RSS of search-gsu and train-ctr at 64k and 256k samples (bench/memory.ts; needs dist/)
- *   paper_scale — the last `npm run bench:paper` record (bench/paper.ts: the paper-shaped pipeline, ~1 h)
+ *   paper_scale — the last `npm run bench:paper` record (bench/paper.ts: the paper-shaped pipeline, ~10 min)
  * Top-level ratios: train_vs_torch, gsu_peak_ratio, inserts_vs_python, qps_vs_python_at_equal_recall (≥ 1 = met).
  *
  * Flags: --quick (short run; sets GIST_BENCH_SCALE=0.05 for retrieval unless set), --no-peers (no python peers:
@@ -108,9 +108,9 @@ if (!args.has('--no-memory')) {
     result.memory = { error: (err as Error).message };
   }
 }
-// the paper-shaped pipeline run takes about an hour: `npm run bench:paper` records it, this reports the record
+// the paper-shaped pipeline run takes ~10 minutes: `npm run bench:paper` records it, this reports the record
 const paper = readPaperRun();
-result.paper_scale = paper ?? { skipped: 'no bench/out/paper.json: run `npm run bench:paper` (about an hour)', target: PAPER_TARGET };
+result.paper_scale = paper ?? { skipped: 'no bench/out/paper.json: run `npm run bench:paper` (~10 min)', target: PAPER_TARGET };
 if (!args.has('--no-retrieval') && peers) {
   const r = result.retrieval as { gsu_peak_ratio?: number | null; inserts_vs_python?: number | null; qps_vs_python_at_equal_recall?: number | null };
   result.gsu_peak_ratio = r.gsu_peak_ratio ?? null;
