@@ -230,9 +230,18 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         let ids = nextWindow();
         pending = ids ? search(ids) : null;
         while (ids && pending) {
-          const done = await pending;
+          // the next window is grouped and queued before this one is awaited, so the workers never wait for the
+          // main thread between windows (at most three windows of results exist: searched, queued, being written)
           const following = nextWindow();
-          pending = following ? search(following) : null;
+          const queued = following ? search(following) : null;
+          let done: WindowResult;
+          try {
+            done = await pending;
+          } catch (err) {
+            queued?.catch(() => undefined);
+            throw err;
+          }
+          pending = queued;
           for (let p = 0; p < ids.length; p++) {
             const r = done.results[done.resultOf[p]];
             const row = done.rowOf[p];
