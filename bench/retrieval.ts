@@ -114,6 +114,11 @@ export interface IndexBenchResult {
   }[];
 }
 
+function searchImpl(): string {
+  const native = nativeKernels();
+  return native ? `native-batch-${native.hnswIsa()}` : 'hnswlib-node-workers';
+}
+
 async function benchIndex(work: string, n: number, nq: number, threads: number): Promise<IndexBenchResult> {
   const d = 64;
   const k = 10;
@@ -191,7 +196,7 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
     d,
     m,
     ef_construction: efc,
-    search_impl: nativeKernels() ? `native-batch-${nativeKernels()?.hnswIsa()}` : 'hnswlib-node-workers',
+    search_impl: searchImpl(),
     gist: variants,
     python_hnswlib: { threads, inserts_per_s: pyJson?.inserts_per_s ?? null, search: pySearch, reason: py.reason },
     equal_recall,

@@ -3,20 +3,17 @@
 //   isa(): which SIMD path the GSU kernel uses; hnswIsa(): which distance kernel the HNSW search uses.
 //   hnswOpen(files, dim, ef) → handle; hnswSearch(handle, queries, k, threads, outLabels, outDistances);
 //     hnswClose(handle): batched, threaded search of the HNSW shards, results identical to hnswlib-node's.
-//   adviseHugePages(array): ask Linux for transparent huge pages under the array's 2 MiB-aligned interior
-//     (the score table: a user's candidate rows are scattered over it, and with 4 KiB pages most of the
-//     gather time went to TLB misses); returns the bytes advised (0 where unsupported). Results do not change.
+//   adviseHugePages(float32Array): platform.h's advise_huge_pages over the array (the score table, before it is
+//     filled: a user's candidate rows are scattered over it); returns the bytes advised.
 // Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
 #include <node_api.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include <cstdint>
 #include <string>
 
 #include "gsu_topk.h"
 #include "hnsw_search.h"
+#include "platform.h"
 
 namespace {
 
@@ -38,19 +35,34 @@ bool typed(napi_env env, napi_value v, napi_typedarray_type want, T** data, size
   return true;
 }
 
+/** The call's arguments into argv[0..n); a TypeError unless exactly n were given. */
+bool args(napi_env env, napi_callback_info info, napi_value* argv, size_t n, const char* fn) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc == n) return true;
+  return fail(env, std::string(fn) + ": expected " + std::to_string(n) + " argument(s)");
+}
+
+napi_value text(napi_env env, const char* s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+napi_value number(napi_env env, double x) {
+  napi_value v;
+  napi_create_double(env, x, &v);
+  return v;
+}
+
 bool integer(napi_env env, napi_value v, int32_t* out, const char* what) {
   if (napi_get_value_int32(env, v, out) != napi_ok) return fail(env, std::string(what) + ": expected an integer");
   return true;
 }
 
 napi_value GsuTopK(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10) {
-    fail(env, "gsuTopK: expected 10 arguments");
-    return nullptr;
-  }
+  if (!args(env, info, argv, 10, "gsuTopK")) return nullptr;
   GsuTopKArgs a{};
   float* table;
   int32_t *qrows, *cand, *limit, *outItems, *outCounts;
@@ -105,29 +117,12 @@ napi_value GsuTopK(napi_env env, napi_callback_info info) {
 }
 
 napi_value AdviseHugePages(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  double advised = 0;
-  bool is = false;
-  if (argc == 1 && napi_is_typedarray(env, argv[0], &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr);
-    size_t bytes = length;
-    if (type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array) bytes *= 4;
-    else if (type == napi_float64_array) bytes *= 8;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const uintptr_t huge = 2u << 20;
-    const uintptr_t lo = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
-    const uintptr_t hi = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(huge - 1);
-    if (hi > lo && madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE) == 0) advised = static_cast<double>(hi - lo);
-#endif
-  }
-  napi_value out;
-  napi_create_double(env, advised, &out);
-  return out;
+  if (!args(env, info, argv, 1, "adviseHugePages")) return nullptr;
+  float* data;
+  size_t length;
+  if (!typed(env, argv[0], napi_float32_array, &data, &length, "adviseHugePages")) return nullptr;
+  return number(env, static_cast<double>(advise_huge_pages(data, length * sizeof(float), false)));
 }
 
 /** The handle object keeps its shard set in a wrapped pointer (freed by hnswClose or when collected). */
@@ -147,11 +142,10 @@ void FinalizeSlot(napi_env, void* data, void*) {
 }
 
 napi_value HnswOpen(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (!args(env, info, argv, 3, "hnswOpen")) return nullptr;
   bool isArray = false;
-  if (argc != 3 || napi_is_array(env, argv[0], &isArray) != napi_ok || !isArray) {
+  if (napi_is_array(env, argv[0], &isArray) != napi_ok || !isArray) {
     fail(env, "hnswOpen(files, dim, ef): files must be an array of paths");
     return nullptr;
   }
@@ -187,13 +181,8 @@ napi_value HnswOpen(napi_env env, napi_callback_info info) {
 }
 
 napi_value HnswSearch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 6) {
-    fail(env, "hnswSearch: expected 6 arguments");
-    return nullptr;
-  }
+  if (!args(env, info, argv, 6, "hnswSearch")) return nullptr;
   HnswShardSet** slot = handleSlot(env, argv[0]);
   if (slot == nullptr) return nullptr;
   if (*slot == nullptr) {
@@ -219,10 +208,8 @@ napi_value HnswSearch(napi_env env, napi_callback_info info) {
 }
 
 napi_value HnswClose(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 1) return nullptr;
+  if (!args(env, info, argv, 1, "hnswClose")) return nullptr;
   HnswShardSet** slot = handleSlot(env, argv[0]);
   if (slot == nullptr) return nullptr;
   hnsw_close(*slot);
@@ -230,17 +217,9 @@ napi_value HnswClose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value Isa(napi_env env, napi_callback_info) {
-  napi_value s;
-  napi_create_string_utf8(env, gsu_topk_isa(), NAPI_AUTO_LENGTH, &s);
-  return s;
-}
+napi_value Isa(napi_env env, napi_callback_info) { return text(env, gsu_topk_isa()); }
 
-napi_value HnswIsa(napi_env env, napi_callback_info) {
-  napi_value s;
-  napi_create_string_utf8(env, hnsw_isa(), NAPI_AUTO_LENGTH, &s);
-  return s;
-}
+napi_value HnswIsa(napi_env env, napi_callback_info) { return text(env, hnsw_isa()); }
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // GSU exact top-K: see gsu_topk.h. Compiled without -march: each ISA path carries its own target attribute
 // and is picked at run time, so one build runs on any x86-64 (and the scalar path anywhere else).
 #include "gsu_topk.h"
+#include "platform.h"
 
 #include <algorithm>
 #include <cmath>
@@ -182,7 +183,7 @@ void run_scalar(const GsuTopKArgs& a, Collector& coll) {
 #pragma GCC pop_options
 
 int detect_isa() {
-  if (const char* force = std::getenv("GIST_NATIVE_ISA")) {
+  if (const char* force = forced_isa()) {
     if (std::strcmp(force, "scalar") == 0) return 0;
     if (std::strcmp(force, "avx2") == 0) return 1;
   }

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -17,10 +16,8 @@
 #include <vector>
 
 #include "hnswlib.h"
+#include "platform.h"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace {
 
@@ -51,7 +48,7 @@ __attribute__((target("avx512f"))) float ip_distance_avx512(const void* a, const
 #pragma GCC diagnostic pop
 
 bool use_avx512() {
-  if (const char* force = std::getenv("GIST_NATIVE_ISA"))
+  if (const char* force = forced_isa())
     if (std::strcmp(force, "avx512") != 0) return false;
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f");
@@ -61,25 +58,6 @@ bool use_avx512() { return false; }
 #endif
 
 const bool kWide = use_avx512();
-
-/**
- * Back a loaded shard's level-0 block (vectors and links, visited at random by every query) with transparent
- * huge pages: MADV_HUGEPAGE, then MADV_COLLAPSE (Linux ≥ 6.1) for the pages loadIndex already touched. With
- * 4 KiB pages a search spends much of its time on TLB misses. Best effort: errors are ignored.
- */
-void huge_pages(void* data, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const uintptr_t huge = 2u << 20;
-  const uintptr_t lo = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
-  const uintptr_t hi = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(huge - 1);
-  if (hi <= lo) return;
-  madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
-  madvise(reinterpret_cast<void*>(lo), hi - lo, 25 /* MADV_COLLAPSE */);
-#else
-  (void)data;
-  (void)bytes;
-#endif
-}
 
 /** hnswlib's inner-product space with gist's AVX-512 distance. */
 class WideInnerProductSpace : public hnswlib::SpaceInterface<float> {
@@ -118,7 +96,8 @@ HnswShardSet* hnsw_open(const std::vector<std::string>& files, int dim, int ef) 
       set->spaces.push_back(space);
       auto* index = new hnswlib::HierarchicalNSW<float>(space, f, false, 0, false);
       index->setEf(ef);  // hnswlib does not save ef
-      huge_pages(index->data_level0_memory_, index->max_elements_ * index->size_data_per_element_);
+      // every query visits the level-0 block (vectors and links) at random
+      advise_huge_pages(index->data_level0_memory_, index->max_elements_ * index->size_data_per_element_, true);
       set->shards.push_back(index);
     }
   } catch (...) {

@@ -18,15 +18,19 @@ test('the native addon is built and loads', () => {
   assert.ok(nativeKernels());
 });
 
+// the in-process comparison (default SIMD path) is computed once and shared by the tests below
+let defaultPath: ReturnType<typeof compareNativeToWasm> | undefined;
+const compareDefaultPath = (): ReturnType<typeof compareNativeToWasm> => (defaultPath ??= compareNativeToWasm());
+
 test('native gsuTopK agrees with the wasm kernel + JS collector (scores to a few ulps, order, ties, limits)', () => {
-  const r = compareNativeToWasm();
+  const r = compareDefaultPath();
   assert.equal(r.cases, 16);
   assert.deepEqual(r.mismatches, []);
 });
 
 for (const isa of ['avx2', 'scalar']) {
   test(`the ${isa} path gives bit-identical results to the default path`, () => {
-    const here = compareNativeToWasm();
+    const here = compareDefaultPath();
     const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/retrieval/_native-compare.ts'], {
       cwd: ROOT,
       encoding: 'utf8',

@@ -108,7 +108,7 @@ export class GsuSearcher {
     return row < 0 ? [0, 0] : [this.ctx.seqOffsets[row], this.ctx.seqOffsets[row + 1]];
   }
 
-  /** Samples [a, b) of one user: the user's sequence is scored against all of them at once. */
+  /** Samples [a, b) of one user: the user's sequence is scored against all of them (native: in one call). */
   private soft(samples: Int32Array, a: number, b: number, out: GsuTaskResult): void {
     const { sampleUser, sampleItem, sampleTs, seqItems, seqTs, space } = this.ctx;
     const [lo, hi] = this.userRange(sampleUser[samples[a]]);
@@ -116,42 +116,39 @@ export class GsuSearcher {
     const cand = seqItems.subarray(lo, hi); // candidate column j = event lo + j; table row = item id
     const recency = seqTs.subarray(lo, hi);
     const k = this.ctx.k;
+    // per sample: its query row (the target item) and how many of the user's events precede it
+    const nq = b - a;
+    if (this.colLimit.length < nq) {
+      this.colLimit = new Int32Array(nq);
+      this.queryRows = new Int32Array(nq);
+    }
     const dim2 = 2 * (space as ScoreSpace).dim;
+    for (let i = 0; i < nq; i++) {
+      const s = samples[a + i];
+      this.queryRows[i] = sampleItem[s];
+      this.colLimit[i] = this.historyEnd(lo, hi, sampleTs[s]) - lo;
+      out.flops += this.colLimit[i] * dim2;
+    }
     const native = this.native;
     if (native) {
-      const nq = b - a;
-      if (this.colLimit.length < nq) {
-        this.colLimit = new Int32Array(nq);
-        this.queryRows = new Int32Array(nq);
-      }
-      for (let i = 0; i < nq; i++) {
-        const s = samples[a + i];
-        this.queryRows[i] = sampleItem[s];
-        this.colLimit[i] = this.historyEnd(lo, hi, sampleTs[s]) - lo;
-        out.flops += this.colLimit[i] * dim2;
-      }
       native.kernels.gsuTopK(native.table, (space as ScoreSpace).dp, this.queryRows.subarray(0, nq), cand, recency, this.colLimit.subarray(0, nq), k,
         out.items.subarray(a * k, b * k), out.scores.subarray(a * k, b * k), out.counts.subarray(a, b));
       return;
     }
+    // wasm: QUERY_BLOCK queries per kernel call
     const kernel = this.kernel as ScoreKernel;
     const keys = { item: cand, recency };
-    for (let c = a; c < b; c += QUERY_BLOCK) {
-      const nq = Math.min(QUERY_BLOCK, b - c);
+    for (let c = 0; c < nq; c += QUERY_BLOCK) {
+      const n = Math.min(QUERY_BLOCK, nq - c);
       this.collector.reset(keys);
-      for (let i = 0; i < nq; i++) {
-        const s = samples[c + i];
-        kernel.setQueryRow(i, sampleItem[s]);
-        this.colLimit[i] = this.historyEnd(lo, hi, sampleTs[s]) - lo;
-        out.flops += this.colLimit[i] * dim2;
-      }
-      kernel.clearQueries(nq, roundUp(nq, KERNEL_ROWS));
-      scoreTopK(kernel, nq, cand, this.colLimit, this.collector);
-      for (let i = 0; i < nq; i++) {
-        const at = (c + i) * k;
+      for (let i = 0; i < n; i++) kernel.setQueryRow(i, this.queryRows[c + i]);
+      kernel.clearQueries(n, roundUp(n, KERNEL_ROWS));
+      scoreTopK(kernel, n, cand, this.colLimit.subarray(c, c + n), this.collector);
+      for (let i = 0; i < n; i++) {
+        const at = (a + c + i) * k;
         const got = this.collector.drain(i, this.drainCols, 0, out.scores, at);
         for (let t = 0; t < got; t++) out.items[at + t] = cand[this.drainCols[t]];
-        out.counts[c + i] = got;
+        out.counts[a + c + i] = got;
       }
     }
   }
