@@ -3,14 +3,14 @@ import { BaseCommand } from '../cli/base-command.js';
 import { dataFlag, outFlag } from '../cli/flags.js';
 import type { BackendName } from '../core/engine/backend.js';
 import { UsageError } from '../core/errors.js';
-import { extractEsuPairs, type EsuResult } from '../core/pairs/esu.js';
+import { DEFAULT_ESU_CANDIDATES, extractEsuPairs, type EsuResult } from '../core/pairs/esu.js';
 import { DEFAULT_SWING_CONFIG, extractSwingPairs, type SwingResult } from '../core/pairs/swing.js';
 import { SPLITS, type Split } from '../core/schemas.js';
 
 export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
   static override summary = "Extract item-to-item guidance pairs: the source model's ESU attention (eq. 8) or Swing co-occurrence.";
   static override description =
-    'Both methods write pairs.arrow (target_item, related_item, attention, count, split) and stats.json. ESU: for each source sample (clicks by default) k = argmax_j a_j over its history and (target, item k) is kept when a_k >= --theta; duplicates merge per (pair, split). Swing: top-N neighbours per item from training-period source co-occurrence.';
+    'Both methods write pairs.arrow (target_item, related_item, attention, count, split) and stats.json. ESU: for each source sample (clicks by default) the source model attention runs over S_A, the --candidates (R) history items its GSU retrieves (ID-embedding cosine with the target item; samples with fewer distinct history items are skipped), and (target, most-attended item k) is kept when a_k >= --theta; duplicates merge per (pair, split). stats.json reports pairs by theta and by history length. Swing: top-N neighbours per item from training-period source co-occurrence.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data work/demo/data --method esu --model work/demo/source --theta 0.4 --out work/demo/pairs-esu',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --method swing --alpha 1 --top-n 20 --out work/demo/pairs-swing --json',
@@ -24,6 +24,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     'include-negatives': Flags.boolean({ description: 'esu: also run unclicked samples', default: false }),
     splits: Flags.string({ description: 'esu: comma-separated splits whose samples produce pairs', default: 'train,valid,test' }),
     buckets: Flags.integer({ description: 'esu: time buckets for the max-attention report', min: 1, default: 10 }),
+    candidates: Flags.integer({ description: "esu: R, the size of S_A — the source GSU's top-R distinct history items by ID-embedding cosine that the attention runs over (0 = the model's recent-history window)", min: 0, default: DEFAULT_ESU_CANDIDATES }),
     'min-history': Flags.integer({ description: 'esu: skip samples with fewer history events (1 keeps all; a 1-event history always has a_k = 1)', min: 1, default: 1 }),
     alpha: Flags.string({ description: 'swing: smoothing alpha in 1 / (alpha + |I_u ∩ I_v|)', default: String(DEFAULT_SWING_CONFIG.alpha) }),
     'top-n': Flags.integer({ description: 'swing: neighbours kept per item', min: 1, default: DEFAULT_SWING_CONFIG.topN }),
@@ -54,6 +55,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
       splits: splits as Split[],
       buckets: flags.buckets,
       minHistory: flags['min-history'],
+      candidates: flags.candidates,
       batchSize: 1024,
       seed: flags.seed,
       backend: flags.backend as BackendName,
@@ -62,7 +64,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     const m = r.max_attention;
     this.say(`${r.pairs} ESU pairs at theta ${r.theta} (${r.unique_pairs} distinct; train ${r.pairs_by_split.train}, valid ${r.pairs_by_split.valid}, test ${r.pairs_by_split.test}) from ${r.samples_with_history} samples → ${r.outputs.pairs}`);
     this.say(`  max attention: mean ${m.mean.toFixed(4)}, p10 ${m.quantiles.p10.toFixed(3)}, p50 ${m.quantiles.p50.toFixed(3)}, p90 ${m.quantiles.p90.toFixed(3)}`);
-    this.say(`  pairs by theta: ${Object.entries(r.by_theta).map(([t, n]) => `${t}: ${n}`).join(', ')}`);
+    this.say(`  pairs by theta: ${Object.entries(r.by_theta).map(([t, n]) => `${t}: ${n}`).join(', ')}; S_A of ${r.candidates || 'the recent window'}; ${r.samples_short_history} samples with shorter histories skipped`);
     return r;
   }
 }

@@ -13,6 +13,8 @@ export const DATASET_FILES = {
   sequences: (d: Domain) => `sequences_${d}.arrow`,
   samples: (d: Domain) => `samples_${d}.arrow`,
   manifest: 'dataset.json',
+  /** Synthetic data only: planted topic/sub-topic per item, for diagnostics (no loader here reads it). */
+  planted: 'planted.arrow',
 } as const;
 
 export const DOMAIN_CODE: Record<Domain, number> = { source: 0, target: 1 };

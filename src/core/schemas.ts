@@ -136,4 +136,18 @@ export const GSU: TableSpec = {
   ],
 };
 
-export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU];
+/**
+ * planted.arrow — the synthetic world's hidden truth per item, written by `gist synth` beside the dataset. Only
+ * the planted-truth diagnostics of `gist evaluate` read it; no trainer does (a test checks).
+ */
+export const PLANTED: TableSpec = {
+  name: 'planted',
+  doc: "Synthetic data only: each item's planted topic and sub-topic (diagnostics, never model input).",
+  columns: [
+    { name: 'item_id', kind: 'int32', min: 0, max: MAX_ITEM_ID, doc: 'item id (row = id)' },
+    { name: 'topic', kind: 'int32', min: 0, doc: 'planted topic' },
+    { name: 'subtopic', kind: 'int32', min: 0, doc: 'planted global sub-topic (topic · subtopics + s), shared by both domains' },
+  ],
+};
+
+export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED];

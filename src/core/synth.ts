@@ -2,7 +2,8 @@
  * `gist synth`: a synthetic cross-domain dataset with planted truth.
  *
  * Items belong to topics (visible in their text tokens, category and content vector) and to sub-topics that
- * nothing shows except behaviour: which items users consume together. Popularity follows a power law; a share
+ * behaviour shows (which items users consume together) and content only weakly (`subtopicVisibility`): the
+ * paper's premise that behaviour alignment teaches which content features matter. Popularity follows a power law; a share
  * of target items is never shown during training (cold start). Each user likes 1–3 topics and one or two
  * sub-topics inside each, in BOTH domains, so a long source sequence reveals sub-topic tastes that the sparse
  * target history cannot. The true click probability of user u on item i is
@@ -16,13 +17,14 @@
  */
 import { requireRange, resolveConfig } from './config.js';
 import { DATASET_FILES, DOMAIN_CODE, SPLIT_CODE } from './dataset.js';
-import { datasetFileNames, datasetMeta, GrowableFloat64, GrowableInt32, SequenceFileWriter, writeDataset, type DatasetInfo, type DatasetSummary, type ItemsPart, type SequencesPart } from './dataset-writer.js';
+import { datasetFileNames, datasetMeta, GrowableFloat64, GrowableInt32, SequenceFileWriter, writeDataset, writeTable, type DatasetInfo, type DatasetSummary, type ItemsPart, type SequencesPart } from './dataset-writer.js';
 import { UsageError } from './errors.js';
 import { auc } from './metrics.js';
 import { noProgress, OutputStage, type OnProgress } from './output.js';
 import { splitSizes } from './prepare/events.js';
 import { PopularitySampler } from './prepare/negatives.js';
 import { makeRng, type Rng } from './rng.js';
+import { PLANTED } from './schemas.js';
 
 export interface SynthConfig {
   /** Users; every user is active in both domains. */
@@ -33,8 +35,15 @@ export interface SynthConfig {
   targetItems: number;
   /** Topics (visible in text, category and content). */
   topics: number;
-  /** Sub-topics per topic (visible only in co-occurrence behaviour). */
+  /** Sub-topics per topic (shared by both domains; seen in behaviour, and in content as `subtopicVisibility` says). */
   subtopics: number;
+  /**
+   * How visible an item's sub-topic is in its content, in [0, 1]: each text word is a word of the sub-topic's own
+   * vocabulary with this probability, and the content vector adds this multiple of a sub-topic offset. 0 = sub-topics
+   * appear only in behaviour (no encoder can find them from content); at the default, content similarity is mostly
+   * topic-level and behaviour alignment has a weak content signal to amplify (the paper's premise).
+   */
+  subtopicVisibility: number;
   /** Longest source sequence (lengths are log-uniform in [sourceLenMin, sourceLen]). */
   sourceLen: number;
   /** Shortest source sequence. */
@@ -51,13 +60,27 @@ export interface SynthConfig {
   contentDim: number;
   /** Source positives per user, picked from the user's source sequence, for the source ranking model. */
   sourceSamplesPerUser: number;
-  /** Popularity-sampled negatives per source positive. */
+  /**
+   * Negatives (impressions not consumed) per source positive, drawn like real feed impressions: from the user's
+   * interests as the feed knows them (`feedSubtopicKnowledge`) with probability `sourceInterestExposure`, else by
+   * popularity. The history is not excluded, so "the candidate is already in the history" is no label leak, and
+   * telling a click from an impression of the same topic takes the sub-topic: what the source model must learn.
+   */
   sourceNegatives: number;
   /** Share of each user's target impressions (the latest) that are test, and the share before them that are valid. */
   testShare: number;
   validShare: number;
   /** Share of target impressions drawn from the user's interests (the rest by global popularity). */
   interestExposure: number;
+  /** Share of source negatives (feed impressions) drawn from the user's interests (the rest by global popularity). */
+  sourceInterestExposure: number;
+  /**
+   * How much of the user's sub-topic tastes the source feed's impressions follow, in [0, 1] (1 = as sharply as
+   * behaviour, 0 = topics only). Below 1, telling a click from an impression of the same topic takes the sub-topic.
+   */
+  feedSubtopicKnowledge: number;
+  /** Probability that a source event which repeats an item the user already consumed is redrawn (up to 3 times). */
+  sourceRepeatAvoidance: number;
   /** Logit weights of the true click model. */
   bias: number;
   topicWeight: number;
@@ -78,6 +101,7 @@ const BASE: SynthConfig = {
   targetItems: 1500,
   topics: 12,
   subtopics: 4,
+  subtopicVisibility: 0.35,
   sourceLen: 1000,
   sourceLenMin: 50,
   targetSamples: 100_000,
@@ -85,11 +109,14 @@ const BASE: SynthConfig = {
   coldShare: 0.05,
   popularityExponent: 0.9,
   contentDim: 16,
-  sourceSamplesPerUser: 20,
+  sourceSamplesPerUser: 60,
   sourceNegatives: 2,
   testShare: 0.1,
   validShare: 0.1,
   interestExposure: 0.5,
+  sourceInterestExposure: 0.8,
+  feedSubtopicKnowledge: 0,
+  sourceRepeatAvoidance: 0.8,
   bias: -3.2,
   topicWeight: 1.0,
   subtopicWeight: 1.8,
@@ -127,6 +154,8 @@ export interface SynthResult {
   truth: {
     oracle_auc: { target: { valid: number; test: number }; source: { valid: number; test: number } };
     target_test_auc_without_subtopic: number;
+    /** AUC of "the candidate already occurs earlier in the user's source sequence" alone on the source samples (a leak check: near 0.5 means no shortcut). */
+    source_in_history_auc: number;
     cold_target_items: number;
   };
 }
@@ -159,6 +188,10 @@ export function resolveSynthConfig(preset: string, overrides: Partial<SynthConfi
   requireRange('validShare', c.validShare, 0, 1, false, true);
   if (c.testShare + c.validShare >= 1) throw new UsageError('testShare + validShare must be below 1');
   requireRange('interestExposure', c.interestExposure, 0, 1);
+  requireRange('sourceInterestExposure', c.sourceInterestExposure, 0, 1);
+  requireRange('feedSubtopicKnowledge', c.feedSubtopicKnowledge, 0, 1);
+  requireRange('sourceRepeatAvoidance', c.sourceRepeatAvoidance, 0, 1);
+  requireRange('subtopicVisibility', c.subtopicVisibility, 0, 1);
   requireRange('popularityExponent', c.popularityExponent, 0, 10);
   requireRange('behaviourSharpness', c.behaviourSharpness, 0, 20);
   requireRange('spanDays', c.spanDays, 1, 36500);
@@ -170,6 +203,8 @@ export function resolveSynthConfig(preset: string, overrides: Partial<SynthConfi
 const T0 = 1_600_000_000;
 const DAY = 86_400;
 const WORDS_PER_TOPIC = 20;
+/** Vocabulary of each global sub-topic (its words are shared by both domains). */
+const WORDS_PER_SUBTOPIC = 6;
 /** Source events buffered before a chunk is streamed to disk. */
 const CHUNK_EVENTS = 1 << 21;
 
@@ -217,9 +252,13 @@ function buildWorld(cfg: SynthConfig, rng: Rng): World {
   const title: string[] = new Array(n);
   const text: string[] = new Array(n);
   const r = rng.fork('items');
-  const word = (t: number): string => {
+  // Sub-topic features draw from their own stream, so visibility 0 leaves every other draw as it was.
+  const rs = rng.fork('subtopic-features');
+  const v = cfg.subtopicVisibility;
+  const word = (t: number, g: number): string => {
     const tt = r.next() < 0.75 ? t : r.int(cfg.topics);
-    return `word${tt * WORDS_PER_TOPIC + r.int(WORDS_PER_TOPIC)}`;
+    const plain = `word${tt * WORDS_PER_TOPIC + r.int(WORDS_PER_TOPIC)}`;
+    return v > 0 && rs.next() < v ? `term${g * WORDS_PER_SUBTOPIC + rs.int(WORDS_PER_SUBTOPIC)}` : plain;
   };
   const ranges = [
     { code: DOMAIN_CODE.source, first: 0, count: cfg.sourceItems },
@@ -239,8 +278,9 @@ function buildWorld(cfg: SynthConfig, rng: Rng): World {
       quality[i] = cfg.itemNoise * r.normal();
       meanLog += Math.log(pop[i]) / count;
       const t = topic[i];
-      title[i] = `${code === DOMAIN_CODE.target ? 'target' : 'source'} item ${k}: topic${t} ${word(t)} ${word(t)}`;
-      text[i] = `${word(t)} ${word(t)} ${word(t)} ${word(t)}`;
+      const g = sub[i];
+      title[i] = `${code === DOMAIN_CODE.target ? 'target' : 'source'} item ${k}: topic${t} ${word(t, g)} ${word(t, g)}`;
+      text[i] = `${word(t, g)} ${word(t, g)} ${word(t, g)} ${word(t, g)}`;
     }
     for (let k = 0; k < count; k++) itemLogit[first + k] = cfg.popularityWeight * (Math.log(pop[first + k]) - meanLog) + quality[first + k];
   }
@@ -258,6 +298,12 @@ function buildWorld(cfg: SynthConfig, rng: Rng): World {
     for (let k = 0; k < centroid.length; k++) centroid[k] = r.normal();
     content = new Float32Array(n * d);
     for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) content[i * d + k] = centroid[topic[i] * d + k] + 0.8 * r.normal();
+    if (v > 0) {
+      // A sub-topic offset of norm ≈ v·√d beside the topic centroid's ≈ √d and the item noise's ≈ 0.8·√d.
+      const offset = new Float64Array(G * d);
+      for (let k = 0; k < offset.length; k++) offset[k] = rs.normal();
+      for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) content[i * d + k] += v * offset[sub[i] * d + k];
+    }
   }
 
   const index = {} as World['index'];
@@ -316,14 +362,17 @@ function pTrue(w: World, u: User, item: number): number {
   return sigmoid(w.cfg.bias + interest(w, u, item) + w.itemLogit[item] + u.bias);
 }
 
-/** Cumulative behaviour weights over sub-topics for one user in one domain. */
-function subtopicCum(w: World, u: User, idx: DomainIndex): Float64Array {
+/**
+ * Cumulative weights over sub-topics for one user in one domain: behaviour (topic and sub-topic tastes), or the
+ * feed's exposure, which knows the user's topics and, by `subtopicKnowledge` ∈ [0, 1], part of the sub-topic tastes.
+ */
+function subtopicCum(w: World, u: User, idx: DomainIndex, subtopicKnowledge = 1): Float64Array {
   const G = idx.mass.length;
   const cum = new Float64Array(G);
   let acc = 0;
   for (let g = 0; g < G; g++) {
     const t = Math.floor(g / w.cfg.subtopics);
-    acc += idx.mass[g] * Math.exp(w.cfg.behaviourSharpness * (w.cfg.topicWeight * u.liked[t] + w.cfg.subtopicWeight * u.preferred[g]));
+    acc += idx.mass[g] * Math.exp(w.cfg.behaviourSharpness * (w.cfg.topicWeight * u.liked[t] + subtopicKnowledge * w.cfg.subtopicWeight * u.preferred[g]));
     cum[g] = acc;
   }
   return cum;
@@ -384,7 +433,7 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
     seed: opts.seed,
     config: { preset, ...cfg },
     notes: [
-      `Synthetic data (preset ${preset}, seed ${opts.seed}): ${cfg.topics} topics × ${cfg.subtopics} sub-topics; sub-topics appear only in behaviour.`,
+      `Synthetic data (preset ${preset}, seed ${opts.seed}): ${cfg.topics} topics × ${cfg.subtopics} sub-topics; sub-topic visibility in content ${cfg.subtopicVisibility} (0 = behaviour only).`,
       'p_true is the true click probability; target labels are Bernoulli(p_true). category = topic.',
       `Per user, the last ${cfg.testShare * 100}% of target impressions are test and the ${cfg.validShare * 100}% before are valid; source samples take the split of their time.`,
       `${Math.round(cfg.targetItems * cfg.coldShare)} target items are never shown before a user's validation period (cold start).`,
@@ -399,8 +448,9 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
 
   const tSeq = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), offsets: [0] as number[] };
   const tgt = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), label: [] as number[], split: [] as number[], p: [] as number[], pNoSub: [] as number[] };
-  const src = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), label: [] as number[], split: [] as number[], p: [] as number[] };
-  const excluded = new Uint8Array(n);
+  const src = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), label: [] as number[], split: [] as number[], p: [] as number[], inHistory: [] as number[] };
+  // Time of each item's first event in the current user's source sequence (the leak check of `truth`).
+  const firstSeen = new Float64Array(n).fill(Infinity);
   const drawn: number[] = [];
 
   const counts = await OutputStage.run(opts.out, [], (stage) => {
@@ -457,18 +507,21 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
         const len = Math.round(Math.exp(Math.log(cfg.sourceLenMin) + r.next() * (Math.log(cfg.sourceLen) - Math.log(cfg.sourceLenMin))));
         const srcTimes = sortedTimes(len, start, span, r);
         const srcCum = subtopicCum(w, user, w.index.source);
+        const feedCum = subtopicCum(w, user, w.index.source, cfg.feedSubtopicKnowledge);
         const seqStart = chunk.items.length;
         for (let k = 0; k < len; k++) {
-          const item = drawBehaviour(w.index.source, srcCum, r);
+          let item = drawBehaviour(w.index.source, srcCum, r);
+          // The feed rarely shows an item twice: a consumed item is redrawn (up to 3 times) with this probability.
+          for (let again = 0; again < 3 && firstSeen[item] !== Infinity && cfg.sourceRepeatAvoidance > 0 && r.next() < cfg.sourceRepeatAvoidance; again++) item = drawBehaviour(w.index.source, srcCum, r);
           chunk.items.push(item);
           chunk.ts.push(srcTimes[k]);
-          excluded[item] = 1;
+          if (firstSeen[item] === Infinity) firstSeen[item] = srcTimes[k];
           if (srcTimes[k] < tValid) items.sourceCount[item]++;
         }
         chunk.user.push(u);
         chunk.offsets.push(chunk.items.length);
 
-        // Source samples: positives picked from the sequence, each with popularity-sampled negatives.
+        // Source samples: positives picked from the sequence, each with impression-like negatives.
         const m = Math.min(cfg.sourceSamplesPerUser, len);
         const picked = new Set<number>();
         while (picked.size < m) picked.add(r.int(len)); // m ≤ len, usually m ≪ len
@@ -478,9 +531,14 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
           const t = srcTimes[k];
           const split = t < tValid ? SPLIT_CODE.train : t < tTest ? SPLIT_CODE.valid : SPLIT_CODE.test;
           const pos = chunk.items.data[seqStart + k];
+          const inHistory = (item: number): number => (firstSeen[item] < t ? 1 : 0);
           drawn.length = 0;
           drawn.push(pos);
-          w.index.source.popular.draw(r, cfg.sourceNegatives, excluded, drawn);
+          // Impressions like the feed's: interest-driven or popular, whatever the user consumed before.
+          for (let tries = 0; drawn.length <= cfg.sourceNegatives && tries < 50 * cfg.sourceNegatives + 100; tries++) {
+            const item = r.next() < cfg.sourceInterestExposure ? drawBehaviour(w.index.source, feedCum, r) : w.index.source.popular.drawOne(r);
+            if (!drawn.includes(item)) drawn.push(item);
+          }
           drawn.forEach((item, j) => {
             src.user.push(u);
             src.item.push(item);
@@ -488,9 +546,10 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
             src.label.push(j === 0 ? 1 : 0);
             src.split.push(split);
             src.p.push(pTrue(w, user, item));
+            src.inHistory.push(inHistory(item));
           });
         }
-        for (let j = seqStart; j < chunk.items.length; j++) excluded[chunk.items.data[j]] = 0;
+        for (let j = seqStart; j < chunk.items.length; j++) firstSeen[chunk.items.data[j]] = Infinity;
         if (chunk.items.length >= CHUNK_EVENTS) flush();
         if (u % 256 === 255 || u === cfg.users - 1) onProgress({ phase: 'synth', done: u + 1, total: cfg.users });
       }
@@ -500,6 +559,8 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
       throw err;
     }
     const writtenSource = sourceWriter.close();
+    const itemIds = Int32Array.from({ length: n }, (_, i) => i);
+    writeTable(stage.file(DATASET_FILES.planted), PLANTED, { item_id: itemIds, topic: w.topic, subtopic: w.sub }, datasetMeta(info));
     return writeDataset(
       stage,
       {
@@ -528,7 +589,7 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
     out: opts.out,
     preset,
     seed: opts.seed,
-    files: datasetFileNames(),
+    files: [...datasetFileNames(), DATASET_FILES.planted],
     counts,
     truth: {
       oracle_auc: {
@@ -536,6 +597,7 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
         source: { valid: splitAuc(src, SPLIT_CODE.valid), test: splitAuc(src, SPLIT_CODE.test) },
       },
       target_test_auc_without_subtopic: splitAuc(tgt, SPLIT_CODE.test, tgt.pNoSub),
+      source_in_history_auc: auc(src.label, src.inHistory),
       cold_target_items: coldItems,
     },
   };

@@ -62,6 +62,20 @@ test('train-content → train-behavior → train-union → embed on a tiny catal
   assert.equal(bh.ids.length, cat.count);
   assertUnitRows(bh.v, 'bh');
 
+  assert.equal(behavior.init, 'random', 'no content model: fresh weights');
+
+  // F_B as the paper's "separate copy" of F_C: with no training step its bh is exactly F_C's ct, and training moves it.
+  const copy = await trainBehavior({ ...run, data: work, idEmbeddings: path.join(work, 'id_embeddings.arrow'), contentModel: path.join(work, 'content', 'model'), out: path.join(work, 'behavior-copy0'), config: { ...FAST_ENCODER, epochs: 0, minSteps: 0 } });
+  assert.equal(copy.init, 'content');
+  assert.equal(copy.dim, 16, "F_C's size, not the id embeddings'");
+  const bh0 = vectorsOf(copy.outputs.behavior);
+  for (let i = 0; i < bh0.v.values.length; i++) assert.ok(Math.abs(bh0.v.values[i] - ct.v.values[i]) < 1e-5, `bh = ct at ${i}`);
+  const trained = await trainBehavior({ ...run, data: work, idEmbeddings: path.join(work, 'id_embeddings.arrow'), contentModel: path.join(work, 'content', 'model'), out: path.join(work, 'behavior-copy'), config: { ...FAST_ENCODER, epochs: 4, batchSize: 32 } });
+  const bh1 = vectorsOf(trained.outputs.behavior);
+  assert.ok(bh1.v.values.some((x, i) => Math.abs(x - ct.v.values[i]) > 1e-3), 'alignment changes the copy');
+  assertUnitRows(bh1.v, 'bh (copy)');
+  await assert.rejects(trainBehavior({ ...run, data: work, idEmbeddings: path.join(work, 'id_embeddings.arrow'), out: path.join(work, 'behavior-bad'), config: { init: 'content' } }), /needs --content-model/);
+
   const evalPairs = path.join(work, 'pairs.arrow');
   const union = await trainUnion({ ...run, data: work, content: content.outputs.content, behavior: behavior.outputs.behavior, pairs: evalPairs, out: path.join(work, 'union'), evalPairs, config: { dim: 16, hidden: 32, gateHidden: 8, epochs: 15, batchSize: 32, minSteps: 0 } });
   assert.equal(union.pairs_used, 108); // 4 of every 6 rows are train: 54 non-cold targets × 3 pairs × 4/6

@@ -106,3 +106,33 @@ test('gist synth --json prints the result; flags override the preset', () => {
   assert.ok(result.counts.events.max_source_len <= 40);
   assert.deepEqual(result.files.sort(), fs.readdirSync(out).sort());
 });
+
+test('source negatives are impressions, not "anything outside the history": "already in the history" alone scores AUC ≤ 0.6', async () => {
+  const r = await synthesize({ preset: 'small', out: path.join(work, 'leak'), seed: 11, overrides: { users: 400, targetSamples: 4000 } });
+  assert.ok(r.truth.source_in_history_auc <= 0.6, `in-history AUC ${r.truth.source_in_history_auc}`);
+  assert.ok(r.truth.source_in_history_auc >= 0.4, 'and no inverted leak either');
+});
+
+test('subtopicVisibility: 0 leaves sub-topics out of content; above 0 each sub-topic has words of its own', async () => {
+  const planted = async (v: number): Promise<{ text: string[]; sub: Int32Array }> => {
+    const out = path.join(work, `vis-${v}`);
+    await synthesize({ preset: 'tiny', out, seed: 5, overrides: { subtopicVisibility: v } });
+    const ds = loadDataset(out);
+    const { readPlanted } = await import('../../src/core/evaluate/planted.js');
+    return { text: ds.items.text.map((t, i) => `${ds.items.title[i]} ${t}`), sub: readPlanted(out, ds.items.count)!.subtopic };
+  };
+  const none = await planted(0);
+  assert.ok(none.text.every((t) => !/\bterm\d+/.test(t)));
+  const some = await planted(0.5);
+  const owner = new Map<string, number>();
+  let words = 0;
+  some.text.forEach((t, i) => {
+    for (const w of t.match(/\bterm\d+/g) ?? []) {
+      words++;
+      if (owner.has(w)) assert.equal(owner.get(w), some.sub[i], `${w} belongs to one sub-topic`);
+      owner.set(w, some.sub[i]);
+    }
+  });
+  assert.ok(words > some.text.length, 'about half of the words at visibility 0.5');
+  await assert.rejects(synthesize({ preset: 'tiny', out: path.join(work, 'vis-bad'), seed: 5, overrides: { subtopicVisibility: 2 } }), UsageError);
+});

@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readArrow, type DictColumn } from '../../src/core/arrow-io.js';
 import { CtrBatcher } from '../../src/core/ctr/batcher.js';
 import { trainCtr } from '../../src/core/ctr/train.js';
-import { loadDataset } from '../../src/core/dataset.js';
-import { extractEsuPairs, loadSourceModel, maxAttentionStats, type EsuResult } from '../../src/core/pairs/esu.js';
+import { loadDataset, SequenceStore } from '../../src/core/dataset.js';
+import { extractEsuPairs, gsuCandidateSets, loadSourceModel, maxAttentionStats, type EsuResult } from '../../src/core/pairs/esu.js';
 import { quantiles } from '../../src/core/pairs/common.js';
 import { PAIRS, SPLITS } from '../../src/core/schemas.js';
 import { TINY, tempDir } from '../ctr/_data.js';
@@ -21,7 +21,7 @@ describe('ESU pairs', () => {
     const model = { embeddingDim: 8, attentionHidden: 16, tower: [32, 16] };
     await trainCtr({ dataDir: TINY, outDir: path.join(dir, 'source'), domain: 'source', variant: 'din', asi: 'none', model, train: { epochs: 2, batchSize: 128, lr: 0.005 }, seed: 3, backend: 'wasm', resume: false });
     await trainCtr({ dataDir: TINY, outDir: path.join(dir, 'target'), domain: 'target', variant: 'din', asi: 'none', model, train: { epochs: 1, batchSize: 128, lr: 0.005 }, seed: 3, backend: 'wasm', resume: false });
-    result = await extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'pairs'), theta: 0.2, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, batchSize: 100, seed: 3, backend: 'wasm' });
+    result = await extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'pairs'), theta: 0.2, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, candidates: 0, batchSize: 100, seed: 3, backend: 'wasm' });
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -87,9 +87,69 @@ describe('ESU pairs', () => {
     assert.equal(tf.memory().numTensors, 0);
   });
 
+  it('attends over S_A, the source GSU top-R candidates, and applies θ there (eq. 8)', async () => {
+    const R = 5;
+    const r = await extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'pairs-r'), theta: 0.3, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, candidates: R, batchSize: 100, seed: 3, backend: 'wasm' });
+    const ds = loadDataset(TINY);
+    const s = ds.samples.source;
+    let clicked = 0;
+    for (let i = 0; i < s.count; i++) clicked += s.label[i];
+    assert.equal(r.candidates, R);
+    assert.ok(r.samples_short_history > 0, 'tiny has histories shorter than R');
+    assert.equal(r.samples_with_history + r.samples_short_history, clicked, 'every clicked sample is attended or counted as short');
+    assert.equal(r.by_history_length.reduce((n, b) => n + b.samples, 0), r.samples_with_history);
+    assert.equal(r.by_history_length.reduce((n, b) => n + b.by_theta['0.3'], 0) >= r.by_theta['0.3'], true, 'pairs before merging ≥ merged pairs');
+    // Every kept pair's related item is in some S_A of a sample with that target, never the target itself.
+    const { model, cfg } = await loadSourceModel(path.join(dir, 'source'));
+    try {
+      const all = Int32Array.from({ length: s.count }, (_, i) => i).filter((i) => s.label[i] === 1);
+      const sets = gsuCandidateSets(s, ds.sequences.source, all, model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, R);
+      const inSet = new Set<string>();
+      for (let i = 0; i < sets.samples.count; i++) {
+        const [lo, hi] = sets.history.range(i);
+        assert.equal(hi - lo, R, 'S_A has exactly R events');
+        for (let j = lo; j < hi; j++) inSet.add(`${sets.samples.itemId[i]},${sets.history.items[j]}`);
+      }
+      const f = readArrow(path.join(dir, 'pairs-r', 'pairs.arrow'), PAIRS);
+      const t = f.columns.target_item as Int32Array;
+      const rel = f.columns.related_item as Int32Array;
+      const att = f.columns.attention as Float32Array;
+      for (let i = 0; i < f.numRows; i++) {
+        assert.notEqual(t[i], rel[i]);
+        assert.ok(att[i] >= 0.3 - 1e-6);
+        assert.ok(inSet.has(`${t[i]},${rel[i]}`), `pair ${t[i]}→${rel[i]} outside S_A`);
+      }
+    } finally {
+      model.dispose();
+    }
+    await assert.rejects(
+      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'bad-r'), theta: 0.3, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, candidates: 10_000, batchSize: 100, seed: 3, backend: 'wasm' }),
+      /exceeds the source model's history window/,
+    );
+  });
+
+  it('S_A on a hand-made history: top-R distinct items by ID cosine, target left out, time order, short histories skipped', () => {
+    // Item vectors (dim 2): cos with item 0 = 1 → 0.995, 2 → 0, 3 → 0.707, 4 → −1.
+    const vec = Float32Array.from([1, 0, 1, 0.1, 0, 1, 0.7, 0.7, -1, 0]);
+    const store = new SequenceStore('source', Int32Array.from([0]), Int32Array.from([0, 6]), Int32Array.from([1, 2, 0, 3, 1, 4]), Float64Array.from([1, 2, 3, 4, 5, 6]));
+    const samples = { domain: 'source' as const, count: 2, userId: Int32Array.from([0, 0]), itemId: Int32Array.from([0, 0]), ts: Float64Array.from([10, 3.5]), label: Int8Array.from([1, 1]), split: Int8Array.from([0, 0]), pTrue: null };
+    const two = gsuCandidateSets(samples, store, Int32Array.from([0, 1]), vec, 2, 2);
+    assert.equal(two.short, 0);
+    const row = (i: number): number[] => Array.from(two.history.items.subarray(...two.history.range(i)));
+    assert.deepEqual(row(0), [3, 1], 'items 1 and 3 (best cosines), in the time order of their latest events');
+    assert.deepEqual(Array.from(two.history.ts.subarray(...two.history.range(0))), [4, 5]);
+    assert.deepEqual(row(1), [1, 2], 'only events before the sample (the target item 0 at t=3 left out)');
+    assert.deepEqual(Array.from(two.historyLength), [4, 2]);
+    const five = gsuCandidateSets(samples, store, Int32Array.from([0, 1]), vec, 2, 5);
+    assert.equal(five.short, 2, 'four distinct non-target items < R = 5');
+    assert.equal(five.samples.count, 0);
+    const four = gsuCandidateSets(samples, store, Int32Array.from([0, 1]), vec, 2, 4);
+    assert.deepEqual(Array.from(four.origin), [0]);
+  });
+
   it('refuses a target model', async () => {
     await assert.rejects(
-      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'target'), outDir: path.join(dir, 'bad'), theta: 0.4, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, batchSize: 100, seed: 3, backend: 'wasm' }),
+      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'target'), outDir: path.join(dir, 'bad'), theta: 0.4, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, candidates: 0, batchSize: 100, seed: 3, backend: 'wasm' }),
       /needs the source DIN model/,
     );
   });

@@ -28,10 +28,11 @@ test('pipeline runs every step on the tiny fixture, skips unchanged steps, and -
     recall: { name: string; recall: Record<string, number | null> }[];
     recall_truth_pairs: number;
     recall_theta: number;
+    planted: { gsu: { name: string; k: number; subtopic: number; best_subtopic: number }[]; embeddings: { name: string; precision: Record<string, number> }[] } | null;
   };
   assert.deepEqual(
     r.table.map((t) => t.variant),
-    ['din', 'sim-hard', 'sim-soft-pooling', 'sim-soft-attention', 'gist'],
+    ['din', 'sim-hard', 'sim-soft-pooling', 'sim-soft-attention', 'gist', 'gist-swing-pairs'],
   );
   for (const row of r.table) {
     assert.ok(row.auc > 0 && row.auc < 1, `${row.variant} auc ${row.auc}`);
@@ -45,7 +46,12 @@ test('pipeline runs every step on the tiny fixture, skips unchanged steps, and -
   assert.equal(truth.pairs_by_split.train ?? 0, 0, 'no train-split samples were run for the truth pairs');
   // evaluate scores the held-out pairs it can (self-pairs are skipped): at most what was extracted
   assert.ok(r.recall_truth_pairs <= truth.pairs_by_split.valid + truth.pairs_by_split.test);
-  assert.ok(r.recall_truth_pairs > 0 && r.recall.length === 6, JSON.stringify(r.recall));
+  assert.ok(r.recall_truth_pairs > 0 && r.recall.length === 8, JSON.stringify(r.recall));
+  // Planted-truth diagnostics (the fixture is synthetic): every GSU, the Table 4 run's own one included.
+  assert.ok(r.planted);
+  assert.deepEqual([...new Set(r.planted.gsu.map((g) => g.name))].sort(), ['gsu-content', 'gsu-hard', 'gsu-joint', 'gsu-union-swing']);
+  for (const g of r.planted.gsu) assert.ok(g.subtopic >= 0 && g.subtopic <= 1 && g.best_subtopic >= 0 && g.best_subtopic <= 1, JSON.stringify(g));
+  assert.equal(r.planted.embeddings.length, 8);
   assert.ok(r.steps.every((s) => s.status === 'ran'), JSON.stringify(r.steps));
   for (const f of [r.outputs.report, r.outputs.metrics, path.join(work, 'ctr-gist', 'predictions.arrow'), path.join(work, 'union', 'joint.arrow'), path.join(work, 'gsu-joint', 'gsu.arrow')]) {
     assert.ok(fs.existsSync(f), f);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runSteps, downstreamOf, type StepDef } from '../../src/core/pipeline/runner.js';
+import { runSteps, downstreamOf, inputFingerprint, type RunStepsOptions, type StepDef } from '../../src/core/pipeline/runner.js';
 import { UsageError } from '../../src/core/errors.js';
 
 interface Ctx {
@@ -55,4 +55,83 @@ test('--from reruns a step and everything downstream', async () => {
   assert.deepEqual(ctx.ran, ['b', 'd']);
   assert.deepEqual([...downstreamOf(steps, 'a')].sort(), ['a', 'b', 'c', 'd']);
   assert.throws(() => downstreamOf(steps, 'zzz'), UsageError);
+});
+
+const ranNames = async (work: string, ctx: Ctx, opts: RunStepsOptions): Promise<string[]> => {
+  ctx.ran = [];
+  await runSteps(work, steps, ctx, opts);
+  return ctx.ran;
+};
+
+test('a new seed, backend or data identity reruns every step (issue #14: seed 2 must not reuse seed 1)', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const base = { seed: 1, backend: 'wasm', data: 'fp-1' };
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: base }), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: { ...base } }), [], 'nothing changed: all skipped');
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: { ...base, seed: 2 } }), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: { ...base, seed: 2, backend: 'cpu' } }), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: { ...base, seed: 2, backend: 'cpu', data: 'fp-2' } }), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: { ...base, seed: 2, backend: 'cpu', data: 'fp-2' } }), []);
+  // back to the first run's settings: its keys were overwritten, so it reruns rather than reporting stale numbers
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: base }), ['a', 'b', 'c', 'd']);
+});
+
+test('a step key (e.g. the GSU scorer) reruns that step and what depends on it, nothing else', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const scorerKey = (scorer: string) => (name: string) => (name === 'b' ? { gsu: scorer } : null);
+  assert.deepEqual(await ranNames(work, ctx, { stepKey: scorerKey('native-avx512') }), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { stepKey: scorerKey('native-avx512') }), []);
+  assert.deepEqual(await ranNames(work, ctx, { stepKey: scorerKey('wasm-simd') }), ['b', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { stepKey: scorerKey('wasm-simd') }), []);
+});
+
+test('inputFingerprint tells another data folder, or a file rewritten in place, apart (tiny fixture)', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-fp-'));
+  const one = path.join(tmp, 'one');
+  const two = path.join(tmp, 'two');
+  fs.cpSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'tiny'), one, { recursive: true, preserveTimestamps: true });
+  fs.cpSync(one, two, { recursive: true, preserveTimestamps: true });
+  const fp = inputFingerprint([one]);
+  assert.equal(inputFingerprint([one]), fp, 'unchanged folder: same fingerprint');
+  assert.notEqual(inputFingerprint([two]), fp, 'identical copy elsewhere: another input');
+  // the runner on it: skips while the folder is untouched, reruns once a file is rewritten
+  const work = path.join(tmp, 'work');
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const keyBase = () => ({ seed: 1, backend: 'wasm', data: inputFingerprint([one]) });
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: keyBase() }), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: keyBase() }), []);
+  const samples = path.join(one, 'samples_target.arrow');
+  const st = fs.statSync(samples);
+  fs.writeFileSync(samples, fs.readFileSync(samples)); // same bytes, new mtime
+  fs.utimesSync(samples, st.atime, new Date(st.mtimeMs + 5000));
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: keyBase() }), ['a', 'b', 'c', 'd']);
+  // a small file (the manifest) rewritten with the same size and mtime is still seen: its content is hashed
+  const manifest = path.join(one, 'dataset.json');
+  fs.utimesSync(manifest, 1_700_000_000, 1_700_000_000); // a whole second: restorable exactly
+  const m = fs.statSync(manifest);
+  const fpBefore = inputFingerprint([one]);
+  const text = fs.readFileSync(manifest, 'utf8');
+  fs.writeFileSync(manifest, text.slice(0, -1) + (text.endsWith('\n') ? ' ' : '\n')); // same size, other bytes
+  fs.utimesSync(manifest, 1_700_000_000, 1_700_000_000);
+  assert.equal(fs.statSync(manifest).size, m.size);
+  assert.equal(fs.statSync(manifest).mtimeMs, m.mtimeMs);
+  assert.notEqual(inputFingerprint([one]), fpBefore);
+  assert.deepEqual(await ranNames(work, ctx, { keyBase: keyBase() }), ['a', 'b', 'c', 'd']);
+  const fpTwo = inputFingerprint([two]);
+  // a listed file that is missing counts too; hidden entries (staging folders) do not
+  assert.notEqual(inputFingerprint([path.join(two, 'items.arrow'), path.join(two, 'nope.arrow')]), inputFingerprint([path.join(two, 'items.arrow')]));
+  fs.mkdirSync(path.join(two, '.staging-1'));
+  fs.writeFileSync(path.join(two, '.staging-1', 'x'), 'x');
+  assert.equal(inputFingerprint([two]), fpTwo);
+});
+
+test('pipeline config: a gist run may search with another union (Tables 2 and 4); other variants may not', async () => {
+  const { resolvePipelineConfig, TABLE2_RUNS, TABLE4_RUNS } = await import('../../src/core/pipeline/pipeline.js');
+  const ok = resolvePipelineConfig(undefined, { runs: [...TABLE2_RUNS, ...TABLE4_RUNS] });
+  assert.deepEqual(ok.runs.map((r) => r.union), ['union-content', 'union-behavior', 'union-swing']);
+  assert.throws(() => resolvePipelineConfig(undefined, { runs: [{ name: 'x', variant: 'din', asi: 'none', union: 'union-swing' }] }), /union is for variant gist/);
+  assert.throws(() => resolvePipelineConfig(undefined, { runs: [{ name: 'x', variant: 'gist', asi: 'none', union: 'union-bogus' }] }), /must be one of/);
+  assert.throws(() => resolvePipelineConfig(undefined, { unionAblations: false, runs: TABLE4_RUNS }), /needs unionAblations/);
 });

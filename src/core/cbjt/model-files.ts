@@ -42,7 +42,7 @@ function positiveInt(file: string, obj: Record<string, unknown>, key: string, al
 }
 
 /** Load an encoder folder written by `gist train-content` / `gist train-behavior`. */
-export async function loadEncoder(dir: string, expectedRole?: EncoderRole): Promise<{ encoder: ContentEncoder; role: EncoderRole }> {
+export async function loadEncoder(dir: string, expectedRole?: EncoderRole, learningRate?: number): Promise<{ encoder: ContentEncoder; role: EncoderRole }> {
   const { weights, config } = await loadWeights(dir);
   const file = path.join(dir, CONFIG_JSON);
   if (!isObject(config) || config.kind !== 'gist-cbjt-encoder') throw new ModelFormatError(file, 'not a gist content/behavior encoder (kind gist-cbjt-encoder)');
@@ -64,7 +64,7 @@ export async function loadEncoder(dir: string, expectedRole?: EncoderRole): Prom
     dim: positiveInt(file, a, 'dim'),
     contentDim: positiveInt(file, a, 'contentDim', true),
   };
-  const encoder = new ContentEncoder(arch, makeRng(0));
+  const encoder = new ContentEncoder(arch, makeRng(0), learningRate);
   try {
     encoder.fromWeights(weights);
   } catch (err) {

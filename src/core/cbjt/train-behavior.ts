@@ -1,7 +1,8 @@
 /**
  * `gist train-behavior` (eq. 5–7): a separate copy of the content encoder, F_B, whose output bh_i is aligned
  * by symmetric InfoNCE to the source model's item ID embedding id_i, on items whose source interaction count
- * is at least `minCount`; bh_i = F_B(v_i) is then inferred from content alone for every item.
+ * is at least `minCount`; bh_i = F_B(v_i) is then inferred from content alone for every item. F_B starts from
+ * the trained F_C's weights when a content model is given (so alignment refines which content features matter).
  */
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,10 +28,13 @@ import {
   encoderViews,
   writeTrainedEncoder,
 } from './common.js';
-import { ContentEncoder, gatherRows, type TowerFeed, type ViewMode } from './encoder.js';
+import { ContentEncoder, gatherRows, VIEW_CHOICES, type TowerFeed, type ViewChoice, type ViewMode } from './encoder.js';
+
+/** The `views` choice that names a view mode (to rebuild F_C's views for a copy of it). */
+const VIEW_CHOICE_OF = Object.fromEntries(Object.entries(VIEW_CHOICES).filter(([, m]) => m !== null).map(([c, m]) => [m, c])) as Record<ViewMode, ViewChoice>;
 import { addLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
 import { Dense, l2Normalize, l2NormalizeRows } from './layers.js';
-import { saveEncoder } from './model-files.js';
+import { loadEncoder, saveEncoder } from './model-files.js';
 import type { RecallReport } from './recall.js';
 import { runEpochs } from './training.js';
 
@@ -39,6 +43,12 @@ export interface TrainBehaviorConfig extends EncoderTrainConfig {
   minCount: number;
   /** Quantile of source_count, over source items with count > 0, used when minCount is −1. */
   minCountQuantile: number;
+  /**
+   * Where F_B starts: 'content' = a copy of the trained content encoder F_C (the paper's "separate copy"; its
+   * architecture and weights, so dim/bagDim/hidden/featurizer come from it), 'random' = fresh weights,
+   * 'auto' = 'content' when a content model is given, else 'random'.
+   */
+  init: 'auto' | 'content' | 'random';
 }
 
 /**
@@ -61,12 +71,15 @@ export const DEFAULT_TRAIN_BEHAVIOR_CONFIG: TrainBehaviorConfig = {
   evalMaxPairs: 5_000,
   minCount: -1,
   minCountQuantile: 0.5,
+  init: 'auto',
 };
 
 export interface TrainBehaviorOptions extends TrainerRun {
   data: string;
   /** EMBEDDINGS file of the source model's item ID embeddings (`SOURCE_OUT/id_embeddings.arrow`). */
   idEmbeddings: string;
+  /** Model folder of `gist train-content` (CONTENT_OUT/model) that F_B starts from (init content/auto). */
+  contentModel?: string;
   config?: Partial<TrainBehaviorConfig>;
 }
 
@@ -82,6 +95,8 @@ export interface TrainBehaviorResult {
   min_count_rule: string;
   aligned_items: number;
   id_dim: number;
+  /** 'content' (a copy of F_C) or 'random'. */
+  init: 'content' | 'random';
   recall?: RecallReport;
   seconds: number;
   outputs: { behavior: string; model: string; loss_curve: string; config: string };
@@ -124,11 +139,22 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
   const train = Int32Array.from(aligned);
   if (config.epochs > 0 && train.length < 2) throw new InputDataError(`only ${train.length} item(s) have an id embedding and source_count ≥ ${minCount}; need at least 2 (lower --min-count)`, opts.idEmbeddings);
 
-  const { content, coverage, viewMode } = encoderViews(items, config.views, opts.data);
-  const dim = config.dim === 0 ? id.dim : config.dim;
+  if (!['auto', 'content', 'random'].includes(config.init)) throw new UsageError(`--init must be auto, content or random, got ${config.init}`);
+  const init = config.init === 'auto' ? (opts.contentModel ? 'content' : 'random') : config.init;
+  if (init === 'content' && !opts.contentModel) throw new UsageError('--init content needs --content-model (the model/ folder of `gist train-content`)');
   const rng = trainerRng(opts.seed, 'train-behavior');
-  const arch = encoderArchitecture(config, viewMode, dim, items.content?.dim ?? 0);
-  const encoder = new ContentEncoder(arch, rng.fork('init'), config.lr);
+  let encoder: ContentEncoder;
+  let viewMode: ViewMode;
+  let content: ReturnType<typeof encoderViews>['content'];
+  if (init === 'content') {
+    // F_B is a separate copy of F_C: the same architecture and weights, trained on from there.
+    encoder = (await loadEncoder(opts.contentModel as string, 'content', config.lr)).encoder;
+    ({ content, viewMode } = encoderViews(items, VIEW_CHOICE_OF[encoder.arch.viewMode], opts.data));
+  } else {
+    ({ content, viewMode } = encoderViews(items, config.views, opts.data));
+    encoder = new ContentEncoder(encoderArchitecture(config, viewMode, config.dim === 0 ? id.dim : config.dim, items.content?.dim ?? 0), rng.fork('init'), config.lr);
+  }
+  const dim = encoder.arch.dim;
   try {
     const logitScale = addLogitScale(encoder.params);
     // Training-only map of id_i to the encoder's size when they differ (eq. 5 compares them directly otherwise).
@@ -160,7 +186,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
     });
     const vectors = encodeWithProgress(onProgress, () => encoder.encodeAll(inputs));
     const recall = evalRecall(opts.evalPairs, vectors, dim, items, config.evalMaxPairs, rng.fork('eval'));
-    const resolved = { ...config, epochs_run: epochs, dim, view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, data: opts.data, id_embeddings: opts.idEmbeddings };
+    const resolved = { ...config, init, content_model: opts.contentModel ?? null, epochs_run: epochs, dim, view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, data: opts.data, id_embeddings: opts.idEmbeddings };
     return await writeTrainedEncoder(
       {
         command: 'train-behavior',
@@ -181,7 +207,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
         t0,
         saveModel: (dir) => saveEncoder(dir, encoder, 'behavior'),
       },
-      { view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, id_dim: id.dim },
+      { view_mode: viewMode, min_count: minCount, min_count_rule: minCountRule, aligned_items: train.length, id_dim: id.dim, init },
     );
   } finally {
     encoder.dispose();

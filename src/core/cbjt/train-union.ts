@@ -43,7 +43,19 @@ export interface TrainUnionConfig {
   minAttention: number;
   /** At most this many held-out pairs for --eval-pairs recall. */
   evalMaxPairs: number;
+  /**
+   * How often each training pair is drawn per epoch, from its `count` (samples that produced it): 'none' =
+   * every pair once (a permutation), 'count' = proportional to count, 'sqrt-count' = proportional to √count.
+   * Weighted epochs draw as many pairs as there are (same steps per epoch) by seeded resampling, so batches
+   * stay plain pair lists and in-batch negatives stay valid. Default 'sqrt-count': counts are heavy-tailed
+   * (a popular target yields the same pair in many samples); 'count' lets those few pairs crowd batches
+   * with masked repeats, 'none' gives a one-off co-occurrence the same say as a pair seen hundreds of times.
+   */
+  pairWeighting: PairWeighting;
 }
+
+export const PAIR_WEIGHTINGS = ['none', 'count', 'sqrt-count'] as const;
+export type PairWeighting = (typeof PAIR_WEIGHTINGS)[number];
 
 export const DEFAULT_TRAIN_UNION_CONFIG: TrainUnionConfig = {
   view: 'joint',
@@ -58,6 +70,7 @@ export const DEFAULT_TRAIN_UNION_CONFIG: TrainUnionConfig = {
   lr: 0.001,
   minAttention: -Infinity,
   evalMaxPairs: 5_000,
+  pairWeighting: 'sqrt-count',
 };
 
 export interface TrainUnionOptions extends TrainerRun {
@@ -97,15 +110,17 @@ export function readItemVectors(file: string, numItems: number, what: string): {
 }
 
 /** Training pairs: split "train" rows (or all when there is no split column), attention ≥ minAttention, no self-pairs. */
-export function readTrainPairs(file: string, numItems: number, minAttention: number): { left: Int32Array; right: Int32Array } {
+export function readTrainPairs(file: string, numItems: number, minAttention: number): { left: Int32Array; right: Int32Array; count: Int32Array } {
   const f = readArrow(file, PAIRS);
   const target = f.columns.target_item as Int32Array;
   const related = f.columns.related_item as Int32Array;
   const attention = f.columns.attention as Float32Array;
+  const counts = f.columns.count as Int32Array;
   const split = f.columns.split as DictColumn | undefined;
   const trainCode = split ? split.values.indexOf('train') : -1;
   const left: number[] = [];
   const right: number[] = [];
+  const count: number[] = [];
   for (let r = 0; r < f.numRows; r++) {
     if (target[r] >= numItems) throw new InputDataError(`item id ${target[r]} out of range (${numItems} items)`, file, 'target_item', r);
     if (related[r] >= numItems) throw new InputDataError(`item id ${related[r]} out of range (${numItems} items)`, file, 'related_item', r);
@@ -113,14 +128,22 @@ export function readTrainPairs(file: string, numItems: number, minAttention: num
     if (attention[r] < minAttention || target[r] === related[r]) continue;
     left.push(target[r]);
     right.push(related[r]);
+    count.push(counts[r]);
   }
-  return { left: Int32Array.from(left), right: Int32Array.from(right) };
+  return { left: Int32Array.from(left), right: Int32Array.from(right), count: Int32Array.from(count) };
 }
 
-export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionResult> {
-  const t0 = performance.now();
-  const config = resolveConfig(DEFAULT_TRAIN_UNION_CONFIG, opts.config ?? {}, 'train-union');
+/** Per-pair sampling weights for `pairWeighting`; null = uniform (each pair once per epoch). */
+export function pairWeights(count: Int32Array, weighting: PairWeighting): Float64Array | null {
+  if (weighting === 'none') return null;
+  return Float64Array.from(count, (c) => (weighting === 'count' ? c : Math.sqrt(c)));
+}
+
+/** Defaults ⊕ overrides, every field checked (types by resolveConfig, values here). */
+export function resolveTrainUnionConfig(overrides: Partial<TrainUnionConfig>): TrainUnionConfig {
+  const config = resolveConfig(DEFAULT_TRAIN_UNION_CONFIG, overrides, 'train-union');
   if (!['joint', 'content', 'behavior'].includes(config.view)) throw new UsageError(`--view must be joint, content or behavior, got ${String(config.view)}`);
+  if (!(PAIR_WEIGHTINGS as readonly string[]).includes(config.pairWeighting)) throw new UsageError(`pairWeighting must be ${PAIR_WEIGHTINGS.join(', ')}, got ${String(config.pairWeighting)}`);
   requireRange('--dim', config.dim, 1, 4096);
   requireRange('--hidden', config.hidden, 1, 16384);
   requireRange('--gate-hidden', config.gateHidden, 1, 16384);
@@ -129,6 +152,12 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
   requireRange('--batch-size', config.batchSize, 2, 1 << 20);
   requireRange('--lr', config.lr, 0, 10, true);
   requireRange('--eval-max-pairs', config.evalMaxPairs, 1, 1e9);
+  return config;
+}
+
+export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionResult> {
+  const t0 = performance.now();
+  const config = resolveTrainUnionConfig(opts.config ?? {});
   const useContent = config.view !== 'behavior';
   const useBehavior = config.view !== 'content';
   if (useContent && !opts.content) throw new UsageError(`--content is required for --view ${config.view}`);
@@ -164,6 +193,7 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
     const n = pairs.left.length;
     const { curve, epochs } = runEpochs({
       n,
+      weights: pairWeights(pairs.count, config.pairWeighting) ?? undefined,
       schedule: config,
       rng,
       logitScale: model.logitScale,
@@ -172,7 +202,8 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
       step: (batch) => {
         const left = Int32Array.from(batch, (p) => pairs.left[p]);
         const right = Int32Array.from(batch, (p) => pairs.right[p]);
-        const masks = duplicateMasks(left, right);
+        // One model embeds both sides, so an item on both sides of the batch must not be its own negative.
+        const masks = duplicateMasks(left, right, { sharedSpace: true });
         return trainStep(
           () => {
             const uLeft = model.apply(...inputsOf(left)); // [B, dim]

@@ -27,6 +27,38 @@ export function shuffledBatches(n: number, batchSize: number, rng: Rng): Int32Ar
   return evenBatches(order, batchSize);
 }
 
+/**
+ * `size` row indices drawn proportionally to `weights`, in a seeded random order. Systematic resampling
+ * (one uniform offset, `size` evenly spaced points on the cumulative weights): row i appears
+ * floor or ceil(size·w_i / Σw) times, the proportional draw with the least variance — a plain multinomial
+ * draw would also leave out ~1/e of equally weighted rows each epoch. Zero-weight rows are never drawn.
+ */
+export function weightedOrder(weights: ArrayLike<number>, size: number, rng: Rng): Int32Array {
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i];
+    if (!(w >= 0 && Number.isFinite(w))) throw new RangeError(`weightedOrder: weight ${i} is ${w}`);
+    total += w;
+  }
+  const out = new Int32Array(size);
+  if (size === 0) return out;
+  if (!(total > 0)) throw new RangeError('weightedOrder: all weights are zero');
+  const step = total / size;
+  let point = rng.next() * step;
+  let cum = 0;
+  let j = 0;
+  for (let i = 0; i < weights.length && j < size; i++) {
+    cum += weights[i];
+    while (j < size && point < cum) {
+      out[j++] = i;
+      point += step;
+    }
+  }
+  // Float rounding can leave the last point(s) just past the final cumulative sum: give them the last row drawn.
+  for (; j < size; j++) out[j] = out[j - 1];
+  return rng.shuffle(out);
+}
+
 /** `order` cut into ceil(len / batchSize) consecutive batches of near-equal size. */
 export function evenBatches(order: Int32Array, batchSize: number): Int32Array[] {
   const n = order.length;
@@ -40,13 +72,18 @@ export function evenBatches(order: Int32Array, batchSize: number): Int32Array[] 
 /**
  * Masks that hide in-batch duplicates of a positive (the same item twice in one batch would otherwise be its
  * own negative): rows[i][k] = 1 when k ≠ i and right[k] = right[i]; cols[i][k] = 1 when i ≠ k and
- * left[i] = left[k]. Null when the batch has no duplicates.
+ * left[i] = left[k]. With `sharedSpace` (both sides embedded by one model, as in train-union) an item can
+ * also sit on both sides — pairs (a, b) and (c, a) — and entry (i, k) with left[i] = right[k] is then
+ * u_a·u_a, the largest logit there is, so it is hidden from row i's and from column k's softmax. Where the
+ * sides are different spaces (two views, content vs ID) equal ids are unrelated vectors: no cross rule.
+ * Null when nothing needs hiding.
  */
-export function duplicateMasks(left: ArrayLike<number>, right: ArrayLike<number>): LogitMasks | null {
+export function duplicateMasks(left: ArrayLike<number>, right: ArrayLike<number>, opts: { sharedSpace?: boolean } = {}): LogitMasks | null {
   const n = left.length;
   const dupLeft = hasDuplicates(left);
   const dupRight = hasDuplicates(right);
-  if (!dupLeft && !dupRight) return null;
+  const cross = opts.sharedSpace === true && hasCrossMatch(left, right, dupLeft);
+  if (!dupLeft && !dupRight && !cross) return null;
   const rows = new Uint8Array(n * n);
   const cols = new Uint8Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -54,9 +91,24 @@ export function duplicateMasks(left: ArrayLike<number>, right: ArrayLike<number>
       if (k === i) continue;
       if (dupRight && right[k] === right[i]) rows[i * n + k] = 1;
       if (dupLeft && left[i] === left[k]) cols[i * n + k] = 1;
+      if (cross && left[i] === right[k]) rows[i * n + k] = cols[i * n + k] = 1;
     }
   }
   return { rows, cols };
+}
+
+/**
+ * Whether left[i] = right[k] for some i ≠ k. Exact in O(n): with no left duplicates each left value has one
+ * index; with duplicates the masks are built anyway, so any match at all may answer true.
+ */
+function hasCrossMatch(left: ArrayLike<number>, right: ArrayLike<number>, dupLeft: boolean): boolean {
+  const at = new Map<number, number>();
+  for (let i = 0; i < left.length; i++) at.set(left[i], i);
+  for (let k = 0; k < right.length; k++) {
+    const i = at.get(right[k]);
+    if (i !== undefined && (dupLeft || i !== k)) return true;
+  }
+  return false;
 }
 
 function hasDuplicates(xs: ArrayLike<number>): boolean {
@@ -81,6 +133,11 @@ export function epochsToRun(epochs: number, minSteps: number, stepsPerEpoch: num
 export interface EpochLoop {
   /** Training rows 0..n−1 (items, or pairs), shuffled into batches each epoch. */
   n: number;
+  /**
+   * Optional per-row sampling weights (length n): each epoch then draws n rows proportionally to them
+   * (`weightedOrder`) instead of a permutation, so steps per epoch stay the same.
+   */
+  weights?: Float64Array;
   /** The trainer's config: batch size, epochs, and the step floor (`minSteps`) on small catalogues. */
   schedule: { batchSize: number; epochs: number; minSteps: number };
   rng: Rng;
@@ -103,7 +160,8 @@ export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number } 
     const epochRng = o.rng.fork(`epoch${epoch}`);
     let sum = 0;
     let steps = 0;
-    for (const batch of shuffledBatches(o.n, batchSize, epochRng)) {
+    const batches = o.weights ? evenBatches(weightedOrder(o.weights, o.n, epochRng), batchSize) : shuffledBatches(o.n, batchSize, epochRng);
+    for (const batch of batches) {
       const loss = o.step(batch, epochRng);
       clampLogitScale(o.logitScale);
       sum += loss;

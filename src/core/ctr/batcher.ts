@@ -204,7 +204,7 @@ export class CtrBatcher {
         simDistInto(hs, b * L, b * L + L, m2, d, b * 2 * m2);
         if (sb && K > 0) simDistInto(sb.scores as Float32Array, b * K, b * K + K, m2, d, b * 2 * m2 + m2);
       }
-      simDistFeatureInPlace(d, 0, B * 2 * m2, m2);
+      simDistFeatureInPlace(d, 0, B * 2 * m2, m2, this.cfg.simDistNorm);
     }
   }
 }

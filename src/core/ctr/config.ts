@@ -5,6 +5,7 @@
 import { requireRange, resolveConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { Domain } from '../schemas.js';
+import { SIMDIST_NORMS, type SimDistNorm } from './asi.js';
 
 export const CTR_VARIANTS = ['din', 'sim-hard', 'sim-soft-pooling', 'sim-soft-attention', 'gist'] as const;
 /** Table 1's rows: `din` uses the target history only; the others add the GSU's searched source items. */
@@ -43,6 +44,8 @@ export interface CtrModelConfig {
   m1: number;
   /** M2: SimDist histogram bins over [−1, 1]. */
   m2: number;
+  /** SimDist features: 'fraction' of the scores per bin, or 'log-count' (log(1 + count)); chosen on valid. */
+  simDistNorm: SimDistNorm;
   /** Width of a SimScore bin embedding. */
   simScoreDim: number;
   /** Filled from the data: item count, category count (0 = none), joint vector width (0 = unused). */
@@ -82,6 +85,7 @@ export const DEFAULT_CTR_MODEL_CONFIG: CtrModelConfig = {
   maxSearch: 100,
   m1: 20,
   m2: 10,
+  simDistNorm: 'fraction',
   simScoreDim: 8,
   numItems: 0,
   numCategories: 0,
@@ -137,6 +141,7 @@ export function resolveModelConfig(overrides: Partial<CtrModelConfig>): CtrModel
   requireRange('--m1', c.m1, 2, 10_000);
   requireRange('--m2', c.m2, 2, 10_000);
   requireRange('--sim-score-dim', c.simScoreDim, 1, 1024);
+  if (!(SIMDIST_NORMS as readonly string[]).includes(c.simDistNorm)) throw new UsageError(`--simdist-norm must be one of ${SIMDIST_NORMS.join(', ')}, got ${c.simDistNorm}`);
   if (c.tower.length === 0 || c.tower.some((w) => !Number.isInteger(w) || w < 1 || w > 65_536)) {
     throw new UsageError(`--tower must be comma-separated positive widths (e.g. 200,80), got ${c.tower.join(',')}`);
   }

@@ -32,7 +32,7 @@ export const CTR_OUTPUTS = {
 } as const;
 
 /** Architecture flags a user may set (the rest of CtrModelConfig comes from the data). */
-export type CtrModelFlags = Partial<Pick<CtrModelConfig, 'embeddingDim' | 'attention' | 'attentionHidden' | 'tower' | 'maxHistory' | 'maxSearch' | 'm1' | 'm2' | 'simScoreDim'>>;
+export type CtrModelFlags = Partial<Pick<CtrModelConfig, 'embeddingDim' | 'attention' | 'attentionHidden' | 'tower' | 'maxHistory' | 'maxSearch' | 'm1' | 'm2' | 'simDistNorm' | 'simScoreDim'>>;
 
 export interface TrainCtrOptions {
   dataDir: string;

@@ -6,7 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../arrow-io.js';
-import { DATASET_FILES, DOMAIN_CODE, loadItems, type Items } from '../dataset.js';
+import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, SPLIT_CODE, type Items } from '../dataset.js';
+import { loadGsu } from '../ctr/inputs.js';
+import { makeRng } from '../rng.js';
+import { gsuPlantedShares, plantedNeighbourRecall, readPlanted } from './planted.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { auc, gauc, logloss, rocCurve } from '../metrics.js';
 import { noProgress, type OnProgress } from '../output.js';
@@ -16,7 +19,7 @@ import { loadEmbeddings, loadGsuScores, loadPredictions, loadTruthPairs, parseNa
 import { defaultPopularityThreshold, popularityGroups } from './popularity.js';
 import { pairRanks, recallFromRanks } from './recall.js';
 import { renderReportHtml, type ReportData } from './report-html.js';
-import { nullable, type EvaluateResult, type GsuSummary, type RecallMetrics, type RunMetrics } from './result.js';
+import { nullable, type PlantedMetrics, type EvaluateResult, type GsuSummary, type RecallMetrics, type RunMetrics } from './result.js';
 
 export const EVAL_SPLITS = ['test', 'valid'] as const;
 
@@ -37,6 +40,13 @@ export interface EvaluateOptions {
   embeddings: string[];
   /** pairs.arrow used as Recall@K truth */
   pairs?: string;
+  /**
+   * PAIRS files the embeddings were trained on (their train-split rows; all rows without a split column):
+   * truth pairs that are also training pairs, in either orientation, are dropped. The train-split rows of
+   * `pairs` itself are always excluded; this adds a truth file's training counterparts (e.g. pairs-esu next
+   * to a separately extracted pairs-truth, pairs-swing for a Swing-trained model).
+   */
+  trainPairs?: string[];
   /** K values reported for Recall@K */
   ks: number[];
   /** metrics.json to gate against (a previous `--json` / `--save-metrics` output) */
@@ -68,8 +78,9 @@ function checkOptions(o: EvaluateOptions): void {
   if (!o.predictions.length && !o.embeddings.length && !o.gsu.length) {
     throw new UsageError('nothing to evaluate: give predictions files, --embeddings with --pairs, or --gsu');
   }
-  if (o.embeddings.length && !o.pairs) throw new UsageError('--embeddings needs --pairs pairs.arrow (the Recall@K truth)');
+  if (o.embeddings.length && !o.pairs && !o.data) throw new UsageError('--embeddings needs --pairs pairs.arrow (the Recall@K truth), or --data with planted truth (synthetic)');
   if (o.pairs && !o.embeddings.length) throw new UsageError('--pairs is only used with --embeddings NAME=file.arrow');
+  if (o.trainPairs?.length && !o.pairs) throw new UsageError('--train-pairs is only used with --pairs (it filters the Recall@K truth)');
   if (o.popularityThreshold !== undefined && !o.data) throw new UsageError('--popularity-threshold needs --data DIR (item popularity comes from items.arrow)');
   if (o.popularityThreshold !== undefined && !(o.popularityThreshold > 0 && Number.isFinite(o.popularityThreshold))) {
     throw new UsageError(`--popularity-threshold must be a positive number, got ${o.popularityThreshold}`);
@@ -159,7 +170,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   // Recall@K of embeddings
   const recall: RecallMetrics[] = [];
   if (o.embeddings.length && o.pairs) {
-    const truth = loadTruthPairs(o.pairs);
+    const truth = loadTruthPairs(o.pairs, o.trainPairs ?? []);
+    if (truth.target.length === 0 && truth.droppedOverlap > 0) warnings.push(`Recall@K truth: no held-out pairs left in ${o.pairs} once training pairs are left out; recall is null`);
     for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) {
       const emb = loadEmbeddings(e.file, items?.count);
       const rows = emb.has.length;
@@ -181,6 +193,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
         skipped_pairs: truth.target.length - keep.length,
         candidates: cands.length,
         truth: truth.truth,
+        truth_pairs_dropped_overlap: truth.droppedOverlap,
       });
       if (keep.length) {
         const grid = curveKs(ks);
@@ -221,16 +234,49 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
     }
   }
 
-  const result: EvaluateResult = { split: o.split, baseline, runs, recall, gsu, warnings, outputs: {} };
+  const planted = o.data ? plantedMetrics(o, ks, onProgress) : null;
+  if (o.embeddings.length && !o.pairs && !planted) throw new UsageError('--embeddings needs --pairs pairs.arrow (the Recall@K truth): --data has no planted truth');
+  const result: EvaluateResult = { split: o.split, baseline, runs, recall, gsu, ...(planted ? { planted } : {}), warnings, outputs: {} };
   if (baselineDoc && o.baselineMetrics) result.gate = checkGate(result, baselineDoc, o.maxDrop, o.baselineMetrics);
   // Key order of the JSON: gate before warnings/outputs.
-  const ordered: EvaluateResult = { split: result.split, baseline: result.baseline, runs, recall, gsu, ...(result.gate ? { gate: result.gate } : {}), warnings, outputs: {} };
+  const ordered: EvaluateResult = { split: result.split, baseline: result.baseline, runs, recall, gsu, ...(planted ? { planted } : {}), ...(result.gate ? { gate: result.gate } : {}), warnings, outputs: {} };
   if (o.html) ordered.outputs.html = o.html;
   if (o.saveMetrics) ordered.outputs.metrics = o.saveMetrics;
   if (o.saveMetrics) writeOut(o.saveMetrics, JSON.stringify(ordered, null, 2) + '\n');
   if (o.html) writeOut(o.html, renderReportHtml({ ...report, result: ordered }));
   return ordered;
 }
+
+/** Planted-truth diagnostics when --data is synthetic (planted.arrow): GSU sub-topic shares, embedding neighbours. */
+function plantedMetrics(o: EvaluateOptions, ks: readonly number[], onProgress: OnProgress): PlantedMetrics | null {
+  const dir = o.data as string;
+  if (!fs.existsSync(path.join(dir, DATASET_FILES.planted))) return null;
+  onProgress({ phase: 'planted truth', done: 0, total: 1 });
+  const ds = loadDataset(dir);
+  const planted = readPlanted(dir, ds.items.count);
+  if (!planted) return null;
+  const split = SPLIT_CODE[o.split];
+  const out: PlantedMetrics = { gsu: [], gsu_clicked: [], embeddings: [] };
+  for (const g of parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu')) {
+    const index = loadGsu(g.file, ds.samples.target.count, ds.items.count);
+    // K values the GSU's lists can fill (its own K at most), always 10.
+    let longest = 0;
+    for (let r = 0; r + 1 < index.offsets.length; r++) longest = Math.max(longest, index.offsets[r + 1] - index.offsets[r]);
+    const gsuKs = [...new Set([10, ...ks.filter((k) => k <= longest)])].sort((a, b) => a - b);
+    out.gsu.push(...gsuPlantedShares(g.name, index, ds.samples.target, ds.sequences.source, planted, split, gsuKs));
+    out.gsu_clicked.push(...gsuPlantedShares(g.name, index, ds.samples.target, ds.sequences.source, planted, split, gsuKs, true));
+  }
+  for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) {
+    const emb = loadEmbeddings(e.file, ds.items.count);
+    out.embeddings.push(plantedNeighbourRecall(e.name, emb.vectors, emb.has, ds.items, planted, ks, PLANTED_QUERIES, makeRng(PLANTED_QUERY_SEED)));
+  }
+  onProgress({ phase: 'planted truth', done: 1, total: 1 });
+  return out;
+}
+
+/** Target items queried for the planted-neighbour recall (a fixed sample, so runs compare). */
+const PLANTED_QUERIES = 500;
+const PLANTED_QUERY_SEED = 1;
 
 function writeOut(file: string, text: string): void {
   try {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow, type DictColumn, type ListColumn, type VectorColumn } from '../arrow-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
-import { EMBEDDINGS, GSU, PAIRS, PREDICTIONS } from '../schemas.js';
+import { EMBEDDINGS, GSU, MAX_ITEM_ID, PAIRS, PREDICTIONS } from '../schemas.js';
 
 /** A run named on the command line: `NAME=path` or a plain path (name = its parent folder's name). */
 export interface NamedPath {
@@ -153,22 +153,74 @@ export interface LoadedPairs {
   target: Int32Array;
   related: Int32Array;
   truth: 'valid+test' | 'all';
+  /** Truth pairs left out because (t, r) or (r, t) is also a training pair (`trainPairKeys`). */
+  droppedOverlap: number;
 }
 
-export function loadTruthPairs(file: string): LoadedPairs {
+/** One key for {a, b} in either orientation (item ids ≤ MAX_ITEM_ID = 2^25 − 1, so keys stay below 2^50). */
+export function unorderedPairKey(a: number, b: number): number {
+  return a < b ? a * (MAX_ITEM_ID + 1) + b : b * (MAX_ITEM_ID + 1) + a;
+}
+
+/** The columns of a PAIRS file that say which pair a row is and which split produced it. */
+export interface PairColumns {
+  target: Int32Array;
+  related: Int32Array;
+  split?: DictColumn;
+}
+
+/** Read a PAIRS file's pair and split columns. */
+export function readPairColumns(file: string): PairColumns {
   const f = readArrow(file, PAIRS);
-  const target = f.columns.target_item as Int32Array;
-  const related = f.columns.related_item as Int32Array;
-  const split = f.columns.split as DictColumn | undefined;
-  if (!split) return { target, related, truth: 'all' };
-  const keep = new Set(['valid', 'test'].map((s) => split.values.indexOf(s)).filter((c) => c >= 0));
+  return { target: f.columns.target_item as Int32Array, related: f.columns.related_item as Int32Array, split: f.columns.split as DictColumn | undefined };
+}
+
+/** Add the rows a union trains on: split "train" with a split column, every row without one (as readTrainPairs). */
+function addTrainPairs(keys: Set<number>, p: PairColumns): void {
+  const trainCode = p.split ? p.split.values.indexOf('train') : -1;
+  for (let r = 0; r < p.target.length; r++) if (!p.split || p.split.codes[r] === trainCode) keys.add(unorderedPairKey(p.target[r], p.related[r]));
+}
+
+/**
+ * Unordered keys of every training pair: the train-split rows of the truth file itself (`truth`, read from
+ * `truthFile`; none without a split column — then all its rows are truth) and of each `trainFiles` entry (all
+ * rows when it has no split column). Held-out pairs that are also training pairs reward memorisation, so
+ * Recall@K truth leaves them out.
+ */
+export function trainPairKeys(truth: PairColumns, truthFile: string, trainFiles: readonly string[] = []): Set<number> {
+  const keys = new Set<number>();
+  if (truth.split) addTrainPairs(keys, truth);
+  const self = path.resolve(truthFile);
+  for (const f of new Set(trainFiles.map((x) => path.resolve(x)))) if (f !== self) addTrainPairs(keys, readPairColumns(f));
+  return keys;
+}
+
+/**
+ * Recall@K truth from a PAIRS file: valid/test rows (all rows without a split column), less every pair that
+ * also occurs, in either orientation, among the training pairs (`trainPairKeys`).
+ */
+export function loadTruthPairs(file: string, trainFiles: readonly string[] = []): LoadedPairs {
+  const cols = readPairColumns(file);
+  const { target, related, split } = cols;
+  let heldOut: (r: number) => boolean = () => true;
+  if (split) {
+    const keep = new Set(['valid', 'test'].map((s) => split.values.indexOf(s)).filter((c) => c >= 0));
+    heldOut = (r) => keep.has(split.codes[r]);
+  }
+  const train = trainPairKeys(cols, file, trainFiles);
   const rows: number[] = [];
-  for (let i = 0; i < split.codes.length; i++) if (keep.has(split.codes[i])) rows.push(i);
-  if (rows.length === 0) throw new InputDataError('no pairs with split "valid" or "test" to use as Recall@K truth', file, 'split');
+  let heldOutRows = 0;
+  for (let r = 0; r < target.length; r++) {
+    if (!heldOut(r)) continue;
+    heldOutRows++;
+    if (!train.has(unorderedPairKey(target[r], related[r]))) rows.push(r);
+  }
+  if (split && heldOutRows === 0) throw new InputDataError('no pairs with split "valid" or "test" to use as Recall@K truth', file, 'split');
   return {
     target: Int32Array.from(rows, (r) => target[r]),
     related: Int32Array.from(rows, (r) => related[r]),
-    truth: 'valid+test',
+    truth: split ? 'valid+test' : 'all',
+    droppedOverlap: heldOutRows - rows.length,
   };
 }
 

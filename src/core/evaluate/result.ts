@@ -1,3 +1,4 @@
+import type { PlantedGsuShare, PlantedRecall } from './planted.js';
 /**
  * The `gist evaluate` result: what `--json` prints and `--save-metrics FILE` writes. CI scripts parse it
  * and `--baseline FILE` reads it back, so fields are only ever added, never renamed or removed.
@@ -51,6 +52,11 @@ export interface RecallMetrics {
   candidates: number;
   /** which pairs were the truth: valid+test pairs when pairs.arrow has a split column, else all */
   truth: 'valid+test' | 'all';
+  /**
+   * held-out pairs left out of the truth before anything else because (t, r) or (r, t) is also a training
+   * pair (absent in metrics files written before this field existed)
+   */
+  truth_pairs_dropped_overlap?: number;
 }
 
 /** Summary of one GSU file's similarity scores (all searched events of all samples). */
@@ -86,6 +92,16 @@ export interface GateResult {
   failures: GateFailure[];
 }
 
+/** Planted-truth diagnostics (synthetic data with planted.arrow; src/core/evaluate/planted.ts). */
+export interface PlantedMetrics {
+  /** Per GSU file and K: share of its top K in the target item's planted sub-topic/topic, over every sample of the split. */
+  gsu: PlantedGsuShare[];
+  /** The same over clicked samples only. */
+  gsu_clicked: PlantedGsuShare[];
+  /** Per embedding file: precision/recall@K of its cross-domain neighbours against planted sub-topics. */
+  embeddings: PlantedRecall[];
+}
+
 export interface EvaluateResult {
   split: 'test' | 'valid';
   /** run the AUC gains are relative to; null when no predictions were given */
@@ -93,6 +109,8 @@ export interface EvaluateResult {
   runs: RunMetrics[];
   recall: RecallMetrics[];
   gsu: GsuSummary[];
+  /** present when --data holds planted.arrow (synthetic data) */
+  planted?: PlantedMetrics;
   /** present with --baseline */
   gate?: GateResult;
   /** inputs that were skipped (unreadable training curves, ...) */

@@ -89,6 +89,34 @@ export function resultTables(result: EvaluateResult): TableData[] {
       note: `Truth: ${result.recall[0].truth === 'all' ? 'all pairs' : 'valid and test pairs'}; the query item itself is never a candidate.`,
     });
   }
+  const pl = result.planted;
+  if (pl && pl.gsu.length) {
+    const ks = [...new Set(pl.gsu.map((g) => g.k))];
+    const names = [...new Set(pl.gsu.map((g) => g.name))];
+    const cell = (list: typeof pl.gsu, name: string, k: number, f: 'subtopic' | 'best_subtopic' | 'topic'): number | undefined => list.find((g) => g.name === name && g.k === k)?.[f];
+    const cols = ks.flatMap((k) => [`sub@${k}`, `sub@${k} clicked`]);
+    tables.push({
+      id: 'planted-gsu',
+      title: 'GSU against planted truth: share of the top K in the target item’s sub-topic',
+      headers: ['gsu', ...cols, 'topic@10', 'best sub@10', 'best sub@10 clicked'],
+      align: ['left', ...cols.map((): Align => 'right'), 'right', 'right', 'right'],
+      rows: names.map((n) => [n, ...ks.flatMap((k) => [fmtNum(cell(pl.gsu, n, k, 'subtopic'), 3), fmtNum(cell(pl.gsu_clicked, n, k, 'subtopic'), 3)]), fmtNum(cell(pl.gsu, n, 10, 'topic'), 3), fmtNum(cell(pl.gsu, n, 10, 'best_subtopic'), 3), fmtNum(cell(pl.gsu_clicked, n, 10, 'best_subtopic'), 3)]),
+      best: ks.flatMap((k, j) => [...bestCells(names.map((n) => cell(pl.gsu, n, k, 'subtopic')), 1 + 2 * j), ...bestCells(names.map((n) => cell(pl.gsu_clicked, n, k, 'subtopic')), 2 + 2 * j)]),
+      note: 'Synthetic data: planted sub-topics (planted.arrow, read by no model). Share over the searched events; best = the most the user’s history before the sample allows.',
+    });
+  }
+  if (pl && pl.embeddings.length) {
+    const ks = Object.keys(pl.embeddings[0].precision);
+    tables.push({
+      id: 'planted-neighbours',
+      title: 'Embeddings against planted truth: target items’ source-domain neighbours in the same sub-topic',
+      headers: ['embeddings', ...ks.map((k) => `P@${k}`), ...ks.map((k) => `R@${k}`), 'queries'],
+      align: ['left', ...ks.map((): Align => 'right'), ...ks.map((): Align => 'right'), 'right'],
+      rows: pl.embeddings.map((e) => [e.name, ...ks.map((k) => fmtNum(e.precision[k], 3)), ...ks.map((k) => fmtNum(e.recall[k], 3)), fmtInt(e.queries)]),
+      best: ks.flatMap((k, j) => [...bestCells(pl.embeddings.map((e) => e.precision[k]), 1 + j), ...bestCells(pl.embeddings.map((e) => e.recall[k]), 1 + ks.length + j)]),
+      note: 'P@K: share of the top K source items (exact cosine) in the query’s planted sub-topic; R@K: share of that sub-topic’s source items found.',
+    });
+  }
   if (result.gsu.length) {
     tables.push({
       id: 'gsu',

@@ -1,11 +1,16 @@
 /**
- * ESU guidance pairs (paper §3.1.3, eq. 8): run the source ranking model's target attention over each source
- * sample's history, take k = argmax_j a_j and keep (target item, history item k) when a_k ≥ θ. Duplicates are
+ * ESU guidance pairs (paper §3.1.3, eq. 8): run the source ranking model's target attention over S_A, the R
+ * events its GSU retrieves for each source sample (the top-R distinct items of the user's whole history before
+ * the sample by the cosine of the model's own item ID embeddings with the target item; the target item itself
+ * is left out, a (v, v) pair guides nothing), take k = argmax_j a_j and keep (target item, s_k) when a_k ≥ θ.
+ * Because S_A has a fixed size, θ means the same confidence for every sample; samples whose history holds fewer
+ * than R distinct items are skipped (a softmax over 2 events passes θ = 0.4 by itself). R = 0 attends over the
+ * model's own recent-history window instead (its training input; a_k then mostly measures history length). Duplicates are
  * merged per (pair, split) with the mean a_k and the number of samples. Also reports the distribution of the
  * maximum attention a_k, overall and per time bucket (the paper's Figure 5 checks that its mean is stable).
  */
 import * as path from 'node:path';
-import { loadDataset, SPLIT_CODE } from '../dataset.js';
+import { loadDataset, SequenceStore, SPLIT_CODE, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadWeights } from '../engine/model-io.js';
 import { InputDataError, UsageError } from '../errors.js';
@@ -17,6 +22,9 @@ import { resolveModelConfig, type CtrModelConfig } from '../ctr/config.js';
 import { CtrModel } from '../ctr/model.js';
 import { CTR_OUTPUTS } from '../ctr/train.js';
 import { PAIR_OUTPUTS, quantiles, writePairs, type PairRows } from './common.js';
+
+/** R, the size of S_A (the paper leaves it open; chosen on the synthetic valid split, see README). */
+export const DEFAULT_ESU_CANDIDATES = 10;
 
 /** θ values whose pair counts are always reported (paper Figure 6). */
 export const THETA_GRID = [0.2, 0.3, 0.4, 0.5] as const;
@@ -35,6 +43,8 @@ export interface EsuOptions {
   buckets: number;
   /** Skip samples with shorter histories (a 1-event history has a_k = 1 whatever the model). */
   minHistory: number;
+  /** R: size of the candidate set S_A the attention runs over (0 = the model's recent-history window). */
+  candidates: number;
   batchSize: number;
   seed: number;
   backend: BackendName;
@@ -54,6 +64,12 @@ export interface EsuResult {
   theta: number;
   samples_scored: number;
   samples_with_history: number;
+  /** R (0 = recent-history window). */
+  candidates: number;
+  /** Samples skipped because their history held fewer than R distinct items (or fewer than min-history events). */
+  samples_short_history: number;
+  /** Pairs (before merging) at each θ of THETA_GRID, by the sample's history length (distinct items before it). */
+  by_history_length: { history: string; samples: number; by_theta: Record<string, number> }[];
   pairs_by_split: Record<Split, number>;
   max_attention: MaxAttentionStats;
   by_theta: Record<string, number>;
@@ -88,13 +104,17 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
     const splitCodes = new Set(o.splits.map((s) => SPLIT_CODE[s]));
     const chosen: number[] = [];
     for (let i = 0; i < samples.count; i++) if (splitCodes.has(samples.split[i]) && (o.includeNegatives || samples.label[i] === 1)) chosen.push(i);
-    const idx = Int32Array.from(chosen);
-    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences.source, gsu: null, joint: null }, o.batchSize);
+    if (o.candidates > cfg.maxHistory) throw new UsageError(`--candidates ${o.candidates} exceeds the source model's history window (${cfg.maxHistory})`);
+    const sets = o.candidates > 0 ? gsuCandidateSets(samples, ds.sequences.source, Int32Array.from(chosen), model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, o.candidates, onProgress) : recentWindows(samples, ds.sequences.source, Int32Array.from(chosen), cfg.maxHistory);
+    const idx = Int32Array.from({ length: sets.samples.count }, (_, i) => i);
+    const batcher = new CtrBatcher(cfg, { items: ds.items, samples: sets.samples, history: sets.history, gsu: null, joint: null }, o.batchSize);
     const probs = new Float32Array(o.batchSize);
     const att = new Float32Array(o.batchSize * cfg.maxHistory);
     // Per sample with history: a_k and the pair (target, related).
     const maxAtt: number[] = [];
     const maxTs: number[] = [];
+    const lengthRows = HISTORY_LENGTH_BUCKETS.map((b) => ({ history: b.label, samples: 0, by_theta: Object.fromEntries(THETA_GRID.map((t) => [t.toFixed(1), 0])) as Record<string, number> }));
+    let short = sets.short;
     const N = ds.items.count;
     /** key = ((target · N) + related) · 3 + split → [count ≥ θ, Σ a_k ≥ θ, max a_k] */
     const merged = new Map<number, [number, number, number]>();
@@ -105,13 +125,20 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
       const L = batch.hist.len;
       for (let b = 0; b < batch.size; b++) {
         const n = batch.hist.counts[b];
-        if (n === 0 || n < o.minHistory) continue;
+        if (n === 0 || n < o.minHistory) {
+          short++;
+          continue;
+        }
         let k = 0;
         for (let j = 1; j < n; j++) if (att[b * L + j] > att[b * L + k]) k = j;
         const a = att[b * L + k];
-        const s = batch.sampleIds[b];
+        const local = batch.sampleIds[b];
+        const s = sets.origin[local];
         maxAtt.push(a);
         maxTs.push(samples.ts[s]);
+        const row = lengthRows[HISTORY_LENGTH_BUCKETS.findIndex((x) => sets.historyLength[local] <= x.max)];
+        row.samples++;
+        for (const t of THETA_GRID) if (a >= t) row.by_theta[t.toFixed(1)]++;
         const key = (samples.itemId[s] * N + batch.hist.items[b * L + k]) * 3 + samples.split[s];
         let e = merged.get(key);
         if (!e) merged.set(key, (e = [0, 0, 0]));
@@ -144,7 +171,7 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
       bySplit[SPLITS[split]]++;
     }
     const stats = maxAttentionStats(Float64Array.from(maxAtt), Float64Array.from(maxTs), o.buckets);
-    const config = { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, source_model: cfg };
+    const config = { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, candidates: o.candidates, source_model: cfg };
     return await OutputStage.run(o.outDir, [o.dataDir, o.modelDir], (stage) => {
       const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta });
       const result: EsuResult = {
@@ -154,6 +181,9 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
         theta: o.theta,
         samples_scored: idx.length,
         samples_with_history: maxAtt.length,
+        candidates: o.candidates,
+        samples_short_history: short,
+        by_history_length: lengthRows,
         pairs_by_split: bySplit,
         max_attention: stats,
         by_theta: byTheta,
@@ -166,6 +196,126 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
   } finally {
     model.dispose();
   }
+}
+
+/** History-length buckets (distinct items before the sample) of `stats.json`'s pairs-by-length report. */
+const HISTORY_LENGTH_BUCKETS = [
+  { label: '1-4', max: 4 },
+  { label: '5-9', max: 9 },
+  { label: '10-24', max: 24 },
+  { label: '25-99', max: 99 },
+  { label: '100+', max: Infinity },
+] as const;
+
+/** What the attention runs over: per chosen sample a history row, addressed by local sample index. */
+interface CandidateSets {
+  /** The chosen samples re-indexed 0..m−1, each its own "user" of `history`. */
+  samples: Samples;
+  history: SequenceStore;
+  /** Local index → original sample id. */
+  origin: Int32Array;
+  /** Distinct items in the sample's history before its time (the length report). */
+  historyLength: Int32Array;
+  /** Samples left out because the history is shorter than R. */
+  short: number;
+}
+
+function localSamples(samples: Samples, origin: Int32Array): Samples {
+  const m = origin.length;
+  const pick = <T extends Int8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const out = make(m);
+    for (let i = 0; i < m; i++) out[i] = a[origin[i]];
+    return out;
+  };
+  return {
+    domain: samples.domain,
+    count: m,
+    userId: Int32Array.from({ length: m }, (_, i) => i),
+    itemId: pick(samples.itemId, (n) => new Int32Array(n)),
+    ts: pick(samples.ts, (n) => new Float64Array(n)),
+    label: pick(samples.label, (n) => new Int8Array(n)),
+    split: pick(samples.split, (n) => new Int8Array(n)),
+    pTrue: null,
+  };
+}
+
+/** R = 0: the model's own window, the most recent `maxHistory` events (its training input). */
+function recentWindows(samples: Samples, history: SequenceStore, chosen: Int32Array, maxHistory: number): CandidateSets {
+  const offsets = [0];
+  const items: number[] = [];
+  const ts: number[] = [];
+  const historyLength = new Int32Array(chosen.length);
+  const seen = new Set<number>();
+  chosen.forEach((s, i) => {
+    const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], maxHistory);
+    seen.clear();
+    for (let j = lo; j < hi; j++) {
+      items.push(history.items[j]);
+      ts.push(history.ts[j]);
+      seen.add(history.items[j]);
+    }
+    historyLength[i] = seen.size;
+    offsets.push(items.length);
+  });
+  const store = new SequenceStore('source', Int32Array.from(chosen, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
+  return { samples: localSamples(samples, chosen), history: store, origin: chosen, historyLength, short: 0 };
+}
+
+/**
+ * R > 0: S_A per sample — the source GSU's top-R distinct items of the user's whole history before the sample by
+ * cos(e_target, e_item) over the model's item ID embeddings (target item excluded), kept in time order of their
+ * latest event. Samples with fewer than R distinct candidates are counted in `short` and left out.
+ */
+export function gsuCandidateSets(samples: Samples, history: SequenceStore, chosen: Int32Array, idVectors: Float32Array, dim: number, R: number, onProgress: OnProgress = noProgress): CandidateSets {
+  const numItems = idVectors.length / dim;
+  const unit = new Float32Array(idVectors.length);
+  for (let i = 0; i < numItems; i++) {
+    let norm = 0;
+    for (let k = 0; k < dim; k++) norm += idVectors[i * dim + k] ** 2;
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let k = 0; k < dim; k++) unit[i * dim + k] = idVectors[i * dim + k] * inv;
+  }
+  const kept: number[] = [];
+  const offsets = [0];
+  const items: number[] = [];
+  const ts: number[] = [];
+  const lengths: number[] = [];
+  let short = 0;
+  const lastAt = new Map<number, number>(); // item → index of its latest event before the sample
+  const cand: number[] = [];
+  const score = new Float64Array(numItems);
+  for (let c = 0; c < chosen.length; c++) {
+    const s = chosen[c];
+    const target = samples.itemId[s];
+    const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], Infinity);
+    lastAt.clear();
+    for (let j = lo; j < hi; j++) if (history.items[j] !== target) lastAt.set(history.items[j], j);
+    if (lastAt.size < R) {
+      short++;
+      continue;
+    }
+    cand.length = 0;
+    for (const item of lastAt.keys()) {
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += unit[target * dim + k] * unit[item * dim + k];
+      score[item] = dot;
+      cand.push(item);
+    }
+    // Highest score first; ties by item id so the set is deterministic.
+    cand.sort((a, b) => score[b] - score[a] || a - b);
+    const top = cand.slice(0, R).map((item) => lastAt.get(item) as number).sort((a, b) => a - b);
+    for (const j of top) {
+      items.push(history.items[j]);
+      ts.push(history.ts[j]);
+    }
+    offsets.push(items.length);
+    lengths.push(lastAt.size);
+    kept.push(s);
+    if ((c & 4095) === 4095) onProgress({ phase: 'ESU candidates', done: c + 1, total: chosen.length });
+  }
+  const origin = Int32Array.from(kept);
+  const store = new SequenceStore('source', Int32Array.from(kept, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
+  return { samples: localSamples(samples, origin), history: store, origin, historyLength: Int32Array.from(lengths), short };
 }
 
 /** Mean and quantiles of the per-sample maximum attention, and its mean per equal-width time bucket. */

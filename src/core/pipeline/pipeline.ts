@@ -14,7 +14,7 @@ import { synthesize } from '../synth.js';
 import { prepareDataset, PREPARE_FORMATS } from '../prepare/index.js';
 import { trainCtr, type CtrModelFlags } from '../ctr/train.js';
 import { resolveModelConfig, resolveTrainConfig, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
-import { extractEsuPairs, type EsuResult } from '../pairs/esu.js';
+import { DEFAULT_ESU_CANDIDATES, extractEsuPairs, type EsuResult } from '../pairs/esu.js';
 import { extractSwingPairs } from '../pairs/swing.js';
 import { DEFAULT_SWING_CONFIG, type SwingConfig } from '../pairs/swing.js';
 import { trainContent, DEFAULT_TRAIN_CONTENT_CONFIG } from '../cbjt/train-content.js';
@@ -22,16 +22,31 @@ import { trainBehavior, DEFAULT_TRAIN_BEHAVIOR_CONFIG } from '../cbjt/train-beha
 import { trainUnion, DEFAULT_TRAIN_UNION_CONFIG, type TrainUnionConfig } from '../cbjt/train-union.js';
 import { buildIndex } from '../retrieval/hnsw.js';
 import { searchGsu } from '../retrieval/gsu.js';
+import { nativeKernels, scorerName } from '../retrieval/native.js';
+import { kernelUsesFma } from '../retrieval/score-kernel.js';
+import { DOMAINS } from '../schemas.js';
 import { evaluate } from '../evaluate/evaluate.js';
-import type { EvaluateResult } from '../evaluate/result.js';
-import { runSteps, type StepDef, type StepOutcome } from './runner.js';
+import type { EvaluateResult, PlantedMetrics } from '../evaluate/result.js';
+import { inputFingerprint, runSteps, type StepDef, type StepOutcome } from './runner.js';
 
 /** One CTR run of the comparison table: a Table 1 variant, or `gist` under a Table 6 ASI setting. */
 export interface CtrRunSpec {
   name: string;
   variant: CtrVariant;
   asi: AsiMode;
+  /**
+   * gist only: which union model's u the GSU searches and ASI scores (default `union`, the joint model; the
+   * single-view and Swing-trained unions give the paper's Table 2 and Table 4 rows).
+   */
+  union?: UnionStep;
 }
+
+/** Union steps a gist run can search with. */
+export const UNION_STEPS = ['union', 'union-no-gate', 'union-no-cross', 'union-swing', 'union-content', 'union-behavior'] as const;
+export type UnionStep = (typeof UNION_STEPS)[number];
+
+/** The GSU step that searches with a union's u (`gsu-joint` for the joint model). */
+const gsuStepOf = (union: UnionStep): string => (union === 'union' ? 'gsu-joint' : `gsu-${union}`);
 
 export interface PipelineConfig {
   /** `--data synthetic`: preset and field overrides for `gist synth`. */
@@ -44,6 +59,8 @@ export interface PipelineConfig {
   target: { model: CtrModelFlags; train: Partial<CtrTrainConfig> };
   /** θ of eq. 8. */
   theta: number;
+  /** R: size of the candidate set S_A the ESU attends over (0 = the source model's recent-history window). */
+  esuCandidates: number;
   /**
    * θ for the Recall@K ground truth (ESU pairs of valid/test samples); null = `theta`. Long histories spread
    * attention (MovieLens: 2 held-out pairs at 0.4), so a lower truth θ keeps the recall table meaningful
@@ -73,6 +90,13 @@ export const TABLE1_RUNS: CtrRunSpec[] = [
   { name: 'gist', variant: 'gist', asi: 'simscore+simdist' },
 ];
 
+/** Table 2: GIST searching with single-encoder embeddings; Table 4: union trained on Swing pairs. */
+export const TABLE2_RUNS: CtrRunSpec[] = [
+  { name: 'gist-content-only', variant: 'gist', asi: 'simscore+simdist', union: 'union-content' },
+  { name: 'gist-behavior-only', variant: 'gist', asi: 'simscore+simdist', union: 'union-behavior' },
+];
+export const TABLE4_RUNS: CtrRunSpec[] = [{ name: 'gist-swing-pairs', variant: 'gist', asi: 'simscore+simdist', union: 'union-swing' }];
+
 export const TABLE6_RUNS: CtrRunSpec[] = [
   { name: 'gist-asi-none', variant: 'gist', asi: 'none' },
   { name: 'gist-asi-embedding', variant: 'gist', asi: 'embedding' },
@@ -83,8 +107,11 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
   synth: { preset: 'small', overrides: {} },
   prepare: { negatives: 4, targetGenres: ['Animation', 'Children'] },
   source: { model: {}, train: { epochs: 3, maxTrainSamples: 300_000 } },
-  target: { model: {}, train: { epochs: 6 } },
-  theta: 0.4,
+  // lr 0.002 chosen on the synthetic valid split over {0.005, 0.002} for every variant (README, "Choices made on valid").
+  target: { model: {}, train: { epochs: 8, lr: 0.002 } },
+  // Chosen on the synthetic valid split with R = 10 (README, "Choices made on valid"); the paper's 0.4 is for its model.
+  theta: 0.2,
+  esuCandidates: DEFAULT_ESU_CANDIDATES,
   recallTheta: null,
   swing: DEFAULT_SWING_CONFIG,
   content: {},
@@ -131,6 +158,8 @@ export interface PipelineResult {
   recall: { name: string; recall: Record<string, number | null> }[];
   /** AUC of the stored true click probability (synthetic data only): the best any model can do. */
   oracle_test_auc: number | null;
+  /** Synthetic data: GSU shares and embedding neighbours against the planted sub-topics (see `gist evaluate`). */
+  planted: PlantedMetrics | null;
   esu_pairs: number | null;
   /** Held-out ESU pairs used as Recall@K truth, and the θ they were kept at. */
   recall_truth_pairs: number;
@@ -160,6 +189,27 @@ const truthPairs = (ctx: Ctx): string => w(ctx, separateTruth(ctx.cfg) ? 'pairs-
 
 function isPrepared(dir: string): boolean {
   return fs.existsSync(path.join(dir, DATASET_FILES.manifest)) && fs.existsSync(path.join(dir, DATASET_FILES.items));
+}
+
+/** The files of a prepared dataset that steps read (not planted.arrow: diagnostics only). */
+function datasetFiles(dir: string): string[] {
+  const names = [DATASET_FILES.manifest, DATASET_FILES.items, ...DOMAINS.flatMap((d) => [DATASET_FILES.sequences(d), DATASET_FILES.samples(d)])];
+  return names.map((f) => path.join(dir, f));
+}
+
+/**
+ * Which kernel a step's numbers rest on beyond its config. GSU soft scores come from the native addon or the
+ * wasm kernel (with or without FMA), which round differently, so near-tied candidates may swap; the index
+ * step measures recall with the native search or hnswlib-node's (GIST_NATIVE=0, GIST_NATIVE_ISA).
+ */
+function kernelKey(step: string): unknown {
+  // hard search only filters by category: no scores, no scorer
+  if (step.startsWith('gsu-') && step !== 'gsu-hard') {
+    const { scorer } = scorerName();
+    return { gsu: scorer === 'wasm-simd' && kernelUsesFma() ? 'wasm-simd-fma' : scorer };
+  }
+  if (step === 'index') return { hnsw: nativeKernels()?.hnswIsa() ?? 'hnswlib-node' };
+  return null;
 }
 
 /** Union encoder runs: the joint model plus the ablations of Tables 2, 3 and 5. */
@@ -204,18 +254,18 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'pairs-esu',
       deps: ['source'],
       outDir: 'pairs-esu',
-      config: (ctx) => ({ theta: ctx.cfg.theta }),
+      config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates }),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, splits: ['train', 'valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['train', 'valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-truth',
       deps: ['source'],
       outDir: 'pairs-truth',
       enabled: (ctx) => separateTruth(ctx.cfg),
-      config: (ctx) => ({ theta: ctx.cfg.recallTheta }),
+      config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates }),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-truth'), theta: ctx.cfg.recallTheta as number, includeNegatives: false, minHistory: 1, splits: ['valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-truth'), theta: ctx.cfg.recallTheta as number, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-swing',
@@ -234,11 +284,11 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
     },
     {
       name: 'behavior',
-      deps: ['source'],
+      deps: ['source', 'content'],
       outDir: 'behavior',
       config: (ctx) => ctx.cfg.behavior,
       run: (ctx) =>
-        trainBehavior({ data: ctx.dataDir, idEmbeddings: w(ctx, 'source', 'id_embeddings.arrow'), out: w(ctx, 'behavior'), config: ctx.cfg.behavior, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        trainBehavior({ data: ctx.dataDir, idEmbeddings: w(ctx, 'source', 'id_embeddings.arrow'), contentModel: w(ctx, 'content', 'model'), out: w(ctx, 'behavior'), config: ctx.cfg.behavior, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
   ];
   for (const u of unionRuns(cfg)) {
@@ -277,6 +327,16 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       config: (ctx) => ({ k: ctx.cfg.k }),
       run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, 'union', 'joint.arrow'), out: w(ctx, 'gsu-joint'), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
     },
+    // GSU over the other unions' u, for gist runs that ask for them (Tables 2 and 4).
+    ...[...new Set(cfg.runs.filter((r) => r.variant === 'gist' && r.union && r.union !== 'union').map((r) => r.union as UnionStep))].map(
+      (union): StepDef<Ctx> => ({
+        name: gsuStepOf(union),
+        deps: [union],
+        outDir: gsuStepOf(union),
+        config: (ctx) => ({ k: ctx.cfg.k }),
+        run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, union, 'joint.arrow'), out: w(ctx, gsuStepOf(union)), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
+      }),
+    ),
     {
       name: 'gsu-content',
       deps: ['content'],
@@ -294,8 +354,9 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
     },
   );
   for (const r of cfg.runs) {
-    const gsuStep = r.variant === 'din' ? null : r.variant === 'sim-hard' ? 'gsu-hard' : r.variant === 'gist' ? 'gsu-joint' : 'gsu-content';
-    const deps = ['data', ...(gsuStep ? [gsuStep] : []), ...(r.variant === 'gist' ? ['union'] : [])];
+    const union: UnionStep = r.union ?? 'union';
+    const gsuStep = r.variant === 'din' ? null : r.variant === 'sim-hard' ? 'gsu-hard' : r.variant === 'gist' ? gsuStepOf(union) : 'gsu-content';
+    const deps = ['data', ...(gsuStep ? [gsuStep] : []), ...(r.variant === 'gist' ? [union] : [])];
     steps.push({
       name: `ctr-${r.name}`,
       deps,
@@ -310,7 +371,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
           variant: r.variant,
           asi: r.asi,
           gsuFile: gsuStep ? w(ctx, gsuStep, 'gsu.arrow') : undefined,
-          jointFile: r.variant === 'gist' ? w(ctx, 'union', 'joint.arrow') : undefined,
+          jointFile: r.variant === 'gist' ? w(ctx, union, 'joint.arrow') : undefined,
           model: ctx.cfg.target.model,
           train: ctx.cfg.target.train,
           seed: ctx.seed,
@@ -327,6 +388,8 @@ function embeddingRuns(ctx: Ctx): string[] {
   // Tables 2–3: content-only / behavior-only are single-view union models trained on the same pairs.
   if (!ctx.cfg.unionAblations) return [`joint=${w(ctx, 'union', 'joint.arrow')}`];
   return [
+    `content-encoder=${w(ctx, 'content', 'content.arrow')}`,
+    `behavior-encoder=${w(ctx, 'behavior', 'behavior.arrow')}`,
     `content-only=${w(ctx, 'union-content', 'joint.arrow')}`,
     `behavior-only=${w(ctx, 'union-behavior', 'joint.arrow')}`,
     `joint=${w(ctx, 'union', 'joint.arrow')}`,
@@ -351,7 +414,14 @@ export function resolvePipelineConfig(file?: string, inline: Record<string, unkn
   resolveConfig(DEFAULT_TRAIN_BEHAVIOR_CONFIG, cfg.behavior, `${where}: behavior`);
   resolveConfig(DEFAULT_TRAIN_UNION_CONFIG, cfg.union, `${where}: union`);
   resolveConfig(DEFAULT_SWING_CONFIG, cfg.swing, `${where}: swing`);
-  for (const r of cfg.runs) resolveModelConfig({ domain: 'target', variant: r.variant, asi: r.asi });
+  for (const r of cfg.runs) {
+    resolveModelConfig({ domain: 'target', variant: r.variant, asi: r.asi });
+    if (r.union !== undefined) {
+      if (r.variant !== 'gist') throw new UsageError(`${where}: runs[${r.name}].union is for variant gist`);
+      if (!(UNION_STEPS as readonly string[]).includes(r.union)) throw new UsageError(`${where}: runs[${r.name}].union must be one of ${UNION_STEPS.join(', ')}, got ${r.union}`);
+      if (r.union !== 'union' && !cfg.unionAblations) throw new UsageError(`${where}: runs[${r.name}] searches with ${r.union}, which needs unionAblations: true`);
+    }
+  }
   for (const [key, theta] of [['theta', cfg.theta], ['recallTheta', cfg.recallTheta ?? cfg.theta]] as const) {
     if (!(theta > 0 && theta <= 1)) throw new UsageError(`${where}: ${key} must be in (0, 1], got ${theta}`);
   }
@@ -387,11 +457,14 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // A prepared folder is used as is: no data step; steps that depended on it depend on nothing.
     steps = steps.filter((s) => s.name !== 'data').map((s) => ({ ...s, deps: s.deps.filter((d) => d !== 'data') }));
   }
-  const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, { from: o.from, onStep: o.onStep });
+  // Every step's output rests on the seed, the backend and the input data (another folder, or its files
+  // rewritten in place: a synthetic data step's own config covers its data).
+  const keyBase = { seed: o.seed, backend: o.backend, data: o.data === 'synthetic' ? 'synthetic' : inputFingerprint(prepared ? datasetFiles(dataDir) : [o.data]) };
+  const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, { from: o.from, keyBase, stepKey: kernelKey, onStep: o.onStep });
 
   const ran = new Set(outcomes.filter((x) => x.status !== 'disabled').map((x) => x.name));
   const predictions = cfg.runs.filter((r) => ran.has(`ctr-${r.name}`)).map((r) => `${r.name}=${w(ctx, `ctr-${r.name}`, 'predictions.arrow')}`);
-  const gsu = ['gsu-joint', 'gsu-content', 'gsu-hard'].filter((g) => ran.has(g)).map((g) => `${g}=${w(ctx, g, 'gsu.arrow')}`);
+  const gsu = ['gsu-joint', 'gsu-content', 'gsu-hard', ...UNION_STEPS.filter((u) => u !== 'union').map(gsuStepOf)].filter((g) => ran.has(g)).map((g) => `${g}=${w(ctx, g, 'gsu.arrow')}`);
   const evalDir = w(ctx, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
   const report = path.join(evalDir, 'report.html');
@@ -406,11 +479,14 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     {
       predictions,
       split: 'test',
-      baselineRun: 'din',
+      // AUC gains are relative to DIN when it ran (evaluate's default otherwise: the first run).
+      baselineRun: predictions.some((p) => p.startsWith('din=')) ? 'din' : undefined,
       data: dataDir,
       gsu,
-      embeddings: heldOutPairs > 0 ? embeddingRuns(ctx) : [],
+      embeddings: heldOutPairs > 0 || fs.existsSync(path.join(dataDir, DATASET_FILES.planted)) ? embeddingRuns(ctx) : [],
       pairs: heldOutPairs > 0 ? truthPairs(ctx) : undefined,
+      // Truth pairs the unions trained on (ESU; Swing for union-swing) would reward memorisation: left out.
+      trainPairs: heldOutPairs > 0 ? [w(ctx, 'pairs-esu', 'pairs.arrow'), ...(ran.has('union-swing') ? [w(ctx, 'pairs-swing', 'pairs.arrow')] : [])] : undefined,
       ks: cfg.ks,
       html: report,
       saveMetrics: metrics,
@@ -437,6 +513,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     steps: outcomes.map((x) => ({ name: x.name, status: x.status, seconds: Math.round(x.seconds * 10) / 10 })),
     table,
     recall: ev.recall.map((r) => ({ name: r.name, recall: r.recall })),
+    planted: ev.planted ?? null,
     oracle_test_auc: oracle?.oracle_auc?.target?.test ?? null,
     esu_pairs: esu?.pairs ?? null,
     // Pairs evaluate scored (self-pairs and pairs without vectors are skipped), not the extraction count.

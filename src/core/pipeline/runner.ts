@@ -1,8 +1,10 @@
 /**
  * A small make-like step runner: each step declares its dependencies and config; a step whose config (and
- * whose dependencies' keys) did not change since its last successful run is skipped. State lives in
- * WORK/pipeline-state.json, written atomically after every step so an interrupted run resumes.
+ * whose dependencies' keys, and the run's shared key material: seed, input data, backend…) did not change
+ * since its last successful run is skipped. State lives in WORK/pipeline-state.json, written atomically
+ * after every step so an interrupted run resumes.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../arrow-io.js';
@@ -71,12 +73,50 @@ export function downstreamOf<Ctx>(steps: readonly StepDef<Ctx>[], from: string):
   return out;
 }
 
-export async function runSteps<Ctx>(
-  work: string,
-  steps: readonly StepDef<Ctx>[],
-  ctx: Ctx,
-  opts: { from?: string; onStep?: (name: string, status: 'start' | 'ran' | 'skipped' | 'disabled', seconds?: number) => void } = {},
-): Promise<StepOutcome[]> {
+/** Files read whole into the fingerprint (manifests, small raw files); larger ones are known by size and mtime. */
+const HASH_BELOW = 64 * 1024;
+
+/**
+ * A cheap identity of input files or folders (folders walked, hidden entries skipped): each file's resolved
+ * path, size and mtime, and the content of the small ones. Another folder, or a file rewritten in place,
+ * changes it; reading gigabytes of data to notice that would cost more than the steps it saves. A missing
+ * path counts as such (the step that reads it fails on its own).
+ */
+export function inputFingerprint(paths: readonly string[]): string {
+  const h = createHash('sha256');
+  const add = (file: string, st: fs.Stats): void => {
+    h.update(`${file}\0${st.size}\0${st.mtimeMs}\0`);
+    if (st.size < HASH_BELOW) h.update(fs.readFileSync(file));
+  };
+  // `descend`: false for a symlinked folder (not followed: no cycles); symlinked files are read through.
+  const walk = (p: string, descend: boolean): void => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      h.update(`${p}\0missing\0`);
+      return;
+    }
+    if (st.isFile()) return add(p, st);
+    if (!st.isDirectory() || !descend) return;
+    const entries = fs.readdirSync(p, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) walk(path.join(p, e.name), !e.isSymbolicLink());
+  };
+  for (const p of paths) walk(path.resolve(p), true);
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface RunStepsOptions {
+  from?: string;
+  /** Key material shared by every step (seed, input data identity, backend): a change reruns them all. */
+  keyBase?: unknown;
+  /** Key material of one step beyond its config (e.g. which kernel scores GSU); null/undefined for none. */
+  stepKey?: (name: string) => unknown;
+  onStep?: (name: string, status: 'start' | 'ran' | 'skipped' | 'disabled', seconds?: number) => void;
+}
+
+export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[], ctx: Ctx, opts: RunStepsOptions = {}): Promise<StepOutcome[]> {
   checkOrder(steps);
   fs.mkdirSync(work, { recursive: true });
   const state = readState(work);
@@ -90,7 +130,13 @@ export async function runSteps<Ctx>(
       opts.onStep?.(step.name, 'disabled');
       continue;
     }
-    const key = configHash({ version: VERSION, config: step.config(ctx), deps: step.deps.map((d) => keys.get(d) ?? '') });
+    const key = configHash({
+      version: VERSION,
+      base: opts.keyBase ?? null,
+      step: opts.stepKey?.(step.name) ?? null,
+      config: step.config(ctx),
+      deps: step.deps.map((d) => keys.get(d) ?? ''),
+    });
     keys.set(step.name, key);
     const prev = state.steps[step.name];
     if (!forced.has(step.name) && prev && prev.key === key && fs.existsSync(path.join(work, step.outDir))) {

@@ -1,0 +1,161 @@
+/**
+ * Planted-truth diagnostics for synthetic data (planted.arrow from `gist synth`): does a GSU return the source
+ * events of the target item's planted sub-topic, and do an embedding's nearest cross-domain neighbours share it?
+ * Share@k = |top-k searched events in the target item's sub-topic| / min(k, events searched), beside the best
+ * share the searched history allows, min(k, same-sub-topic events) / min(k, events).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readArrow } from '../arrow-io.js';
+import { DATASET_FILES, DOMAIN_CODE, type Items, type Samples, type SequenceStore } from '../dataset.js';
+import { InputDataError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { PLANTED } from '../schemas.js';
+import type { GsuIndex } from '../ctr/inputs.js';
+import type { ItemVectors } from './recall.js';
+
+/** Each item's planted topic and global sub-topic, by item id. */
+export interface Planted {
+  topic: Int32Array;
+  subtopic: Int32Array;
+}
+
+/** Share of a GSU's top-k in the target item's planted sub-topic and topic, with the best the history allows. */
+export interface PlantedGsuShare {
+  name: string;
+  k: number;
+  /** Samples of the split with at least one searched event. */
+  samples: number;
+  subtopic: number;
+  topic: number;
+  best_subtopic: number;
+  best_topic: number;
+}
+
+/** An embedding's cross-domain neighbours against planted sub-topics: target-domain queries, source-domain candidates. */
+export interface PlantedRecall {
+  name: string;
+  queries: number;
+  /** "K" → mean share of the top K in the query's sub-topic. */
+  precision: Record<string, number>;
+  /** "K" → mean share of the query's same-sub-topic source items found in the top K. */
+  recall: Record<string, number>;
+}
+
+/** planted.arrow of a dataset folder, or null when the data is not synthetic. */
+export function readPlanted(dataDir: string, numItems: number): Planted | null {
+  const file = path.join(dataDir, DATASET_FILES.planted);
+  if (!fs.existsSync(file)) return null;
+  const f = readArrow(file, PLANTED);
+  const ids = f.columns.item_id as Int32Array;
+  if (ids.length !== numItems) throw new InputDataError(`${ids.length} rows, expected one per item (${numItems})`, file, 'item_id');
+  const topic = new Int32Array(numItems);
+  const subtopic = new Int32Array(numItems);
+  const t = f.columns.topic as Int32Array;
+  const s = f.columns.subtopic as Int32Array;
+  for (let r = 0; r < ids.length; r++) {
+    if (ids[r] >= numItems) throw new InputDataError(`item id ${ids[r]} out of range (${numItems} items)`, file, 'item_id', r);
+    topic[ids[r]] = t[r];
+    subtopic[ids[r]] = s[r];
+  }
+  return { topic, subtopic };
+}
+
+/**
+ * Share@k of one GSU's results over the target samples of `splitCode`. The searched history is every source
+ * event of the user strictly before the sample's time (what `search-gsu` ranks). `clickedOnly` keeps the clicked
+ * samples (their items mostly lie in the user's preferred sub-topics, so the history holds more of them).
+ */
+export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, source: SequenceStore, planted: Planted, splitCode: number, ks: readonly number[], clickedOnly = false): PlantedGsuShare[] {
+  const acc = ks.map(() => ({ sub: 0, topic: 0, bestSub: 0, bestTopic: 0 }));
+  let n = 0;
+  for (let s = 0; s < samples.count; s++) {
+    if (samples.split[s] !== splitCode || (clickedOnly && samples.label[s] !== 1)) continue;
+    const row = gsu.rowOfSample[s];
+    if (row < 0 || gsu.offsets[row + 1] === gsu.offsets[row]) continue;
+    const item = samples.itemId[s];
+    const wantSub = planted.subtopic[item];
+    const wantTopic = planted.topic[item];
+    const [lo, hi] = source.historyBefore(samples.userId[s], samples.ts[s], Infinity);
+    let histSub = 0;
+    let histTopic = 0;
+    for (let j = lo; j < hi; j++) {
+      const e = source.items[j];
+      if (planted.subtopic[e] === wantSub) histSub++;
+      if (planted.topic[e] === wantTopic) histTopic++;
+    }
+    const a = gsu.offsets[row];
+    const found = gsu.offsets[row + 1] - a;
+    ks.forEach((k, q) => {
+      const m = Math.min(k, found);
+      let sub = 0;
+      let topic = 0;
+      for (let j = a; j < a + m; j++) {
+        if (planted.subtopic[gsu.items[j]] === wantSub) sub++;
+        if (planted.topic[gsu.items[j]] === wantTopic) topic++;
+      }
+      const denom = Math.min(k, Math.max(found, hi - lo));
+      acc[q].sub += sub / m;
+      acc[q].topic += topic / m;
+      acc[q].bestSub += Math.min(k, histSub) / denom;
+      acc[q].bestTopic += Math.min(k, histTopic) / denom;
+    });
+    n++;
+  }
+  return ks.map((k, q) => ({ name, k, samples: n, subtopic: acc[q].sub / n, topic: acc[q].topic / n, best_subtopic: acc[q].bestSub / n, best_topic: acc[q].bestTopic / n }));
+}
+
+/**
+ * Precision@K and Recall@K of an embedding's exact cosine neighbours with planted sub-topics as truth: up to
+ * `maxQueries` items of `queryDomain` (a seeded sample; target by default: cross-domain) against every
+ * source-domain item that has a vector (the query itself left out).
+ */
+export function plantedNeighbourRecall(name: string, vectors: ItemVectors, has: Uint8Array, items: Items, planted: Planted, ks: readonly number[], maxQueries: number, rng: Rng, queryDomain = DOMAIN_CODE.target): PlantedRecall {
+  const { dim, values } = vectors;
+  const cands: number[] = [];
+  const queries: number[] = [];
+  for (let i = 0; i < has.length; i++) {
+    if (!has[i]) continue;
+    if (items.domain[i] === DOMAIN_CODE.source) cands.push(i);
+    if (items.domain[i] === queryDomain) queries.push(i);
+  }
+  const picked = rng.shuffle(Int32Array.from(queries)).subarray(0, Math.min(maxQueries, queries.length));
+  const norm = (i: number): number => {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += values[i * dim + k] ** 2;
+    return s > 0 ? 1 / Math.sqrt(s) : 0;
+  };
+  const candNorm = Float64Array.from(cands, norm);
+  const subSize = new Map<number, number>();
+  for (const c of cands) subSize.set(planted.subtopic[c], (subSize.get(planted.subtopic[c]) ?? 0) + 1);
+  const prec = ks.map(() => 0);
+  const rec = ks.map(() => 0);
+  let used = 0;
+  const scores = new Float64Array(cands.length);
+  const order = new Int32Array(cands.length);
+  for (const qi of picked) {
+    const want = planted.subtopic[qi];
+    // A source-domain query is never its own neighbour.
+    const total = (subSize.get(want) ?? 0) - (items.domain[qi] === DOMAIN_CODE.source ? 1 : 0);
+    if (total === 0) continue;
+    const qn = norm(qi);
+    for (let c = 0; c < cands.length; c++) {
+      let dot = 0;
+      const o = cands[c] * dim;
+      for (let k = 0; k < dim; k++) dot += values[qi * dim + k] * values[o + k];
+      scores[c] = cands[c] === qi ? -Infinity : dot * qn * candNorm[c];
+      order[c] = c;
+    }
+    order.sort((x, y) => scores[y] - scores[x] || x - y);
+    ks.forEach((k, q) => {
+      const m = Math.min(k, cands.length - (items.domain[qi] === DOMAIN_CODE.source ? 1 : 0));
+      let hit = 0;
+      for (let j = 0; j < m; j++) if (planted.subtopic[cands[order[j]]] === want) hit++;
+      prec[q] += hit / m;
+      rec[q] += hit / total;
+    });
+    used++;
+  }
+  const by = (acc: number[]): Record<string, number> => Object.fromEntries(ks.map((k, q) => [String(k), used ? acc[q] / used : NaN]));
+  return { name, queries: used, precision: by(prec), recall: by(rec) };
+}
