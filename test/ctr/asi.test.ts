@@ -57,3 +57,13 @@ describe('ASI SimScore bins and SimDist histograms', () => {
     assert.deepEqual(Array.from(batch.simDist as Float32Array), [0.5, 0.5, 0.5, 0.5]);
   });
 });
+
+it('SimDist features: fractions per histogram (default) or log(1 + count)', () => {
+  const counts = Float32Array.from([2, 0, 2, 0, 0, 0]); // two 3-bin histograms, the second empty
+  const frac = Float32Array.from(counts);
+  simDistFeatureInPlace(frac, 0, 6, 3);
+  assert.deepEqual(Array.from(frac), [0.5, 0, 0.5, 0, 0, 0]);
+  const logs = Float32Array.from(counts);
+  simDistFeatureInPlace(logs, 0, 6, 3, 'log-count');
+  assert.ok(Math.abs(logs[0] - Math.log(3)) < 1e-6 && logs[1] === 0 && logs[5] === 0);
+});
