@@ -6,7 +6,7 @@
 import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encodeArrow, type Columns } from '../../src/core/arrow-io.js';
 import { makeRng, type Rng } from '../../src/core/rng.js';
-import { ALL_SPECS, EMBEDDINGS, GSU, ITEMS, PAIRS, PREDICTIONS, SAMPLES, SEQUENCES, type TableSpec } from '../../src/core/schemas.js';
+import { ALL_SPECS, EMBEDDINGS, GSU, ITEMS, PAIRS, PLANTED, PREDICTIONS, SAMPLES, SEQUENCES, type TableSpec } from '../../src/core/schemas.js';
 
 const META = { command: 'fuzz', version: '0.0.0', seed: 1, config_hash: '0000000000000000' };
 
@@ -84,6 +84,8 @@ export function validColumns(spec: TableSpec, n: number, rng: Rng, numItems = Ma
         items: csr(lens, (k) => new Int32Array(k), () => rng.int(numItems)),
         scores: csr(lens, (k) => new Float32Array(k), (_r, k) => 1 - k / 10),
       };
+    case PLANTED.name:
+      return { item_id: ids, topic: ints(4), subtopic: ints(12) };
     default:
       throw new Error(`corpus: no generator for spec ${spec.name}`);
   }
