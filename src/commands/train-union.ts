@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { dataFlag, outFlag } from '../cli/flags.js';
 import { formatRecall } from '../core/cbjt/recall.js';
-import { DEFAULT_TRAIN_UNION_CONFIG as D, trainUnion, type TrainUnionResult } from '../core/cbjt/train-union.js';
+import { DEFAULT_TRAIN_UNION_CONFIG as D, trainUnion, type TrainUnionConfig, type TrainUnionResult } from '../core/cbjt/train-union.js';
 import type { UnionView } from '../core/cbjt/union.js';
 import type { BackendName } from '../core/engine/backend.js';
 import { numberFlag } from '../cli/flags.js';
@@ -32,6 +32,7 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
     'min-steps': Flags.integer({ description: `train at least this many steps: more epochs when there are few pairs, 0 = exactly --epochs [default: ${D.minSteps}]`, min: 0 }),
     'batch-size': Flags.integer({ description: `pairs per in-batch contrastive batch [default: ${D.batchSize}]`, min: 2 }),
     lr: numberFlag({ description: `Adam learning rate [default: ${D.lr}]` }),
+    'pair-weighting': Flags.string({ description: `how often a pair is drawn: none, count, or sqrt-count (∝ √count) [default: ${D.pairWeighting}]`, options: ['none', 'count', 'sqrt-count'] }),
     'min-attention': numberFlag({ description: 'train only on pairs with attention ≥ this [default: all pairs]' }),
     'eval-pairs': Flags.file({ description: 'PAIRS file: report Recall@10/100/1000 on its valid/test rows' }),
     'eval-max-pairs': Flags.integer({ description: `held-out pairs evaluated at most [default: ${D.evalMaxPairs}]`, min: 1 }),
@@ -60,6 +61,7 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
         minSteps: flags['min-steps'],
         batchSize: flags['batch-size'],
         lr: flags.lr,
+        pairWeighting: flags['pair-weighting'] as TrainUnionConfig['pairWeighting'] | undefined,
         minAttention: flags['min-attention'],
         evalMaxPairs: flags['eval-max-pairs'],
       },
