@@ -25,8 +25,9 @@ for (const [name, config] of Object.entries(variants)) {
   await trainUnion({ data, content: path.join(work, 'content', 'content.arrow'), behavior: path.join(work, 'behavior', 'behavior.arrow'), pairs, out, config, seed: 42, backend: 'wasm' });
   await searchGsu({ data, embeddings: path.join(out, 'joint.arrow'), out: path.join(out, 'gsu'), config: { mode: 'soft', k: 100 }, seed: 42 });
   const gsu = loadGsu(path.join(out, 'gsu', 'gsu.arrow'), ds.samples.target.count, ds.items.count);
-  const [c] = gsuPlantedShares(name, gsu, ds.samples.target, ds.sequences.source, planted, SPLIT_CODE.valid, [10], true);
-  const [a] = gsuPlantedShares(name, gsu, ds.samples.target, ds.sequences.source, planted, SPLIT_CODE.valid, [10]);
+  const shares = gsuPlantedShares(name, gsu, ds.samples.target, ds.sequences.source, planted, SPLIT_CODE.valid, [10]);
+  const [c] = shares.clicked;
+  const [a] = shares.all;
   const e = loadEmbeddings(path.join(out, 'joint.arrow'), ds.items.count);
   const r = plantedNeighbourRecall(name, e.vectors, e.has, ds.items, planted, [10], 300, makeRng(1));
   console.log(`${name}: valid sub@10 clicked ${c.subtopic.toFixed(3)} all ${a.subtopic.toFixed(3)} | P@10 ${r.precision['10'].toFixed(3)} | ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -4,7 +4,7 @@ import { gateMessage } from '../core/evaluate/gate.js';
 import type { EvaluateResult } from '../core/evaluate/result.js';
 import { isBest, resultTables, type TableData } from '../core/evaluate/tables.js';
 
-function renderTable(t: TableData, baseline: string | null): string {
+export function renderTable(t: TableData, baseline: string | null): string {
   const widths = t.headers.map((h, j) => Math.max(h.length, ...t.rows.map((r) => r[j].length)));
   const pad = (s: string, j: number): string => (t.align[j] === 'right' ? s.padStart(widths[j]) : s.padEnd(widths[j]));
   const lines = [chalk.bold(t.title), t.headers.map((h, j) => chalk.dim(pad(h, j))).join('  '), chalk.dim(widths.map((w) => '─'.repeat(w)).join('  '))];

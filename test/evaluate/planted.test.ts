@@ -20,13 +20,13 @@ test('GSU share@k against planted sub-topics, beside the best the history allows
   const samples: Samples = { domain: 'target', count: 3, userId: Int32Array.from([0, 0, 0]), itemId: Int32Array.from([6, 7, 6]), ts: Float64Array.from([10, 10, 10]), label: Int8Array.from([1, 0, 1]), split: Int8Array.from([1, 1, 2]), pTrue: null };
   // GSU results: sample 0 → [0, 4, 2] (1 of 2 in the top 2 is sub 0), sample 1 → [2, 3, 0] (2 of 2 in sub 1).
   const gsu: GsuIndex = { file: 'x', rowOfSample: Int32Array.from([0, 1, -1]), offsets: Int32Array.from([0, 3, 6]), items: Int32Array.from([0, 4, 2, 2, 3, 0]), scores: new Float32Array(6) };
-  const [at2] = gsuPlantedShares('g', gsu, samples, store, planted, 1, [2]);
+  const [at2] = gsuPlantedShares('g', gsu, samples, store, planted, 1, [2]).all;
   assert.equal(at2.samples, 2);
   assert.equal(at2.subtopic, (0.5 + 1) / 2);
   assert.equal(at2.topic, (0.5 + 1) / 2, 'item 4 is of topic 1');
   // Best: the history holds 2 events of sub 0 and 2 of sub 1 → 2/2 for both.
   assert.equal(at2.best_subtopic, 1);
-  const [clicked] = gsuPlantedShares('g', gsu, samples, store, planted, 1, [3], true);
+  const [clicked] = gsuPlantedShares('g', gsu, samples, store, planted, 1, [3]).clicked;
   assert.equal(clicked.samples, 1);
   assert.equal(clicked.subtopic, 1 / 3);
   assert.equal(clicked.best_subtopic, 2 / 3);

@@ -26,6 +26,11 @@ export type ViewMode = (typeof VIEW_MODES)[number];
 export const VIEW_CHOICES = { auto: null, 'title-text': 'title|text', 'text-content': 'text|content', dropout: 'dropout-augmented' } as const;
 export type ViewChoice = keyof typeof VIEW_CHOICES;
 
+/** The `--views` choice that names a view mode (to rebuild an encoder's views from its saved architecture). */
+export function viewChoiceOf(mode: ViewMode): ViewChoice {
+  return (Object.keys(VIEW_CHOICES) as ViewChoice[]).find((c) => VIEW_CHOICES[c] === mode) as ViewChoice;
+}
+
 /** Auto mode picks a two-field view only when at least this share of items has the second view. */
 export const MIN_VIEW_COVERAGE = 0.5;
 

@@ -28,10 +28,7 @@ import {
   encoderViews,
   writeTrainedEncoder,
 } from './common.js';
-import { ContentEncoder, gatherRows, VIEW_CHOICES, type TowerFeed, type ViewChoice, type ViewMode } from './encoder.js';
-
-/** The `views` choice that names a view mode (to rebuild F_C's views for a copy of it). */
-const VIEW_CHOICE_OF = Object.fromEntries(Object.entries(VIEW_CHOICES).filter(([, m]) => m !== null).map(([c, m]) => [m, c])) as Record<ViewMode, ViewChoice>;
+import { ContentEncoder, gatherRows, viewChoiceOf, type TowerFeed, type ViewMode } from './encoder.js';
 import { addLogitScale, symmetricInfoNce, temperatureOf } from './infonce.js';
 import { Dense, l2Normalize, l2NormalizeRows } from './layers.js';
 import { loadEncoder, saveEncoder } from './model-files.js';
@@ -149,7 +146,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
   if (init === 'content') {
     // F_B is a separate copy of F_C: the same architecture and weights, trained on from there.
     encoder = (await loadEncoder(opts.contentModel as string, 'content', config.lr)).encoder;
-    ({ content, viewMode } = encoderViews(items, VIEW_CHOICE_OF[encoder.arch.viewMode], opts.data));
+    ({ content, viewMode } = encoderViews(items, viewChoiceOf(encoder.arch.viewMode), opts.data));
   } else {
     ({ content, viewMode } = encoderViews(items, config.views, opts.data));
     encoder = new ContentEncoder(encoderArchitecture(config, viewMode, config.dim === 0 ? id.dim : config.dim, items.content?.dim ?? 0), rng.fork('init'), config.lr);

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../arrow-io.js';
 import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, SPLIT_CODE, type Items } from '../dataset.js';
 import { loadGsu } from '../ctr/inputs.js';
 import { makeRng } from '../rng.js';
-import { gsuPlantedShares, plantedNeighbourRecall, readPlanted } from './planted.js';
+import { gsuPlantedShares, plantedNeighbourRecall, readPlanted, type Planted } from './planted.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { auc, gauc, logloss, rocCurve } from '../metrics.js';
 import { noProgress, type OnProgress } from '../output.js';
@@ -253,8 +253,7 @@ function plantedMetrics(o: EvaluateOptions, ks: readonly number[], onProgress: O
   if (!fs.existsSync(path.join(dir, DATASET_FILES.planted))) return null;
   onProgress({ phase: 'planted truth', done: 0, total: 1 });
   const ds = loadDataset(dir);
-  const planted = readPlanted(dir, ds.items.count);
-  if (!planted) return null;
+  const planted = readPlanted(dir, ds.items.count) as Planted; // present: checked above
   const split = SPLIT_CODE[o.split];
   const out: PlantedMetrics = { gsu: [], gsu_clicked: [], embeddings: [] };
   for (const g of parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu')) {
@@ -263,8 +262,9 @@ function plantedMetrics(o: EvaluateOptions, ks: readonly number[], onProgress: O
     let longest = 0;
     for (let r = 0; r + 1 < index.offsets.length; r++) longest = Math.max(longest, index.offsets[r + 1] - index.offsets[r]);
     const gsuKs = [...new Set([10, ...ks.filter((k) => k <= longest)])].sort((a, b) => a - b);
-    out.gsu.push(...gsuPlantedShares(g.name, index, ds.samples.target, ds.sequences.source, planted, split, gsuKs));
-    out.gsu_clicked.push(...gsuPlantedShares(g.name, index, ds.samples.target, ds.sequences.source, planted, split, gsuKs, true));
+    const shares = gsuPlantedShares(g.name, index, ds.samples.target, ds.sequences.source, planted, split, gsuKs);
+    out.gsu.push(...shares.all);
+    out.gsu_clicked.push(...shares.clicked);
   }
   for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) {
     const emb = loadEmbeddings(e.file, ds.items.count);

@@ -62,15 +62,17 @@ export function readPlanted(dataDir: string, numItems: number): Planted | null {
 }
 
 /**
- * Share@k of one GSU's results over the target samples of `splitCode`. The searched history is every source
- * event of the user strictly before the sample's time (what `search-gsu` ranks). `clickedOnly` keeps the clicked
- * samples (their items mostly lie in the user's preferred sub-topics, so the history holds more of them).
+ * Share@k of one GSU's results over the target samples of `splitCode`, over all of them and over the clicked
+ * ones (their items mostly lie in the user's preferred sub-topics, so the history holds more of them); one pass,
+ * each sample's history counted once. The searched history is every source event of the user strictly before
+ * the sample's time (what `search-gsu` ranks).
  */
-export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, source: SequenceStore, planted: Planted, splitCode: number, ks: readonly number[], clickedOnly = false): PlantedGsuShare[] {
-  const acc = ks.map(() => ({ sub: 0, topic: 0, bestSub: 0, bestTopic: 0 }));
-  let n = 0;
+export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, source: SequenceStore, planted: Planted, splitCode: number, ks: readonly number[]): { all: PlantedGsuShare[]; clicked: PlantedGsuShare[] } {
+  const sums = (): { n: number; at: { sub: number; topic: number; bestSub: number; bestTopic: number }[] } => ({ n: 0, at: ks.map(() => ({ sub: 0, topic: 0, bestSub: 0, bestTopic: 0 })) });
+  const all = sums();
+  const clicked = sums();
   for (let s = 0; s < samples.count; s++) {
-    if (samples.split[s] !== splitCode || (clickedOnly && samples.label[s] !== 1)) continue;
+    if (samples.split[s] !== splitCode) continue;
     const row = gsu.rowOfSample[s];
     if (row < 0 || gsu.offsets[row + 1] === gsu.offsets[row]) continue;
     const item = samples.itemId[s];
@@ -86,6 +88,7 @@ export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, 
     }
     const a = gsu.offsets[row];
     const found = gsu.offsets[row + 1] - a;
+    const into = samples.label[s] === 1 ? [all, clicked] : [all];
     ks.forEach((k, q) => {
       const m = Math.min(k, found);
       let sub = 0;
@@ -95,14 +98,18 @@ export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, 
         if (planted.topic[gsu.items[j]] === wantTopic) topic++;
       }
       const denom = Math.min(k, Math.max(found, hi - lo));
-      acc[q].sub += sub / m;
-      acc[q].topic += topic / m;
-      acc[q].bestSub += Math.min(k, histSub) / denom;
-      acc[q].bestTopic += Math.min(k, histTopic) / denom;
+      for (const acc of into) {
+        acc.at[q].sub += sub / m;
+        acc.at[q].topic += topic / m;
+        acc.at[q].bestSub += Math.min(k, histSub) / denom;
+        acc.at[q].bestTopic += Math.min(k, histTopic) / denom;
+      }
     });
-    n++;
+    for (const acc of into) acc.n++;
   }
-  return ks.map((k, q) => ({ name, k, samples: n, subtopic: acc[q].sub / n, topic: acc[q].topic / n, best_subtopic: acc[q].bestSub / n, best_topic: acc[q].bestTopic / n }));
+  const shares = (acc: ReturnType<typeof sums>): PlantedGsuShare[] =>
+    ks.map((k, q) => ({ name, k, samples: acc.n, subtopic: acc.at[q].sub / acc.n, topic: acc.at[q].topic / acc.n, best_subtopic: acc.at[q].bestSub / acc.n, best_topic: acc.at[q].bestTopic / acc.n }));
+  return { all: shares(all), clicked: shares(clicked) };
 }
 
 /**

@@ -3,7 +3,7 @@
  * HTML report, so all three show the same numbers with the same formatting.
  */
 import { gateMessage } from './gate.js';
-import type { EvaluateResult } from './result.js';
+import type { EvaluateResult, PlantedMetrics } from './result.js';
 
 export type Align = 'left' | 'right';
 
@@ -89,8 +89,24 @@ export function resultTables(result: EvaluateResult): TableData[] {
       note: `Truth: ${result.recall[0].truth === 'all' ? 'all pairs' : 'valid and test pairs'}; the query item itself is never a candidate.`,
     });
   }
-  const pl = result.planted;
-  if (pl && pl.gsu.length) {
+  if (result.planted) tables.push(...plantedTables(result.planted));
+  if (result.gsu.length) {
+    tables.push({
+      id: 'gsu',
+      title: 'GSU similarity scores',
+      headers: ['gsu', 'samples', 'scores', 'mean', 'min', 'max'],
+      align: ['left', 'right', 'right', 'right', 'right', 'right'],
+      rows: result.gsu.map((g) => [g.name, fmtInt(g.samples), fmtInt(g.scores), fmtNum(g.mean), fmtNum(g.min), fmtNum(g.max)]),
+      best: [],
+    });
+  }
+  return tables;
+}
+
+/** The planted-truth tables (synthetic data): GSU sub-topic shares and embeddings' planted neighbours. */
+export function plantedTables(pl: PlantedMetrics): TableData[] {
+  const tables: TableData[] = [];
+  if (pl.gsu.length) {
     const ks = [...new Set(pl.gsu.map((g) => g.k))];
     const names = [...new Set(pl.gsu.map((g) => g.name))];
     const cell = (list: typeof pl.gsu, name: string, k: number, f: 'subtopic' | 'best_subtopic' | 'topic'): number | undefined => list.find((g) => g.name === name && g.k === k)?.[f];
@@ -105,7 +121,7 @@ export function resultTables(result: EvaluateResult): TableData[] {
       note: 'Synthetic data: planted sub-topics (planted.arrow, read by no model). Share over the searched events; best = the most the user’s history before the sample allows.',
     });
   }
-  if (pl && pl.embeddings.length) {
+  if (pl.embeddings.length) {
     const ks = Object.keys(pl.embeddings[0].precision);
     tables.push({
       id: 'planted-neighbours',
@@ -115,16 +131,6 @@ export function resultTables(result: EvaluateResult): TableData[] {
       rows: pl.embeddings.map((e) => [e.name, ...ks.map((k) => fmtNum(e.precision[k], 3)), ...ks.map((k) => fmtNum(e.recall[k], 3)), fmtInt(e.queries)]),
       best: ks.flatMap((k, j) => [...bestCells(pl.embeddings.map((e) => e.precision[k]), 1 + j), ...bestCells(pl.embeddings.map((e) => e.recall[k]), 1 + ks.length + j)]),
       note: 'P@K: share of the top K source items (exact cosine) in the query’s planted sub-topic; R@K: share of that sub-topic’s source items found.',
-    });
-  }
-  if (result.gsu.length) {
-    tables.push({
-      id: 'gsu',
-      title: 'GSU similarity scores',
-      headers: ['gsu', 'samples', 'scores', 'mean', 'min', 'max'],
-      align: ['left', 'right', 'right', 'right', 'right', 'right'],
-      rows: result.gsu.map((g) => [g.name, fmtInt(g.samples), fmtInt(g.scores), fmtNum(g.mean), fmtNum(g.min), fmtNum(g.max)]),
-      best: [],
     });
   }
   return tables;

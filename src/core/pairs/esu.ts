@@ -21,6 +21,7 @@ import { CtrBatcher } from '../ctr/batcher.js';
 import { resolveModelConfig, type CtrModelConfig } from '../ctr/config.js';
 import { CtrModel } from '../ctr/model.js';
 import { CTR_OUTPUTS } from '../ctr/train.js';
+import { l2NormalizeRows } from '../cbjt/layers.js';
 import { PAIR_OUTPUTS, quantiles, writePairs, type PairRows } from './common.js';
 
 /** R, the size of S_A (the paper leaves it open; chosen on the synthetic valid split, see README). */
@@ -106,7 +107,7 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
     for (let i = 0; i < samples.count; i++) if (splitCodes.has(samples.split[i]) && (o.includeNegatives || samples.label[i] === 1)) chosen.push(i);
     if (o.candidates > cfg.maxHistory) throw new UsageError(`--candidates ${o.candidates} exceeds the source model's history window (${cfg.maxHistory})`);
     const sets = o.candidates > 0 ? gsuCandidateSets(samples, ds.sequences.source, Int32Array.from(chosen), model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, o.candidates, onProgress) : recentWindows(samples, ds.sequences.source, Int32Array.from(chosen), cfg.maxHistory);
-    const idx = Int32Array.from({ length: sets.samples.count }, (_, i) => i);
+    const idx = sets.rows;
     const batcher = new CtrBatcher(cfg, { items: ds.items, samples: sets.samples, history: sets.history, gsu: null, joint: null }, o.batchSize);
     const probs = new Float32Array(o.batchSize);
     const att = new Float32Array(o.batchSize * cfg.maxHistory);
@@ -133,7 +134,7 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
         for (let j = 1; j < n; j++) if (att[b * L + j] > att[b * L + k]) k = j;
         const a = att[b * L + k];
         const local = batch.sampleIds[b];
-        const s = sets.origin[local];
+        const s = sets.origin ? sets.origin[local] : local;
         maxAtt.push(a);
         maxTs.push(samples.ts[s]);
         const row = lengthRows[HISTORY_LENGTH_BUCKETS.findIndex((x) => sets.historyLength[local] <= x.max)];
@@ -207,14 +208,16 @@ const HISTORY_LENGTH_BUCKETS = [
   { label: '100+', max: Infinity },
 ] as const;
 
-/** What the attention runs over: per chosen sample a history row, addressed by local sample index. */
+/** What the attention runs over: the samples to batch (`rows` of `samples`) and the store their histories come from. */
 interface CandidateSets {
-  /** The chosen samples re-indexed 0..m−1, each its own "user" of `history`. */
+  /** The source samples, or (S_A) the chosen ones re-indexed 0..m−1, each its own "user" of `history`. */
   samples: Samples;
   history: SequenceStore;
-  /** Local index → original sample id. */
-  origin: Int32Array;
-  /** Distinct items in the sample's history before its time (the length report). */
+  /** Sample ids of `samples` to score, in order. */
+  rows: Int32Array;
+  /** Id in `samples` → original sample id; null when `samples` are the originals. */
+  origin: Int32Array | null;
+  /** Distinct items in the sample's history before its time (the length report), by id in `samples`. */
   historyLength: Int32Array;
   /** Samples left out because the history is shorter than R. */
   short: number;
@@ -239,26 +242,17 @@ function localSamples(samples: Samples, origin: Int32Array): Samples {
   };
 }
 
-/** R = 0: the model's own window, the most recent `maxHistory` events (its training input). */
+/** R = 0: the model's own window, the most recent `maxHistory` events (its training input), read in place. */
 function recentWindows(samples: Samples, history: SequenceStore, chosen: Int32Array, maxHistory: number): CandidateSets {
-  const offsets = [0];
-  const items: number[] = [];
-  const ts: number[] = [];
-  const historyLength = new Int32Array(chosen.length);
+  const historyLength = new Int32Array(samples.count);
   const seen = new Set<number>();
-  chosen.forEach((s, i) => {
+  for (const s of chosen) {
     const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], maxHistory);
     seen.clear();
-    for (let j = lo; j < hi; j++) {
-      items.push(history.items[j]);
-      ts.push(history.ts[j]);
-      seen.add(history.items[j]);
-    }
-    historyLength[i] = seen.size;
-    offsets.push(items.length);
-  });
-  const store = new SequenceStore('source', Int32Array.from(chosen, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
-  return { samples: localSamples(samples, chosen), history: store, origin: chosen, historyLength, short: 0 };
+    for (let j = lo; j < hi; j++) seen.add(history.items[j]);
+    historyLength[s] = seen.size;
+  }
+  return { samples, history, rows: chosen, origin: null, historyLength, short: 0 };
 }
 
 /**
@@ -268,13 +262,7 @@ function recentWindows(samples: Samples, history: SequenceStore, chosen: Int32Ar
  */
 export function gsuCandidateSets(samples: Samples, history: SequenceStore, chosen: Int32Array, idVectors: Float32Array, dim: number, R: number, onProgress: OnProgress = noProgress): CandidateSets {
   const numItems = idVectors.length / dim;
-  const unit = new Float32Array(idVectors.length);
-  for (let i = 0; i < numItems; i++) {
-    let norm = 0;
-    for (let k = 0; k < dim; k++) norm += idVectors[i * dim + k] ** 2;
-    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let k = 0; k < dim; k++) unit[i * dim + k] = idVectors[i * dim + k] * inv;
-  }
+  const unit = l2NormalizeRows(Float32Array.from(idVectors), dim);
   const kept: number[] = [];
   const offsets = [0];
   const items: number[] = [];
@@ -315,7 +303,7 @@ export function gsuCandidateSets(samples: Samples, history: SequenceStore, chose
   }
   const origin = Int32Array.from(kept);
   const store = new SequenceStore('source', Int32Array.from(kept, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
-  return { samples: localSamples(samples, origin), history: store, origin, historyLength: Int32Array.from(lengths), short };
+  return { samples: localSamples(samples, origin), history: store, rows: Int32Array.from(kept, (_, i) => i), origin, historyLength: Int32Array.from(lengths), short };
 }
 
 /** Mean and quantiles of the per-sample maximum attention, and its mean per equal-width time bucket. */

@@ -41,9 +41,19 @@ export interface CtrRunSpec {
   union?: UnionStep;
 }
 
+/** Union encoder runs: the joint model, then the ablations of Tables 2, 3 and 5 (with `unionAblations`). */
+const UNION_RUNS = [
+  { name: 'union', pairs: 'esu', over: {} },
+  { name: 'union-no-gate', pairs: 'esu', over: { gate: false } },
+  { name: 'union-no-cross', pairs: 'esu', over: { cross: false } },
+  { name: 'union-swing', pairs: 'swing', over: {} },
+  { name: 'union-content', pairs: 'esu', over: { view: 'content' } },
+  { name: 'union-behavior', pairs: 'esu', over: { view: 'behavior' } },
+] as const satisfies readonly { name: string; pairs: 'esu' | 'swing'; over: Partial<TrainUnionConfig> }[];
+
 /** Union steps a gist run can search with. */
-export const UNION_STEPS = ['union', 'union-no-gate', 'union-no-cross', 'union-swing', 'union-content', 'union-behavior'] as const;
-export type UnionStep = (typeof UNION_STEPS)[number];
+export const UNION_STEPS = UNION_RUNS.map((u) => u.name);
+export type UnionStep = (typeof UNION_RUNS)[number]['name'];
 
 /** The GSU step that searches with a union's u (`gsu-joint` for the joint model). */
 const gsuStepOf = (union: UnionStep): string => (union === 'union' ? 'gsu-joint' : `gsu-${union}`);
@@ -212,21 +222,6 @@ function kernelKey(step: string): unknown {
   return null;
 }
 
-/** Union encoder runs: the joint model plus the ablations of Tables 2, 3 and 5. */
-function unionRuns(cfg: PipelineConfig): { name: string; pairs: 'esu' | 'swing'; over: Partial<TrainUnionConfig> }[] {
-  const runs: { name: string; pairs: 'esu' | 'swing'; over: Partial<TrainUnionConfig> }[] = [{ name: 'union', pairs: 'esu', over: {} }];
-  if (cfg.unionAblations) {
-    runs.push(
-      { name: 'union-no-gate', pairs: 'esu', over: { gate: false } },
-      { name: 'union-no-cross', pairs: 'esu', over: { cross: false } },
-      { name: 'union-swing', pairs: 'swing', over: {} },
-      { name: 'union-content', pairs: 'esu', over: { view: 'content' } },
-      { name: 'union-behavior', pairs: 'esu', over: { view: 'behavior' } },
-    );
-  }
-  return runs;
-}
-
 function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
   const steps: StepDef<Ctx>[] = [
     {
@@ -291,7 +286,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
         trainBehavior({ data: ctx.dataDir, idEmbeddings: w(ctx, 'source', 'id_embeddings.arrow'), contentModel: w(ctx, 'content', 'model'), out: w(ctx, 'behavior'), config: ctx.cfg.behavior, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
   ];
-  for (const u of unionRuns(cfg)) {
+  for (const u of cfg.unionAblations ? UNION_RUNS : UNION_RUNS.slice(0, 1)) {
     steps.push({
       name: u.name,
       deps: ['content', 'behavior', u.pairs === 'esu' ? 'pairs-esu' : 'pairs-swing'],
