@@ -5,8 +5,12 @@
 import { Command, Flags, Interfaces } from '@oclif/core';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
-import { exitCodeOf, EXIT, GistError } from '../core/errors.js';
+import { exitCodeOf, EXIT, GistError, UsageError } from '../core/errors.js';
 import type { OnProgress } from '../core/output.js';
+import { isStdout } from '../core/sink.js';
+
+/** The JSON error code of an error that is not a GistError (oclif's parse errors), from the exit code chosen. */
+const CODE_OF_EXIT: Record<number, string> = { [EXIT.usage]: 'USAGE', [EXIT.io]: 'IO', [EXIT.runtime]: 'RUNTIME' };
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
@@ -27,6 +31,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>;
   private bar: cliProgress.SingleBar | undefined;
   private barPhase = '';
+  private stdoutTaken = false;
 
   public override async init(): Promise<void> {
     await super.init();
@@ -65,9 +70,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     };
   }
 
-  /** Human output only: nothing under --json or --quiet. */
+  /** Human output only: nothing under --json or --quiet; on stderr when an output file is stdout (`-`). */
   protected say(text: string): void {
-    if (!this.jsonEnabled() && !this.flags.quiet) this.log(text);
+    if (this.jsonEnabled() || this.flags.quiet) return;
+    if (this.stdoutTaken) process.stderr.write(text + '\n');
+    else this.log(text);
+  }
+
+  /** Standard output carries one of `outputs` (`-`): only one may, and not beside --json. */
+  protected claimStdout(outputs: Record<string, string | undefined>): void {
+    const taken = Object.entries(outputs).filter(([, v]) => isStdout(v)).map(([k]) => k);
+    if (taken.length === 0) return;
+    if (taken.length > 1) throw new UsageError(`only one output can go to stdout ("-"), got ${taken.join(' and ')}`);
+    if (this.jsonEnabled()) throw new UsageError(`${taken[0]} - and --json both need stdout; drop --json or give ${taken[0]} a file`);
+    this.stdoutTaken = true;
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
@@ -91,7 +107,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const missingPath = isParse && /No (file|directory) found at/.test(message);
     const code = err instanceof GistError ? err.exitCode : missingPath ? EXIT.io : isParse ? EXIT.usage : exitCodeOf(err);
     if (this.jsonEnabled()) {
-      this.logJson({ status: code, error: { code: (err as GistError).code ?? 'RUNTIME', message, exitCode: code } });
+      this.logJson({ status: code, error: { code: err instanceof GistError ? err.code : (CODE_OF_EXIT[code] ?? 'RUNTIME'), message, exitCode: code } });
     } else {
       process.stderr.write(`${chalk.red('error')}: ${message}\n`);
       if (process.env.GIST_DEBUG && err.stack) process.stderr.write(err.stack + '\n');

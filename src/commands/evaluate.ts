@@ -32,8 +32,8 @@ export default class Evaluate extends BaseCommand<typeof Evaluate> {
     ks: Flags.string({ description: 'comma-separated K values for Recall@K', default: '10,100,1000' }),
     baseline: Flags.file({ description: 'metrics.json to gate against (from --save-metrics or --json); exit 5 on a regression' }),
     'max-drop': Flags.string({ description: 'largest allowed drop of any tracked metric (absolute)', default: '0.002' }),
-    html: Flags.file({ description: 'write the self-contained HTML report here' }),
-    'save-metrics': Flags.file({ description: 'write the JSON result (the metrics.json format) here' }),
+    html: Flags.file({ description: 'write the self-contained HTML report here (- = stdout)' }),
+    'save-metrics': Flags.file({ description: 'write the JSON result (the metrics.json format) here (- = stdout)' }),
     markdown: Flags.boolean({ description: 'print GitHub markdown tables instead of the terminal table', default: false }),
   };
 
@@ -44,6 +44,7 @@ export default class Evaluate extends BaseCommand<typeof Evaluate> {
       if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${name} must be a number, got "${v}"`);
       return x;
     };
+    this.claimStdout({ '--html': flags.html, '--save-metrics': flags['save-metrics'] });
     const options: EvaluateOptions = {
       predictions: args.predictions ?? [],
       split: flags.split as EvaluateOptions['split'],

@@ -6,18 +6,20 @@ import { EXPORT_FORMATS, exportSamples, type ExportOptions, type ExportResult } 
 import { DOMAINS, SPLITS } from '../core/schemas.js';
 
 export default class Export extends BaseCommand<typeof Export> {
-  static override summary = 'Write one domain\'s samples with their histories joined in, as CSV or TSV for other tools.';
+  static override summary = 'Write one domain\'s samples with their histories joined in, as CSV, TSV or Parquet for other tools.';
   static override description =
-    'Columns: sample_id,user_id,item_id,label,split,ts,hist_items,hist_ts (^-joined, events strictly before ts, most recent last), then cross_items,cross_ts (the other domain) with --cross-history, and p_true on synthetic data. Parquet needs a package that is not installed.';
+    'Columns: sample_id,user_id,item_id,label,split,ts,hist_items,hist_ts (^-joined, events strictly before ts, most recent last), then cross_items,cross_ts (the other domain) with --cross-history, and p_true on synthetic data. Parquet (.parquet) holds the histories as list columns. --out - writes to stdout.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data fixtures/tiny --domain target --out work/tiny-target.csv',
     '<%= config.bin %> <%= command.id %> work/tiny-source.tsv --data fixtures/tiny --domain source --max-history 20 --split train --json',
     '<%= config.bin %> <%= command.id %> --data fixtures/tiny --out work/tiny-cross.csv --cross-history 100',
+    '<%= config.bin %> <%= command.id %> --data fixtures/tiny --out work/tiny-target.parquet --max-history 200',
+    '<%= config.bin %> <%= command.id %> --data fixtures/tiny --split test --out - | head -3',
   ];
   static override args = { file: Args.string({ description: 'output file (or --out)', required: false }) };
   static override flags = {
     data: dataFlag,
-    out: Flags.file({ char: 'o', description: 'output file (.csv or .tsv)' }),
+    out: Flags.file({ char: 'o', description: 'output file (.csv, .tsv or .parquet; - = stdout, csv unless --format)' }),
     domain: Flags.string({ description: 'whose samples to export', options: [...DOMAINS], default: 'target' }),
     format: Flags.string({ description: 'file format [default: from the file extension]', options: [...EXPORT_FORMATS] }),
     'max-history': Flags.integer({ description: 'most recent same-domain events per sample', default: 50, min: 0 }),
@@ -31,6 +33,7 @@ export default class Export extends BaseCommand<typeof Export> {
     if (args.file && flags.out) throw new UsageError('give the output file once: as FILE or as --out, not both');
     const out = args.file ?? flags.out;
     if (!out) throw new UsageError('missing output file: give FILE or --out FILE');
+    this.claimStdout({ '--out': out });
     const options: ExportOptions = {
       data: flags.data,
       out,

@@ -1,15 +1,20 @@
 /**
  * `gist export`: one domain's samples as a flat CSV/TSV file with each sample's history joined in (`^`-separated
- * item ids and times, strictly before the sample's ts, most recent last), so other tools (FuxiCTR, pandas, DuckDB)
- * train and evaluate on exactly the same samples and splits.
+ * item ids and times, strictly before the sample's ts, most recent last), or as Parquet with those histories as
+ * list columns (EXPORTED_SAMPLES), so other tools (FuxiCTR, pandas, DuckDB, PyTorch) train and evaluate on exactly
+ * the same samples and splits.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { requireRange } from './config.js';
-import { loadDataset, type SequenceStore } from './dataset.js';
-import { IoError, UsageError } from './errors.js';
+import { loadDataset, type Samples, type SequenceStore } from './dataset.js';
+import { UsageError } from './errors.js';
 import { noProgress, type OnProgress } from './output.js';
-import { DOMAINS, SPLITS, type Domain, type Split } from './schemas.js';
+import { FileSink, isStdout, sinkTarget, type SinkTarget } from './sink.js';
+import { tableFromIPC } from 'apache-arrow';
+import { encodeArrow, type Columns, type ListColumn } from './arrow-io.js';
+import { parquetBytes } from './parquet.js';
+import { VERSION } from './version.js';
+import { DOMAINS, EXPORTED_SAMPLES, SPLITS, type Domain, type Split } from './schemas.js';
 
 export const EXPORT_FORMATS = ['csv', 'tsv', 'parquet'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -17,7 +22,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export interface ExportOptions {
   /** Prepared dataset folder. */
   data: string;
-  /** Output file. */
+  /** Output file; `-` = standard output. */
   out: string;
   /** Which domain's samples. */
   domain: string;
@@ -44,12 +49,18 @@ export interface ExportResult {
 /** Rows per write: keeps the output buffer small however large the dataset. */
 const ROWS_PER_WRITE = 20_000;
 
-function resolveFormat(out: string, format: string | undefined): ExportFormat {
-  const f = (format ?? path.extname(out).slice(1)).toLowerCase();
+/** Extensions that name a format; an output named with one of them must get that format. */
+const FORMAT_OF_EXTENSION: Record<string, ExportFormat> = { csv: 'csv', tsv: 'tsv', parquet: 'parquet' };
+
+/** The format: --format, else the file's extension, else csv for stdout, a device or a pipe (no name to go by). */
+function resolveFormat(out: string, format: string | undefined, target: SinkTarget): ExportFormat {
+  const ext = target.kind === 'atomic' ? path.extname(out).slice(1).toLowerCase() : '';
+  const fromName = FORMAT_OF_EXTENSION[ext];
+  const f = (format ?? fromName ?? (target.kind === 'atomic' ? '' : 'csv')).toLowerCase();
   if (!(EXPORT_FORMATS as readonly string[]).includes(f)) {
     throw new UsageError(format ? `unknown --format "${format}" (known: ${EXPORT_FORMATS.join(', ')})` : `cannot tell the format from "${out}": add --format csv|tsv or use a .csv/.tsv file name`);
   }
-  if (f === 'parquet') throw new UsageError('parquet export needs a Parquet writer package, which is not installed; use --format csv (pandas, DuckDB and FuxiCTR read it directly)');
+  if (fromName && fromName !== f) throw new UsageError(`--format ${f} does not match the file name "${out}" (.${ext}); rename the file or drop --format`);
   return f as ExportFormat;
 }
 
@@ -60,7 +71,8 @@ function joined(store: SequenceStore, start: number, end: number, ts: boolean): 
 }
 
 export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noProgress): ExportResult {
-  const format = resolveFormat(opts.out, opts.format);
+  const target = sinkTarget(opts.out);
+  const format = resolveFormat(opts.out, opts.format, target);
   if (!(DOMAINS as readonly string[]).includes(opts.domain)) throw new UsageError(`unknown --domain "${opts.domain}" (known: ${DOMAINS.join(', ')})`);
   const domain = opts.domain as Domain;
   requireRange('--max-history', opts.maxHistory, 0, 1_000_000);
@@ -78,15 +90,12 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
   if (opts.crossHistory > 0) columns.push('cross_items', 'cross_ts');
   if (samples.pTrue) columns.push('p_true');
 
-  const outDir = path.dirname(path.resolve(opts.out));
-  const tmp = path.join(outDir, `.${path.basename(opts.out)}.tmp-${process.pid}`);
-  let fd: number;
-  try {
-    fs.mkdirSync(outDir, { recursive: true });
-    fd = fs.openSync(tmp, 'w');
-  } catch (err) {
-    throw new IoError(`${opts.out}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  if (format === 'parquet') {
+    const rows = writeParquetExport(opts, samples, own, other, keep, columns, target, onProgress);
+    onProgress({ phase: 'export', done: samples.count, total: samples.count });
+    return { out: isStdout(opts.out) ? opts.out : path.resolve(opts.out), format, domain, rows, columns, max_history: opts.maxHistory, cross_history: opts.crossHistory };
   }
+  const sink = FileSink.open(opts.out, target);
   let rows = 0;
   try {
     let buf = columns.join(sep) + '\n';
@@ -104,25 +113,71 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
       buf += line + '\n';
       rows++;
       if (rows % ROWS_PER_WRITE === 0) {
-        fs.writeSync(fd, buf);
+        sink.write(buf);
         buf = '';
         onProgress({ phase: 'export', done: i + 1, total: samples.count });
       }
     }
-    fs.writeSync(fd, buf);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, opts.out);
+    sink.write(buf);
+    sink.commit();
   } catch (err) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-    fs.rmSync(tmp, { force: true });
-    const e = err as NodeJS.ErrnoException;
-    if (e.code) throw new IoError(`${opts.out}: cannot write (${e.code})`);
+    sink.abort();
     throw err;
   }
   onProgress({ phase: 'export', done: samples.count, total: samples.count });
-  return { out: opts.out, format, domain, rows, columns, max_history: opts.maxHistory, cross_history: opts.crossHistory };
+  return { out: isStdout(opts.out) ? opts.out : path.resolve(opts.out), format, domain, rows, columns, max_history: opts.maxHistory, cross_history: opts.crossHistory };
+}
+
+/** Histories as Arrow list columns (offsets + values), gathered for the kept samples. */
+function listColumns(store: SequenceStore, samples: Samples, idx: Int32Array, maxEvents: number): { items: ListColumn<Int32Array>; ts: ListColumn<Float64Array> } {
+  const offsets = new Int32Array(idx.length + 1);
+  for (let r = 0; r < idx.length; r++) {
+    const [a, b] = store.historyBefore(samples.userId[idx[r]], samples.ts[idx[r]], maxEvents);
+    offsets[r + 1] = offsets[r] + (b - a);
+  }
+  const items = new Int32Array(offsets[idx.length]);
+  const ts = new Float64Array(offsets[idx.length]);
+  for (let r = 0; r < idx.length; r++) {
+    const [a, b] = store.historyBefore(samples.userId[idx[r]], samples.ts[idx[r]], maxEvents);
+    items.set(store.items.subarray(a, b), offsets[r]);
+    ts.set(store.ts.subarray(a, b), offsets[r]);
+  }
+  return { items: { offsets, values: items }, ts: { offsets, values: ts } };
+}
+
+/** The Parquet export: the EXPORTED_SAMPLES table (lists, not ^-joined text), written as one file. */
+function writeParquetExport(opts: ExportOptions, samples: Samples, own: SequenceStore, other: SequenceStore, keep: boolean[], columns: string[], target: SinkTarget, onProgress: OnProgress): number {
+  const rows: number[] = [];
+  for (let i = 0; i < samples.count; i++) if (keep[samples.split[i]]) rows.push(i);
+  const idx = Int32Array.from(rows);
+  onProgress({ phase: 'export', done: 0, total: samples.count });
+  const hist = listColumns(own, samples, idx, opts.maxHistory);
+  const cols: Columns = {
+    sample_id: idx,
+    user_id: Int32Array.from(idx, (i) => samples.userId[i]),
+    item_id: Int32Array.from(idx, (i) => samples.itemId[i]),
+    label: Int8Array.from(idx, (i) => samples.label[i]),
+    split: { codes: Int32Array.from(idx, (i) => samples.split[i]), values: [...SPLITS] },
+    ts: Float64Array.from(idx, (i) => samples.ts[i]),
+    hist_items: hist.items,
+    hist_ts: hist.ts,
+  };
+  if (opts.crossHistory > 0) {
+    const cross = listColumns(other, samples, idx, opts.crossHistory);
+    cols.cross_items = cross.items;
+    cols.cross_ts = cross.ts;
+  }
+  if (samples.pTrue) cols.p_true = Float32Array.from(idx, (i) => samples.pTrue![i]);
+  const table = tableFromIPC(encodeArrow(EXPORTED_SAMPLES, cols, { command: 'export', version: VERSION }));
+  const written = table.schema.fields.map((f) => f.name);
+  if (written.join(',') !== columns.join(',')) throw new Error(`export: parquet columns ${written.join(',')} differ from ${columns.join(',')}`);
+  const sink = FileSink.open(opts.out, target);
+  try {
+    sink.write(parquetBytes(table));
+    sink.commit();
+  } catch (err) {
+    sink.abort();
+    throw err;
+  }
+  return idx.length;
 }

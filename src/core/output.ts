@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { IoError, UsageError } from './errors.js';
 import { writeFileAtomic, writeArrow, type Columns, type OutputMeta } from './arrow-io.js';
 import type { TableSpec } from './schemas.js';
+import { makeDirs } from './sink.js';
 import { VERSION } from './version.js';
 
 /** Progress report from long core work; commands turn it into a progress bar. */
@@ -34,6 +35,27 @@ export function outputMeta(command: string, seed: number, config: unknown, extra
  * A staged output directory: files are written under OUT/.staging-<pid>/ and moved into OUT only by
  * commit(), so a failed command leaves OUT as it was (nothing partial, nothing lost).
  */
+/**
+ * Before any staged file moves: every final path that exists must be a regular file (or, for staged folders, a
+ * folder). A symlink, device or pipe the user put under OUT is never replaced by a rename.
+ */
+function refuseNonRegularTargets(staging: string, dir: string, rel = ''): void {
+  for (const entry of fs.readdirSync(path.join(staging, rel), { withFileTypes: true })) {
+    const r = path.join(rel, entry.name);
+    const target = path.join(dir, r);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(target);
+    } catch {
+      continue;
+    }
+    if (entry.isDirectory()) {
+      if (!st.isDirectory()) throw new IoError(`${target}: exists and is not a folder; refusing to replace it`);
+      refuseNonRegularTargets(staging, dir, r);
+    } else if (!st.isFile()) throw new IoError(`${target}: exists and is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : 'a device, pipe or socket'}); refusing to replace it`);
+  }
+}
+
 export class OutputStage {
   readonly staging: string;
   private committed = false;
@@ -52,7 +74,7 @@ export class OutputStage {
     }
     const existed = fs.existsSync(resolved);
     try {
-      fs.mkdirSync(resolved, { recursive: true });
+      makeDirs(resolved);
       fs.accessSync(resolved, fs.constants.W_OK);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -109,8 +131,10 @@ export class OutputStage {
       }
     };
     try {
+      refuseNonRegularTargets(this.staging, this.dir);
       walk('');
     } catch (err) {
+      if (err instanceof IoError) throw err;
       const e = err as NodeJS.ErrnoException;
       throw new IoError(`${this.dir}: cannot finish writing outputs (${e.code ?? e.message})`);
     } finally {

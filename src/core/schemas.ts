@@ -150,4 +150,26 @@ export const PLANTED: TableSpec = {
   ],
 };
 
-export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED];
+/**
+ * `gist export --format parquet` — one domain's samples with their histories joined in as lists (the CSV/TSV export
+ * has the same columns, lists `^`-joined), for trainers outside gist (pandas, PyTorch, FuxiCTR).
+ */
+export const EXPORTED_SAMPLES: TableSpec = {
+  name: 'exported_samples',
+  doc: "Samples with each one's history strictly before ts (most recent last).",
+  columns: [
+    { name: 'sample_id', kind: 'int32', min: 0, doc: 'sample' },
+    { name: 'user_id', kind: 'int32', min: 0, doc: 'user' },
+    { name: 'item_id', kind: 'int32', min: 0, doc: 'candidate item' },
+    { name: 'label', kind: 'int8', min: 0, max: 1, doc: 'click (1) or not (0)' },
+    { name: 'split', kind: 'dict8', doc: '"train", "valid" or "test"' },
+    { name: 'ts', kind: 'float64', finite: true, doc: 'impression time' },
+    { name: 'hist_items', kind: 'list_int32', min: 0, doc: 'same-domain items before ts' },
+    { name: 'hist_ts', kind: 'list_float64', doc: 'their times' },
+    { name: 'cross_items', kind: 'list_int32', optional: true, min: 0, doc: 'other-domain items before ts (--cross-history)' },
+    { name: 'cross_ts', kind: 'list_float64', optional: true, doc: 'their times' },
+    { name: 'p_true', kind: 'float32', optional: true, doc: 'true click probability (synthetic data only)' },
+  ],
+};
+
+export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES];

@@ -72,7 +72,7 @@ export const CASES: Case[] = [
   // synth and pipeline
   { n: 40, command: 'synth', title: 'bad preset', args: ['--preset', 'huge', '-o', 'cases/40/out'], out: 'cases/40/out', exit: 2, message: /--preset=huge to be one of: tiny, small, paper/ },
   { n: 41, command: 'synth', title: 'config with an unknown key', args: ['--preset', 'tiny', '--config', 'cfg/synth-unknown-key.json', '-o', 'cases/41/out'], out: 'cases/41/out', exit: 2, message: /unknown key "bogus"/ },
-  { n: 42, command: 'synth', title: 'unwritable output dir (--out is a file)', args: ['--preset', 'tiny', '-o', 'cfg/a-file'], out: 'cfg/a-file', exit: 4, message: /^cfg\/a-file: cannot write output folder \(EEXIST\)/, human: true },
+  { n: 42, command: 'synth', title: 'unwritable output dir (--out is a file)', args: ['--preset', 'tiny', '-o', 'cfg/a-file'], out: 'cfg/a-file', exit: 4, message: /^cfg\/a-file: cannot write output folder \(ENOTDIR\)/, human: true },
   { n: 43, command: 'pipeline', title: 'config with an unknown key', args: ['--config', 'cfg/pipeline-unknown-key.json', '-o', 'cases/43/out'], out: 'cases/43/out', exit: 2, message: /cfg\/pipeline-unknown-key\.json: unknown key "bogus"/ },
   // GSU search and index
   { n: 44, command: 'search-gsu', title: 'K ≤ 0', args: ['-d', 'data', '-e', 'emb/joint.arrow', '-k', '0', '-o', 'cases/44/out'], out: 'cases/44/out', exit: 2, message: /--k must be a positive integer, got 0/ },
@@ -113,4 +113,10 @@ export const CASES: Case[] = [
   // The encoders check OUT before training, not after it (minutes on real data).
   { n: 63, command: 'train-content', title: 'unwritable output dir (under a file), caught before training', args: ['-d', 'data', '-o', 'cfg/a-file/out'], exit: 4, message: /^cfg\/a-file\/out: cannot write output folder \(ENOTDIR\)/ },
   { n: 64, command: 'train-union', title: 'unwritable output dir (under a file), caught before training', args: ['-d', 'data', '--pairs', 'emb/pairs.arrow', '--content', 'emb/joint.arrow', '--behavior', 'emb/joint.arrow', '-o', 'cfg/a-file/out'], exit: 4, message: /^cfg\/a-file\/out: cannot write output folder \(ENOTDIR\)/ },
+  { n: 65, command: 'search-gsu', title: '--k far past any history', args: ['-d', 'data', '-e', 'emb/joint.arrow', '-k', '100000000', '-o', 'cases/65/out'], out: 'cases/65/out', exit: 2, message: /^--k must be at most 100000 / },
+  { n: 66, command: 'search-gsu', title: '--embeddings with --mode hard (ignored flag)', args: ['-d', 'data', '--mode', 'hard', '-e', 'emb/joint.arrow', '-o', 'cases/66/out'], out: 'cases/66/out', exit: 2, message: /^--mode hard searches by category and does not read --embeddings/ },
+  { n: 67, command: 'train-ctr', title: '--gsu with --variant din (ignored flag)', args: ['-d', 'data', '--variant', 'din', '--gsu', 'emb/joint.arrow', '-o', 'cases/67/out'], out: 'cases/67/out', exit: 2, message: /^--variant din does not read --gsu/ },
+  { n: 68, command: 'export', title: '--format contradicts the file extension', args: ['--data', 'data', '--format', 'tsv', '-o', 'cases/68/out.csv'], out: 'cases/68/out.csv', exit: 2, message: /^--format tsv does not match the file name \"cases\/68\/out\.csv\"/ },
+  { n: 69, command: 'export', title: 'output is a folder', args: ['--data', 'data', '--format', 'csv', '-o', 'cfg'], exit: 4, message: /^cfg: is a folder; give a file name/ },
+  { n: 70, command: 'synth', title: 'output under /proc (mkdir -p would spin)', args: ['--preset', 'tiny', '-o', '/proc/gist-bad-input'], exit: 4, message: /^\/proc\/gist-bad-input: cannot write output folder \(ENOENT\)/ },
 ];

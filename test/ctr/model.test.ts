@@ -8,6 +8,7 @@ import { CtrBatcher } from '../../src/core/ctr/batcher.js';
 import { resolveModelConfig, type AsiMode, type AttentionKind, type CtrModelConfig, type CtrVariant } from '../../src/core/ctr/config.js';
 import { loadGsu, loadJoint, type GsuIndex, type JointTable } from '../../src/core/ctr/inputs.js';
 import { CtrModel } from '../../src/core/ctr/model.js';
+import { UsageError } from '../../src/core/errors.js';
 import { loadSideInputs } from '../../src/core/ctr/train.js';
 import { loadDataset, type Dataset } from '../../src/core/dataset.js';
 import { initBackend } from '../../src/core/engine/backend.js';
@@ -106,14 +107,17 @@ describe('CtrModel', () => {
     assert.deepEqual(emb.tables, ['category/table', 'item/table']);
   });
 
-  it('din never reads gsu.arrow or joint.arrow; the others require what they use', () => {
+  it('each variant requires the side files it uses and refuses the ones it would ignore', () => {
     const missing = path.join(dir, 'does-not-exist.arrow');
-    const din = loadSideInputs(ds, configFor(ds, 'din', 'none', 'mlp'), missing, missing);
+    const din = loadSideInputs(ds, configFor(ds, 'din', 'none', 'mlp'), undefined, undefined);
     assert.equal(din.gsu, null);
     assert.equal(din.joint, null);
+    assert.throws(() => loadSideInputs(ds, configFor(ds, 'din', 'none', 'mlp'), missing, undefined), (e: Error) => e instanceof UsageError && /--variant din does not read --gsu/.test(e.message));
+    assert.throws(() => loadSideInputs(ds, configFor(ds, 'sim-soft-attention', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing), /--variant sim-soft-attention does not read --joint/);
+    assert.throws(() => loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing), /--asi none does not read --joint/);
     assert.throws(() => loadSideInputs(ds, configFor(ds, 'sim-hard', 'none', 'mlp'), undefined, undefined), /needs --gsu/);
     assert.throws(() => loadSideInputs(ds, configFor(ds, 'gist', 'simscore', 'mlp'), path.join(dir, 'gsu.arrow'), undefined), /needs --joint/);
-    const none = loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing);
+    const none = loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), undefined);
     assert.ok(none.gsu !== null && none.joint === null, 'asi none reads no joint embeddings');
     const cfg = configFor(ds, 'din', 'none', 'mlp');
     const batch = new CtrBatcher(cfg, { items: ds.items, samples: ds.samples.target, history: ds.sequences.target, gsu, joint }, 8).fill([0, 1, 2], 0, 3);

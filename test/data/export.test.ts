@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { loadDataset, SPLIT_CODE, type Dataset } from '../../src/core/dataset.js';
 import { UsageError } from '../../src/core/errors.js';
 import { exportSamples, type ExportResult } from '../../src/core/export.js';
+import { readParquetTable } from '../../src/core/parquet.js';
 import { gist, ROOT, tmpDir } from './_helpers.js';
 
 const FIXTURE = path.join(ROOT, 'fixtures', 'tiny');
@@ -59,11 +60,33 @@ test('export tsv: --split filter and cross-domain history columns', () => {
   assert.equal(rows[5][8], Array.from(ds.sequences.source.items.subarray(a, b)).join('^'));
 });
 
-test('export: parquet and unknown formats are usage errors; nothing is written', () => {
-  assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.parquet'), domain: 'target', maxHistory: 5, crossHistory: 0 }), (e: Error) => e instanceof UsageError && /parquet export needs a Parquet writer package/.test(e.message));
+test('export parquet: the CSV export rows, histories as typed lists', () => {
+  const csv = path.join(work, 'both.csv');
+  const pq = path.join(work, 'both.parquet');
+  exportSamples({ data: FIXTURE, out: csv, domain: 'target', maxHistory: 4, crossHistory: 3, splits: ['valid', 'test'] });
+  const r = exportSamples({ data: FIXTURE, out: pq, domain: 'target', maxHistory: 4, crossHistory: 3, splits: ['valid', 'test'] });
+  assert.equal(r.format, 'parquet');
+  assert.equal(Buffer.from(fs.readFileSync(pq).subarray(0, 4)).toString(), 'PAR1');
+  const t = readParquetTable(pq);
+  const { header, rows } = readRows(csv, ',');
+  assert.deepEqual(t.schema.fields.map((f) => f.name), header);
+  assert.deepEqual(r.columns, header);
+  assert.equal(t.numRows, rows.length);
+  assert.equal(String(t.schema.fields[header.indexOf('hist_items')].type), 'List<Int32>');
+  for (const i of [0, 7, rows.length - 1]) {
+    const row = t.get(i)!.toJSON() as Record<string, unknown>;
+    for (const [j, name] of header.entries()) {
+      const v = row[name];
+      const text = v !== null && typeof v === 'object' && 'toArray' in v ? Array.from((v as { toArray(): ArrayLike<number> }).toArray()).join('^') : name === 'p_true' ? String(Number((v as number).toPrecision(6))) : String(v);
+      assert.equal(text, rows[i][j], `row ${i} ${name}`);
+    }
+  }
+});
+
+test('export: unknown formats are usage errors; nothing is written', () => {
   assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.json'), domain: 'target', maxHistory: 5, crossHistory: 0 }), /cannot tell the format/);
   assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.csv'), domain: 'both', maxHistory: 5, crossHistory: 0 }), UsageError);
-  assert.ok(!fs.existsSync(path.join(work, 'x.parquet')) && !fs.existsSync(path.join(work, 'x.csv')));
+  assert.ok(!fs.existsSync(path.join(work, 'x.json')) && !fs.existsSync(path.join(work, 'x.csv')));
 });
 
 test('gist export --json (source domain, FILE argument)', () => {
@@ -75,4 +98,58 @@ test('gist export --json (source domain, FILE argument)', () => {
   assert.equal(readRows(out, ',').rows.length, ds.samples.source.count);
   const missing = gist('export', ['--data', path.join(work, 'nope'), '--out', out]);
   assert.equal(missing.status, 4, missing.stderr);
+});
+
+test('export --out -: CSV on stdout, the summary on stderr; --json beside it is a usage error', () => {
+  const r = gist('export', ['--data', FIXTURE, '--split', 'test', '--max-history', '2', '--out', '-']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'sample_id,user_id,item_id,label,split,ts,hist_items,hist_ts,p_true');
+  assert.equal(lines.length - 1, Array.from(ds.samples.target.split).filter((s) => s === SPLIT_CODE.test).length);
+  assert.match(r.stderr, /^-: \d+ target samples/);
+  assert.ok(!fs.existsSync(path.join(ROOT, '-')) && !fs.existsSync('-'), 'no file named "-"');
+  const both = gist('export', ['--data', FIXTURE, '--out', '-', '--json']);
+  assert.equal(both.status, 2);
+  assert.equal(JSON.parse(both.stdout).error.code, 'USAGE');
+});
+
+test('export through /dev/stdout and a symlink: writes through, never replaces the link', () => {
+  const dev = gist('export', ['--data', FIXTURE, '--split', 'test', '--out', '/dev/stdout', '-q']);
+  assert.equal(dev.status, 0, dev.stderr);
+  assert.match(dev.stdout, /^sample_id,user_id/);
+  assert.ok(fs.lstatSync('/dev/stdout').isSymbolicLink(), '/dev/stdout is still a symlink');
+  const real = path.join(work, 'real.csv');
+  const link = path.join(work, 'link.csv');
+  fs.writeFileSync(real, 'old\n');
+  fs.symlinkSync(real, link);
+  const r = gist('export', ['--data', FIXTURE, '--split', 'test', '--out', link, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link stays a link');
+  assert.match(fs.readFileSync(real, 'utf8'), /^sample_id,/);
+  const dangling = path.join(work, 'dangling.csv');
+  fs.symlinkSync(path.join(work, 'missing', 'x.csv'), dangling);
+  const d = gist('export', ['--data', FIXTURE, '--out', dangling]);
+  assert.equal(d.status, 4, d.stderr);
+  assert.match(d.stderr, /symbolic link to a missing path/);
+  const folder = gist('export', ['--data', FIXTURE, '--out', work, '--format', 'csv']);
+  assert.equal(folder.status, 4, folder.stderr);
+  assert.match(folder.stderr, /is a folder/);
+});
+
+test('export: --format that contradicts the file extension is refused (exit 2), nothing written', () => {
+  const out = path.join(work, 'mismatch.csv');
+  const r = gist('export', ['--data', FIXTURE, '--out', out, '--format', 'tsv']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--format tsv does not match the file name/);
+  assert.ok(!fs.existsSync(out));
+});
+
+test('a flag-parsing error under --json is a USAGE error with one clean line', () => {
+  const r = gist('export', ['--data', FIXTURE, '--out', path.join(work, 'p.csv'), '--max-history', 'abc', '--json']);
+  assert.equal(r.status, 2);
+  const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; exitCode: number } };
+  assert.equal(error.code, 'USAGE');
+  assert.equal(error.exitCode, 2);
+  assert.match(error.message, /^Parsing --max-history: Expected an integer/);
+  assert.ok(!error.message.includes('\n'));
 });

@@ -6,6 +6,8 @@ import { DOMAIN_CODE, loadDataset, SPLIT_CODE } from '../../src/core/dataset.js'
 import { InputDataError, IoError } from '../../src/core/errors.js';
 import { forEachRow } from '../../src/core/prepare/delimited.js';
 import { prepareDataset } from '../../src/core/prepare/index.js';
+import { parquetBytes } from '../../src/core/parquet.js';
+import { Field, Float32, Int8, List, Table, TimestampMillisecond, Utf8, vectorFromArray } from 'apache-arrow';
 import { tmpDir } from './_helpers.js';
 
 /** A small generic input: 3 source + 4 target items, 2 users, labelled target events, behaviour-only source events. */
@@ -86,7 +88,7 @@ test('tsv format: errors name file, line and column; missing files are I/O error
     fs.appendFileSync(path.join(dir, 'items.tsv'), 't9\ttarget\tX\t\t\t1\n');
     await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), /items\.tsv, column content, row 9: content has 1 values, expected 2/);
     fs.rmSync(path.join(dir, 'events.tsv'));
-    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), (e: Error) => e instanceof IoError && /expected events\.tsv or events\.csv/.test(e.message));
+    await assert.rejects(prepareDataset({ format: 'tsv', input: dir, out, seed: 1 }), (e: Error) => e instanceof IoError && /expected events\.tsv, events\.csv or events\.parquet/.test(e.message));
     assert.ok(!fs.existsSync(out) || fs.readdirSync(out).length === 0, 'nothing partial is written');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -104,6 +106,70 @@ test('delimited reader: RFC 4180 quotes, embedded newlines, BOM, blank lines, bl
     assert.deepEqual(rows.slice(0, 2), [[['a', 'b'], 1], [['x, "q"', 'multi\nline'], 2]]);
     assert.equal(rows[2][0][0].length, long.length);
     assert.equal(rows[2][1], 5);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The same input as Parquet: typed columns where Parquet has them (ts a timestamp, content a list of floats). */
+function writeParquetInput(dir: string): void {
+  writeInput(dir, 'tsv');
+  const rows = (file: string): string[][] => fs.readFileSync(path.join(dir, file), 'utf8').trim().split(/\r?\n/).map((l) => l.split('\t'));
+  const [ih, ...items] = rows('items.tsv');
+  const [eh, ...events] = rows('events.tsv');
+  const col = (header: string[], body: string[][], name: string): string[] => body.map((r) => r[header.indexOf(name)]);
+  const strings = (xs: string[]) => vectorFromArray(xs.map((x) => (x === '' ? null : x)), new Utf8());
+  const itemTable = new Table({
+    item: strings(col(ih, items, 'item')),
+    domain: strings(col(ih, items, 'domain')),
+    title: strings(col(ih, items, 'title')),
+    text: strings(col(ih, items, 'text')),
+    category: strings(col(ih, items, 'category')),
+    content: vectorFromArray(col(ih, items, 'content').map((c) => c.split(' ').map(Number)), new List(new Field('item', new Float32(), true))),
+  });
+  const ts = col(eh, events, 'ts').map((t) => (/^\d+$/.test(t) ? Number(t) * 1000 : Date.parse(t)));
+  const eventTable = new Table({
+    user: strings(col(eh, events, 'user')),
+    item: strings(col(eh, events, 'item')),
+    ts: vectorFromArray(ts.map((ms) => new Date(ms)), new TimestampMillisecond()),
+    domain: strings(col(eh, events, 'domain')),
+    label: vectorFromArray(col(eh, events, 'label').map((l) => (l === '' ? null : Number(l))), new Int8()),
+  });
+  fs.rmSync(path.join(dir, 'items.tsv'));
+  fs.rmSync(path.join(dir, 'events.tsv'));
+  fs.writeFileSync(path.join(dir, 'items.parquet'), parquetBytes(itemTable));
+  fs.writeFileSync(path.join(dir, 'events.parquet'), parquetBytes(eventTable));
+}
+
+test('tsv format from Parquet (items.parquet, events.parquet): the same dataset as from TSV', async () => {
+  const dir = tmpDir();
+  try {
+    const fromTsv = path.join(dir, 'tsv-in');
+    const fromParquet = path.join(dir, 'parquet-in');
+    fs.mkdirSync(fromTsv);
+    fs.mkdirSync(fromParquet);
+    writeInput(fromTsv, 'tsv');
+    writeParquetInput(fromParquet);
+    const opts = { format: 'tsv', seed: 3, negatives: 1, validShare: 0.2, testShare: 0.2 } as const;
+    await prepareDataset({ ...opts, input: fromTsv, out: path.join(dir, 'a') });
+    await prepareDataset({ ...opts, input: fromParquet, out: path.join(dir, 'b') });
+    const a = loadDataset(path.join(dir, 'a'));
+    const b = loadDataset(path.join(dir, 'b'));
+    assert.deepEqual(b.items.title, a.items.title);
+    assert.deepEqual(b.items.categoryNames, a.items.categoryNames);
+    assert.deepEqual(Array.from(b.items.content!.values), Array.from(a.items.content!.values));
+    for (const d of ['source', 'target'] as const) {
+      assert.deepEqual(Array.from(b.samples[d].itemId), Array.from(a.samples[d].itemId), d);
+      assert.deepEqual(Array.from(b.samples[d].ts), Array.from(a.samples[d].ts), d);
+      assert.deepEqual(Array.from(b.samples[d].label), Array.from(a.samples[d].label), d);
+      assert.deepEqual(Array.from(b.sequences[d].items), Array.from(a.sequences[d].items), d);
+    }
+    // A bad value in Parquet names the file, column and data row (1 = first row).
+    const bad = new Table({ item: vectorFromArray(['x', 'y'], new Utf8()), domain: vectorFromArray(['source', 'sideways'], new Utf8()) });
+    fs.writeFileSync(path.join(fromParquet, 'items.parquet'), parquetBytes(bad));
+    await assert.rejects(prepareDataset({ ...opts, input: fromParquet, out: path.join(dir, 'c') }), (e: unknown) => e instanceof InputDataError && /items\.parquet, column domain, row 2: domain "sideways"/.test((e as Error).message));
+    fs.writeFileSync(path.join(fromParquet, 'items.parquet'), 'not parquet');
+    await assert.rejects(prepareDataset({ ...opts, input: fromParquet, out: path.join(dir, 'c') }), (e: unknown) => e instanceof InputDataError && /items\.parquet: not a readable Parquet file/.test((e as Error).message));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

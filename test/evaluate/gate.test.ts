@@ -112,3 +112,17 @@ test('gist evaluate: --save-metrics then --baseline passes (exit 0) and fails wi
   // A large enough --max-drop lets the same drop through.
   assert.equal(gist([...args, '--baseline', planted, '--max-drop', '0.02', '-q']).status, 0);
 });
+
+test('gist evaluate --save-metrics -: the metrics JSON on stdout, the table on stderr; two outputs on stdout refused', () => {
+  const f = makeEvalFixture();
+  const args = [f.predictions.din, f.predictions.gist, '--data', f.data];
+  const r = gist([...args, '--save-metrics', '-']);
+  assert.equal(r.status, 0, r.stderr);
+  const saved = JSON.parse(r.stdout) as EvaluateResult;
+  assert.equal(saved.baseline, 'ctr-din');
+  assert.equal(saved.outputs.metrics, '-');
+  assert.match(r.stderr, /ctr-gist/);
+  const both = gist([...args, '--save-metrics', '-', '--html', '-']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /only one output can go to stdout/);
+});

@@ -4,6 +4,15 @@ import { auc, gauc, logloss, rocCurve } from '../../src/core/metrics.js';
 import { pairRanks, recallAtK } from '../../src/core/evaluate/recall.js';
 import { defaultPopularityThreshold, popularityGroups } from '../../src/core/evaluate/popularity.js';
 import { makeRng } from '../../src/core/rng.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Float32, Int32, Int8, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { readArrow } from '../../src/core/arrow-io.js';
+import { InputDataError } from '../../src/core/errors.js';
+import { evaluate } from '../../src/core/evaluate/evaluate.js';
+import { parquetBytes } from '../../src/core/parquet.js';
+import { PREDICTIONS } from '../../src/core/schemas.js';
+import { makeEvalFixture } from './_fixtures.js';
 
 const close = (a: number, b: number, eps = 1e-12): void => assert.ok(Math.abs(a - b) <= eps, `${a} ≠ ${b}`);
 
@@ -114,4 +123,44 @@ test('popularity groups split samples at the threshold and score each group', ()
   assert.deepEqual(g.low, { auc: 1, n: 4 });
   // high: items 2 and 3 (rows 2, 3, 5, 7): positives 0.2, 0.7 vs negatives 0.3, 0.6 → 2 of 4 pairs
   assert.deepEqual(g.high, { auc: 0.5, n: 4 });
+});
+
+test('evaluate scores predictions made by other tools (CSV with string users, Parquet with user_id/item_id) like its own', async () => {
+  const f = makeEvalFixture();
+  const arrowFile = f.predictions.gist;
+  const p = readArrow(arrowFile, PREDICTIONS);
+  const c = p.columns;
+  const split = c.split as { codes: Int32Array; values: string[] };
+  const n = (c.user_id as Int32Array).length;
+  const csv = path.join(f.work, 'fuxictr.csv');
+  const lines = ['user,item,label,score,split,extra'];
+  for (let i = 0; i < n; i++) lines.push(`u-${(c.user_id as Int32Array)[i]},${(c.item_id as Int32Array)[i]},${(c.label as Int8Array)[i]},${(c.score as Float32Array)[i]},${split.values[split.codes[i]]},ignored`);
+  fs.writeFileSync(csv, lines.join('\n') + '\n');
+  const pq = path.join(f.work, 'pandas.parquet');
+  fs.writeFileSync(
+    pq,
+    parquetBytes(
+      new Table({
+        user_id: vectorFromArray(Array.from(c.user_id as Int32Array), new Int32()),
+        item_id: vectorFromArray(Array.from(c.item_id as Int32Array), new Int32()),
+        label: vectorFromArray(Array.from(c.label as Int8Array), new Int8()),
+        score: vectorFromArray(Array.from(c.score as Float32Array), new Float32()),
+        split: vectorFromArray(Array.from(split.codes, (k) => split.values[k]), new Utf8()),
+      }),
+    ),
+  );
+  const r = await evaluate({ predictions: [`gist=${arrowFile}`, `csv=${csv}`, `parquet=${pq}`], data: f.data, split: 'test' });
+  const [own, fromCsv, fromParquet] = r.runs;
+  for (const other of [fromCsv, fromParquet]) {
+    assert.equal(other.n, own.n);
+    assert.ok(Math.abs(other.auc! - own.auc!) < 1e-12, `${other.name} AUC`);
+    assert.ok(Math.abs(other.gauc! - own.gauc!) < 1e-12, `${other.name} gAUC`);
+    assert.ok(Math.abs(other.logloss! - own.logloss!) < 1e-6, `${other.name} logloss`);
+    assert.deepEqual(other.popularity, own.popularity);
+  }
+  // Bad rows name the file, column and row; a missing column is named too.
+  fs.writeFileSync(csv, 'user,item,label,score\nu1,3,1,0.5\nu2,4,2,0.5\n');
+  await assert.rejects(evaluate({ predictions: [csv], split: 'test' }), (e: unknown) => e instanceof InputDataError && /fuxictr\.csv, column label, row 3: label "2" is not 0 or 1/.test((e as Error).message));
+  fs.writeFileSync(csv, 'user,item,label\nu1,3,1\n');
+  await assert.rejects(evaluate({ predictions: [csv], split: 'test' }), /fuxictr\.csv, column score: missing column "score"/);
 });

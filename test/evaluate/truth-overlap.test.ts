@@ -78,3 +78,21 @@ test('evaluate reports the dropped count per recall entry and needs --pairs for 
   // Options are checked before any file is read, so a missing predictions file is fine here.
   await assert.rejects(evaluate({ predictions: [path.join(dir, 'none.arrow')], trainPairs: [pairs] }), (err: unknown) => err instanceof UsageError && /--train-pairs/.test(err.message));
 });
+
+test('evaluate: a pairs file without valid/test rows and K ≥ the candidate count give n/a (null) with warnings, not an error', async () => {
+  const n = 10;
+  const rng = makeRng(5);
+  const emb = path.join(dir, 'joint-na.arrow');
+  writeArrow(emb, EMBEDDINGS, { item_id: Int32Array.from({ length: n }, (_, i) => i), vector: { dim: 4, values: Float32Array.from({ length: n * 4 }, () => rng.normal()) } }, META);
+  const trainOnly = writePairs(path.join(dir, 'train-only.arrow'), [[1, 2, 'train'], [3, 4, 'train']]);
+  const none = await evaluate({ embeddings: [`joint=${emb}`], pairs: trainOnly, ks: [1, 5] });
+  assert.deepEqual(none.recall[0].recall, { '1': null, '5': null });
+  assert.ok(none.warnings.some((w) => /has no valid\/test pairs; recall is n\/a/.test(w)), none.warnings.join('; '));
+  // 10 candidates: K = 10 and 100 retrieve everything, so they are n/a; K = 5 is a real figure.
+  const big = await evaluate({ embeddings: [`joint=${emb}`], pairs, ks: [5, 10, 100] });
+  assert.equal(big.recall[0].candidates, 10);
+  assert.equal(typeof big.recall[0].recall['5'], 'number');
+  assert.equal(big.recall[0].recall['10'], null);
+  assert.equal(big.recall[0].recall['100'], null);
+  assert.ok(big.warnings.some((w) => /K 10, 100 ≥ its 10 candidates; n\/a/.test(w)), big.warnings.join('; '));
+});

@@ -107,7 +107,9 @@ test('usage and input errors: K <= 0, hard without categories, missing vectors, 
   const { dir, data, embeddings } = makeData('errors', { noCategories: true });
   await assert.rejects(searchGsu({ data, embeddings, out: path.join(dir, 'x'), config: { k: 0 }, threads: 0, seed: 42 }), (e: unknown) => e instanceof UsageError && /--k must be a positive integer/.test((e as Error).message));
   await assert.rejects(searchGsu({ data, out: path.join(dir, 'x'), config: { k: -3 }, threads: 0, seed: 42 }), UsageError);
+  await assert.rejects(searchGsu({ data, embeddings, out: path.join(dir, 'x'), config: { k: 100_000_000 }, threads: 0, seed: 42 }), (e: unknown) => e instanceof UsageError && /--k must be at most 100000 .*got 100000000/.test((e as Error).message));
   await assert.rejects(searchGsu({ data, out: path.join(dir, 'x'), config: { mode: 'hard' }, threads: 0, seed: 42 }), /hard search needs a category column; dataset synthetic-retrieval has none/);
+  await assert.rejects(searchGsu({ data, embeddings, out: path.join(dir, 'x'), config: { mode: 'hard' }, threads: 0, seed: 42 }), (e: unknown) => e instanceof UsageError && /--mode hard .* does not read --embeddings/.test((e as Error).message));
   await assert.rejects(searchGsu({ data, out: path.join(dir, 'x'), shard: '2/2', threads: 0, seed: 42 }), UsageError);
   // an embeddings file missing one needed item
   const f = readArrow(embeddings, EMBEDDINGS);
@@ -122,6 +124,23 @@ test('usage and input errors: K <= 0, hard without categories, missing vectors, 
   const ds = loadDataset(data);
   const want = Array.from(ds.samples.target.split.keys()).filter((i) => ds.samples.target.split[i] === 2);
   assert.deepEqual(Array.from(readGsu(r.file).ids), want);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('K past the longest source history writes the same rows as K = that length (buffers sized to the history)', async () => {
+  const { dir, data, embeddings } = makeData('bigk', { sourceLength: 40 });
+  const ds = loadDataset(data);
+  let longest = 0;
+  for (let u = 0; u < ds.sequences.source.numUsers; u++) {
+    const [a, b] = ds.sequences.source.range(u);
+    longest = Math.max(longest, b - a);
+  }
+  const exact = await searchGsu({ data, embeddings, out: path.join(dir, 'exact'), config: { k: longest }, threads: 0, seed: 42 });
+  for (const threads of [0, 2]) {
+    const big = await searchGsu({ data, embeddings, out: path.join(dir, `big-${threads}`), config: { k: 100_000 }, threads, seed: 42 });
+    assert.equal(big.k, 100_000);
+    assertSameRows(readGsu(big.file), readGsu(exact.file), 0);
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -89,11 +89,14 @@ function metricsOf(samples: Samples, idx: Int32Array, scores: Float32Array): Spl
   return { auc: auc(labels, scores), gauc: gauc(users, labels, scores), logloss: logloss(labels, scores), n: idx.length };
 }
 
-/** Load gsu.arrow / joint.arrow only when the variant uses them (din never reads gsu.arrow). */
+/** Load gsu.arrow / joint.arrow: each is required where the variant uses it and refused where it does not. */
 export function loadSideInputs(ds: Dataset, cfg: CtrModelConfig, gsuFile: string | undefined, jointFile: string | undefined): { gsu: GsuIndex | null; joint: JointTable | null } {
   const needs = variantNeeds(cfg.variant, cfg.asi);
   if (needs.gsu && !gsuFile) throw new UsageError(`--variant ${cfg.variant} needs --gsu gsu.arrow (the GSU's searched source items)`);
   if (needs.joint && !jointFile) throw new UsageError(`--asi ${cfg.asi} needs --joint joint.arrow (the joint embeddings)`);
+  // A file the variant would ignore is a mistake in the command line, not something to skip silently.
+  if (!needs.gsu && gsuFile) throw new UsageError(`--variant ${cfg.variant} does not read --gsu; drop it`);
+  if (!needs.joint && jointFile) throw new UsageError(cfg.variant === 'gist' ? `--asi ${cfg.asi} does not read --joint; drop it` : `--variant ${cfg.variant} does not read --joint; drop it`);
   const samples = ds.samples[cfg.domain];
   return {
     gsu: needs.gsu && gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null,

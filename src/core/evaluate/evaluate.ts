@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../arrow-io.js';
+import { writeOutputFile } from '../sink.js';
 import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, SPLIT_CODE, type Items } from '../dataset.js';
 import { loadGsu } from '../ctr/inputs.js';
 import { makeRng } from '../rng.js';
@@ -171,7 +171,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   const recall: RecallMetrics[] = [];
   if (o.embeddings.length && o.pairs) {
     const truth = loadTruthPairs(o.pairs, o.trainPairs ?? []);
-    if (truth.target.length === 0 && truth.droppedOverlap > 0) warnings.push(`Recall@K truth: no held-out pairs left in ${o.pairs} once training pairs are left out; recall is null`);
+    if (truth.heldOut === 0) warnings.push(`Recall@K truth: ${o.pairs} has no valid/test pairs; recall is n/a (null)`);
+    else if (truth.target.length === 0) warnings.push(`Recall@K truth: no held-out pairs left in ${o.pairs} once training pairs are left out; recall is n/a (null)`);
     for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) {
       const emb = loadEmbeddings(e.file, items?.count);
       const rows = emb.has.length;
@@ -185,10 +186,13 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       for (let id = 0; id < rows; id++) if (emb.has[id] && (domain < 0 || items!.domain[id] === domain)) cands.push(id);
       const ranks = pairRanks(emb.vectors, { target, related }, Int32Array.from(cands), (p) => onProgress({ ...p, info: e.name }));
       const atK = recallFromRanks(ranks, ks);
+      // K at or past the candidate count retrieves every candidate: recall 1 there measures nothing.
+      const tooLarge = ks.filter((k) => k >= cands.length);
+      if (tooLarge.length) warnings.push(`Recall@K of ${e.name}: K ${tooLarge.join(', ')} ≥ its ${cands.length} candidates; n/a`);
       recall.push({
         name: e.name,
         file: e.file,
-        recall: Object.fromEntries(Object.entries(atK).map(([k, v]) => [k, nullable(v)])),
+        recall: Object.fromEntries(Object.entries(atK).map(([k, v]) => [k, Number(k) >= cands.length ? null : nullable(v)])),
         pairs: keep.length,
         skipped_pairs: truth.target.length - keep.length,
         candidates: cands.length,
@@ -242,8 +246,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   const ordered: EvaluateResult = { split: result.split, baseline: result.baseline, runs, recall, gsu, ...(planted ? { planted } : {}), ...(result.gate ? { gate: result.gate } : {}), warnings, outputs: {} };
   if (o.html) ordered.outputs.html = o.html;
   if (o.saveMetrics) ordered.outputs.metrics = o.saveMetrics;
-  if (o.saveMetrics) writeOut(o.saveMetrics, JSON.stringify(ordered, null, 2) + '\n');
-  if (o.html) writeOut(o.html, renderReportHtml({ ...report, result: ordered }));
+  if (o.saveMetrics) writeOutputFile(o.saveMetrics, JSON.stringify(ordered, null, 2) + '\n');
+  if (o.html) writeOutputFile(o.html, renderReportHtml({ ...report, result: ordered }));
   return ordered;
 }
 
@@ -278,11 +282,3 @@ function plantedMetrics(o: EvaluateOptions, ks: readonly number[], onProgress: O
 const PLANTED_QUERIES = 500;
 const PLANTED_QUERY_SEED = 1;
 
-function writeOut(file: string, text: string): void {
-  try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  } catch (err) {
-    throw new IoError(`${file}: cannot create its folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  writeFileAtomic(file, text);
-}

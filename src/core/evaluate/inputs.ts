@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow, type DictColumn, type ListColumn, type VectorColumn } from '../arrow-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
+import { forEachTableRow } from '../prepare/delimited.js';
 import { EMBEDDINGS, GSU, MAX_ITEM_ID, PAIRS, PREDICTIONS } from '../schemas.js';
 
 /** A run named on the command line: `NAME=path` or a plain path (name = its parent folder's name). */
@@ -59,7 +60,71 @@ function gather<T extends Int32Array | Int8Array | Float32Array>(src: T, rows: I
 }
 
 /** Read predictions.arrow and keep the rows of `split`; no rows in that split is an input error. */
+/** Column names accepted in predictions made by other tools (first match wins; other columns are ignored). */
+const EXTERNAL_COLUMNS = { user: ['user', 'user_id'], item: ['item', 'item_id'], label: ['label'], score: ['score'], split: ['split'] } as const;
+
+/**
+ * Predictions made by another tool (a FuxiCTR or pandas model), as .csv, .tsv or .parquet: columns user, item,
+ * label, score (user_id / item_id also accepted, e.g. as `gist export` wrote them) and optionally split. Users may
+ * be any strings; items must be gist's item ids (as exported) so popularity groups apply; score is a probability.
+ * Without a split column every row is taken as the requested split.
+ */
+export function loadExternalPredictions(file: string, split: string): SplitPredictions {
+  if (!fs.existsSync(file)) throw new IoError(`${file}: no such file`);
+  let col: Record<keyof typeof EXTERNAL_COLUMNS, number> | null = null;
+  const userIndex = new Map<string, number>();
+  const users: number[] = [];
+  const items: number[] = [];
+  const labels: number[] = [];
+  const scores: number[] = [];
+  const splits = new Set<string>();
+  forEachTableRow(file, (f, line) => {
+    if (!col) {
+      const names = f.map((n) => n.trim().toLowerCase());
+      const find = (k: keyof typeof EXTERNAL_COLUMNS): number => {
+        for (const alias of EXTERNAL_COLUMNS[k]) if (names.includes(alias)) return names.indexOf(alias);
+        if (k === 'split') return -1;
+        throw new InputDataError(`missing column "${k}" (expected ${EXTERNAL_COLUMNS[k].join(' or ')}; have ${names.join(', ')})`, file, k);
+      };
+      col = { user: find('user'), item: find('item'), label: find('label'), score: find('score'), split: find('split') };
+      return;
+    }
+    const c = col;
+    if (c.split >= 0) {
+      const s = (f[c.split] ?? '').trim();
+      splits.add(s);
+      if (s !== split) return;
+    }
+    const user = (f[c.user] ?? '').trim();
+    if (user === '') throw new InputDataError('empty user', file, EXTERNAL_COLUMNS.user[0], line);
+    let u = userIndex.get(user);
+    if (u === undefined) userIndex.set(user, (u = userIndex.size));
+    const item = Number(f[c.item]);
+    if (!Number.isInteger(item) || item < 0 || item > MAX_ITEM_ID) throw new InputDataError(`item "${f[c.item]}" is not a gist item id (a non-negative integer, as \`gist export\` writes)`, file, 'item', line);
+    const label = Number(f[c.label]);
+    if (label !== 0 && label !== 1) throw new InputDataError(`label "${f[c.label]}" is not 0 or 1`, file, 'label', line);
+    const score = Number(f[c.score]);
+    if (!Number.isFinite(score) || score < 0 || score > 1) throw new InputDataError(`score "${f[c.score]}" is not a probability in [0, 1]`, file, 'score', line);
+    users.push(u);
+    items.push(item);
+    labels.push(label);
+    scores.push(score);
+  });
+  if (!col) throw new InputDataError('empty file (expected a header and rows)', file);
+  if (users.length === 0) {
+    const hasSplit = (col as { split: number }).split >= 0;
+    throw new InputDataError(hasSplit ? `no rows with split "${split}" (splits present: ${[...splits].join(', ') || 'none'}); choose another with --split` : 'no rows', file, hasSplit ? 'split' : undefined);
+  }
+  return { userId: Int32Array.from(users), itemId: Int32Array.from(items), label: Int8Array.from(labels), score: Float32Array.from(scores) };
+}
+
+/** Whether a predictions path is another tool's file (CSV, TSV, Parquet) rather than gist's predictions.arrow. */
+export function isExternalPredictions(file: string): boolean {
+  return /\.(csv|tsv|parquet)$/i.test(file);
+}
+
 export function loadPredictions(file: string, split: string): SplitPredictions {
+  if (isExternalPredictions(file)) return loadExternalPredictions(file, split);
   const f = readArrow(file, PREDICTIONS);
   const c = f.columns;
   const splitCol = c.split as DictColumn;
@@ -155,6 +220,8 @@ export interface LoadedPairs {
   truth: 'valid+test' | 'all';
   /** Truth pairs left out because (t, r) or (r, t) is also a training pair (`trainPairKeys`). */
   droppedOverlap: number;
+  /** Held-out rows before that filter (0: the file has no valid/test pairs, so Recall@K is n/a). */
+  heldOut: number;
 }
 
 /** One key for {a, b} in either orientation (item ids ≤ MAX_ITEM_ID = 2^25 − 1, so keys stay below 2^50). */
@@ -215,12 +282,12 @@ export function loadTruthPairs(file: string, trainFiles: readonly string[] = [])
     heldOutRows++;
     if (!train.has(unorderedPairKey(target[r], related[r]))) rows.push(r);
   }
-  if (split && heldOutRows === 0) throw new InputDataError('no pairs with split "valid" or "test" to use as Recall@K truth', file, 'split');
   return {
     target: Int32Array.from(rows, (r) => target[r]),
     related: Int32Array.from(rows, (r) => related[r]),
     truth: split ? 'valid+test' : 'all',
     droppedOverlap: heldOutRows - rows.length,
+    heldOut: heldOutRows,
   };
 }
 

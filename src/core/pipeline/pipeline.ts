@@ -13,7 +13,7 @@ import { DATASET_FILES, loadItems } from '../dataset.js';
 import { synthesize } from '../synth.js';
 import { prepareDataset, PREPARE_FORMATS } from '../prepare/index.js';
 import { trainCtr, type CtrModelFlags } from '../ctr/train.js';
-import { resolveModelConfig, resolveTrainConfig, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
+import { resolveModelConfig, resolveTrainConfig, variantNeeds, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
 import { DEFAULT_ESU_CANDIDATES, extractEsuPairs, type EsuResult } from '../pairs/esu.js';
 import { extractSwingPairs } from '../pairs/swing.js';
 import { DEFAULT_SWING_CONFIG, type SwingConfig } from '../pairs/swing.js';
@@ -365,8 +365,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
           domain: 'target',
           variant: r.variant,
           asi: r.asi,
-          gsuFile: gsuStep ? w(ctx, gsuStep, 'gsu.arrow') : undefined,
-          jointFile: r.variant === 'gist' ? w(ctx, union, 'joint.arrow') : undefined,
+          gsuFile: gsuStep && variantNeeds(r.variant, r.asi).gsu ? w(ctx, gsuStep, 'gsu.arrow') : undefined,
+          jointFile: variantNeeds(r.variant, r.asi).joint ? w(ctx, union, 'joint.arrow') : undefined,
           model: ctx.cfg.target.model,
           train: ctx.cfg.target.train,
           seed: ctx.seed,

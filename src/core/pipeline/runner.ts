@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../arrow-io.js';
-import { UsageError } from '../errors.js';
+import { makeDirs } from '../sink.js';
+import { IoError, UsageError } from '../errors.js';
 import { configHash } from '../output.js';
 import { VERSION } from '../version.js';
 
@@ -118,7 +119,11 @@ export interface RunStepsOptions {
 
 export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[], ctx: Ctx, opts: RunStepsOptions = {}): Promise<StepOutcome[]> {
   checkOrder(steps);
-  fs.mkdirSync(work, { recursive: true });
+  try {
+    makeDirs(work);
+  } catch (err) {
+    throw new IoError(`${work}: cannot create the work folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   const state = readState(work);
   const forced = opts.from ? downstreamOf(steps, opts.from) : new Set<string>();
   const keys = new Map<string, string>();

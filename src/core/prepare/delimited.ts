@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputDataError, IoError } from '../errors.js';
+import { forEachParquetRow, isParquetPath } from '../parquet.js';
 
 export type RowHandler = (fields: string[], line: number) => void;
 
@@ -138,6 +139,15 @@ export function forEachRow(file: string, sep: string, onRow: RowHandler): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Rows of a table file, header first: .parquet through the Parquet reader (cells as text, rows numbered from 1
+ * after the header's 0), anything else as delimited text (tab, or comma for .csv; rows are file lines).
+ */
+export function forEachTableRow(file: string, onRow: RowHandler): void {
+  if (isParquetPath(file)) forEachParquetRow(file, onRow);
+  else forEachRow(file, separatorOf(file), onRow);
 }
 
 /** A header-indexed view of a delimited file's columns. */

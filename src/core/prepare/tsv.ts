@@ -1,6 +1,7 @@
 /**
- * Generic input so users can bring their own data: a folder with items.tsv (or items.csv) and events.tsv (or
- * events.csv), each with a header row. Tab-separated for .tsv, comma-separated for .csv (RFC 4180 quoting).
+ * Generic input so users can bring their own data: a folder with items and events tables, each as .tsv, .csv or
+ * .parquet (the first found in that order). Tab-separated for .tsv, comma-separated for .csv (RFC 4180 quoting),
+ * each with a header row; Parquet columns by name (content may be a list of floats, ts a timestamp or date).
  *
  * items:  item (any string id, unique), domain (source|target) — required;
  *         title, text, category (empty = unknown), content (space-separated floats, same length on every row) — optional.
@@ -9,7 +10,7 @@
  *
  * Without a label column every event is a click. Clicks and unlabelled events form the behaviour sequences;
  * label-0 rows are samples only. Samples are split per user and domain by time (as for movielens) and each click
- * gets popularity-sampled negatives. Parquet input is not supported (no Parquet reader is installed).
+ * gets popularity-sampled negatives. Error rows are file lines for text (header = line 1) and data rows from 1 for Parquet.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ import { GrowableFloat64, GrowableInt32, type DatasetParts } from '../dataset-wr
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { DOMAINS, type Domain } from '../schemas.js';
-import { forEachRow, parseHeader, separatorOf } from './delimited.js';
+import { forEachTableRow, parseHeader } from './delimited.js';
 import { datasetFromEvents, type EventSplitConfig } from './events.js';
 
 export type TsvConfig = EventSplitConfig;
@@ -27,15 +28,15 @@ export const DEFAULT_TSV_CONFIG: TsvConfig = { negatives: 4, validShare: 0.1, te
 export const TSV_ITEM_COLUMNS = ['item', 'domain', 'title', 'text', 'category', 'content'] as const;
 export const TSV_EVENT_COLUMNS = ['user', 'item', 'ts', 'domain', 'label'] as const;
 
-/** items.tsv, else items.csv, in dir (IoError when neither exists). */
+/** items.tsv, else items.csv, else items.parquet, in dir (IoError when none exists). */
 export function findTable(dir: string, base: string): string {
-  for (const ext of ['.tsv', '.csv']) {
+  for (const ext of ['.tsv', '.csv', '.parquet']) {
     const f = path.join(dir, base + ext);
     if (fs.existsSync(f)) return f;
   }
-  if (fs.existsSync(path.join(dir, base + '.parquet'))) throw new UsageError(`${path.join(dir, base + '.parquet')}: Parquet input is not supported (no Parquet reader is installed); convert it to ${base}.csv or ${base}.tsv`);
-  throw new IoError(`${path.join(dir, base + '.tsv')}: no such file (expected ${base}.tsv or ${base}.csv in ${dir})`);
+  throw new IoError(`${path.join(dir, base + '.tsv')}: no such file (expected ${base}.tsv, ${base}.csv or ${base}.parquet in ${dir})`);
 }
+
 
 function parseDomain(value: string, file: string, line: number): number {
   const d = value.trim().toLowerCase();
@@ -73,7 +74,7 @@ export function importTsv(dir: string, cfg: TsvConfig, rng: Rng): TsvImport {
   const content: number[] = [];
   let dim = -1;
   let col: Map<string, number> | null = null;
-  forEachRow(itemsFile, separatorOf(itemsFile), (f, line) => {
+  forEachTableRow(itemsFile, (f, line) => {
     if (!col) {
       col = parseHeader(f, itemsFile, ['item', 'domain'], TSV_ITEM_COLUMNS).index;
       return;
@@ -121,7 +122,7 @@ export function importTsv(dir: string, cfg: TsvConfig, rng: Rng): TsvImport {
   const labels: number[] = [];
   let hasLabel = false;
   col = null;
-  forEachRow(eventsFile, separatorOf(eventsFile), (f, line) => {
+  forEachTableRow(eventsFile, (f, line) => {
     if (!col) {
       col = parseHeader(f, eventsFile, ['user', 'item', 'ts'], TSV_EVENT_COLUMNS).index;
       hasLabel = col.has('label');

@@ -109,9 +109,23 @@ export function parseSplits(spec: string | undefined): Split[] | undefined {
   return SPLITS.filter((s) => out.includes(s));
 }
 
+/** Largest --k accepted: far past the paper's lifelong sequences (10^4 events), far below what exhausts memory. */
+export const MAX_GSU_K = 100_000;
+
+/**
+ * The K that sizes buffers: a row never holds more events than its user's history, so K past the longest source
+ * history writes the same file and only wastes memory.
+ */
+function bufferK(k: number, offsets: Int32Array): number {
+  let longest = 0;
+  for (let u = 0; u + 1 < offsets.length; u++) longest = Math.max(longest, offsets[u + 1] - offsets[u]);
+  return Math.max(1, Math.min(k, longest));
+}
+
 function resolveGsuConfig(overrides: Partial<GsuConfig>): GsuConfig {
   const config = resolveConfig(DEFAULT_GSU_CONFIG, overrides, 'search-gsu');
   if (!Number.isInteger(config.k) || config.k <= 0) throw new UsageError(`--k must be a positive integer, got ${config.k}`);
+  if (config.k > MAX_GSU_K) throw new UsageError(`--k must be at most ${MAX_GSU_K} (lifelong sequences of 10^4–10^5 events), got ${config.k}`);
   if (config.mode !== 'soft' && config.mode !== 'hard') throw new UsageError(`--mode must be soft or hard, got ${String(config.mode)}`);
   if (config.splits.length === 0) throw new UsageError('--splits: choose at least one split');
   return { ...config, splits: SPLITS.filter((s) => config.splits.includes(s)) };
@@ -132,12 +146,14 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   if (!Number.isInteger(threads) || threads < 0) throw new UsageError(`--threads must be a non-negative integer, got ${threads}`);
   const onProgress = opts.onProgress ?? noProgress;
   if (config.mode === 'soft' && !opts.embeddings) throw new UsageError('--mode soft needs --embeddings FILE.arrow');
+  if (config.mode === 'hard' && opts.embeddings) throw new UsageError('--mode hard searches by category and does not read --embeddings; drop it');
 
   const ds = loadDataset(opts.data);
   const category = ds.items.category;
   if (config.mode === 'hard' && category === null) throw new UsageError(`hard search needs a category column; dataset ${ds.manifest.name ?? opts.data} has none`);
   const samples = ds.samples.target;
   const store = ds.sequences.source;
+  const k = bufferK(config.k, store.offsets);
 
   // the samples this run searches, in sample_id order
   const splitOk = new Uint8Array(3);
@@ -174,7 +190,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   const useWorkers = threads > 0;
   const base: GsuContextData = {
     mode: config.mode,
-    k: config.k,
+    k,
     userRow: useWorkers ? shared(store.userRow) : store.userRow,
     seqOffsets: useWorkers ? shared(store.offsets) : store.offsets,
     seqItems: useWorkers ? shared(store.items) : store.items,
@@ -200,7 +216,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
     await pool?.ready;
     const started = performance.now();
     return await OutputStage.run(opts.out, [opts.data], async (stage) => {
-      const writer = new GsuWriter(stage.file('gsu.arrow'), shard ? { ...meta, shard: `${shard.index}/${shard.count}` } : meta, config.k);
+      const writer = new GsuWriter(stage.file('gsu.arrow'), shard ? { ...meta, shard: `${shard.index}/${shard.count}` } : meta, k);
       let emptyRows = 0;
       let entries = 0;
       let history = 0;
@@ -248,7 +264,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
             const count = r.counts[row];
             if (count === 0) emptyRows++;
             entries += count;
-            writer.add(ids[p], r.items, r.scores, row * config.k, count);
+            writer.add(ids[p], r.items, r.scores, row * k, count);
           }
           history += done.history;
           for (const r of done.results) {

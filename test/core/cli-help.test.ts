@@ -1,0 +1,37 @@
+// `gist help`, `-h`, and an unknown command: one line with "did you mean", a JSON error under --json, exit 2.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { BIN, CLI_ENV, ensureBuilt, ROOT } from '../_built-cli.js';
+import { closestCommand, editDistance } from '../../src/hooks/command-not-found.js';
+
+const gist = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: CLI_ENV });
+
+test('closestCommand: small typos find the command, unrelated words find none', () => {
+  assert.equal(editDistance('exprt', 'export'), 1);
+  const ids = ['export', 'evaluate', 'train-ctr', 'train-union', 'search-gsu'];
+  assert.equal(closestCommand('exprt', ids), 'export');
+  assert.equal(closestCommand('train-ctrl', ids), 'train-ctr');
+  assert.equal(closestCommand('serch-gsu', ids), 'search-gsu');
+  assert.equal(closestCommand('zzzz', ids), null);
+});
+
+test('gist help, -h, help COMMAND and an unknown command', () => {
+  ensureBuilt();
+  for (const args of [['help'], ['-h'], ['--help']]) {
+    const r = gist(...args);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /COMMANDS[\s\S]*train-ctr/);
+  }
+  for (const args of [['help', 'export'], ['export', '-h']]) {
+    const r = gist(...args);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /USAGE\s+\$ gist export/);
+  }
+  const typo = gist('exprt', '--data', 'x');
+  assert.equal(typo.status, 2);
+  assert.equal(typo.stderr.trim(), 'error: unknown command "exprt"; did you mean "export"? (`gist --help` lists the commands)');
+  const json = gist('exprt', '--json');
+  assert.equal(json.status, 2);
+  assert.deepEqual(JSON.parse(json.stdout).error, { code: 'USAGE', message: 'unknown command "exprt"; did you mean "export"? (`gist --help` lists the commands)', exitCode: 2 });
+});
