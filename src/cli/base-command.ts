@@ -5,8 +5,9 @@
 import { Command, Flags, Interfaces } from '@oclif/core';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
+import { recordedConfig } from '../core/config.js';
 import { exitCodeOf, EXIT, GistError, UsageError } from '../core/errors.js';
-import type { OnProgress } from '../core/output.js';
+import { recordInvocation, type OnProgress } from '../core/output.js';
 import { isStdout } from '../core/sink.js';
 
 /** The JSON error code of an error that is not a GistError (oclif's parse errors), from the exit code chosen. */
@@ -35,7 +36,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init();
-    const { flags } = await this.parse({
+    const { flags, metadata } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -43,6 +44,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       strict: this.ctor.strict,
     });
     this.flags = flags as BaseFlags<T>;
+    this.explicitFlags = new Set(Object.entries(metadata.flags).filter(([, m]) => !m.setFromDefault).map(([k]) => k));
+    for (const [k, v] of Object.entries(flags)) if (v !== undefined && !(k in metadata.flags)) this.explicitFlags.add(k);
+    const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    recordInvocation({ command_line: [this.config.bin, this.id ?? '', ...this.argv].filter((a) => a !== '').map(quote).join(' '), gist_version: this.config.version, started_at: new Date().toISOString() });
+  }
+
+  /** Flags the user typed (not filled in from a default). */
+  private explicitFlags = new Set<string>();
+
+  /**
+   * Settings for a train-* run: `overrides` (flags given, undefined = not given) over the `section` of the
+   * config.json named by `--config`, if any; the recorded seed unless --seed was given.
+   */
+  protected fromRecord<C extends object>(command: string, section: string, defaults: C, overrides: Partial<C>): { config: Partial<C>; seed: number } {
+    const file = (this.flags as { config?: string }).config;
+    if (!file) return { config: overrides, seed: this.flags.seed };
+    const record = recordedConfig(file, command, section, defaults);
+    const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<C>;
+    return { config: { ...record.settings, ...given }, seed: this.given('seed') ? this.flags.seed : (record.seed ?? this.flags.seed) };
+  }
+
+  /** Whether the user gave this flag on the command line (so it overrides a --config record). */
+  protected given(flag: string): boolean {
+    return this.explicitFlags.has(flag);
   }
 
   /** Progress callback for core work: a cli-progress bar on a TTY, nothing under --json/--quiet or when piped. */

@@ -13,3 +13,9 @@ export const numberFlag = Flags.custom<number>({
     return x;
   },
 });
+
+/** `--config FILE` of the train-* commands: repeat an earlier run from the config.json it wrote. */
+export const recordFlag = Flags.file({
+  description: "an earlier run's config.json (this command's): repeat its settings and seed; flags given here override them",
+  exists: true,
+});

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { dataFlag, outFlag } from '../cli/flags.js';
+import { dataFlag, outFlag, recordFlag } from '../cli/flags.js';
 import { formatRecall } from '../core/cbjt/recall.js';
 import { DEFAULT_TRAIN_BEHAVIOR_CONFIG as D, trainBehavior, type TrainBehaviorResult } from '../core/cbjt/train-behavior.js';
 import type { BackendName } from '../core/engine/backend.js';
@@ -27,27 +27,29 @@ export default class TrainBehavior extends BaseCommand<typeof TrainBehavior> {
     'token-dropout': numberFlag({ description: `token dropout while training (regularisation) [default: ${D.tokenDropout}]` }),
     ...encoderFlags,
     epochs: Flags.integer({ description: `training epochs [default: ${D.epochs}]`, min: 0 }),
+    config: recordFlag,
   };
 
   async run(): Promise<TrainBehaviorResult> {
     const { flags } = this;
+    const { config, seed } = this.fromRecord('train-behavior', 'config', D, {
+      ...encoderOverrides(flags),
+      dim: flags.dim,
+      minCount: flags['min-count'],
+      minCountQuantile: flags['min-count-quantile'],
+      tokenDropout: flags['token-dropout'],
+      init: flags.init as 'auto' | 'content' | 'random' | undefined,
+    });
     const result = await trainBehavior({
       data: flags.data,
       idEmbeddings: flags['id-embeddings'],
       contentModel: flags['content-model'],
       out: flags.out,
-      seed: flags.seed,
+      seed,
       backend: flags.backend as BackendName,
       evalPairs: flags['eval-pairs'],
       onProgress: this.progress(),
-      config: {
-        ...encoderOverrides(flags),
-        dim: flags.dim,
-        minCount: flags['min-count'],
-        minCountQuantile: flags['min-count-quantile'],
-        tokenDropout: flags['token-dropout'],
-        init: flags.init as 'auto' | 'content' | 'random' | undefined,
-      },
+      config,
     });
     this.say(`${result.outputs.behavior}: ${result.items} items × ${result.dim} (views ${result.view_mode}; F_B initialised ${result.init === 'content' ? 'from F_C' : 'at random'})`);
     this.say(`  aligned ${result.aligned_items} items with source_count ≥ ${result.min_count} (${result.min_count_rule})`);

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { encoderFlags, encoderOverrides } from '../cli/encoder-flags.js';
-import { dataFlag, numberFlag, outFlag } from '../cli/flags.js';
+import { dataFlag, numberFlag, outFlag, recordFlag } from '../cli/flags.js';
 import { DEFAULT_TRAIN_CONTENT_CONFIG as D, trainContent, type TrainContentResult } from '../core/cbjt/train-content.js';
 import { formatRecall } from '../core/cbjt/recall.js';
 import type { BackendName } from '../core/engine/backend.js';
@@ -14,6 +14,7 @@ export default class TrainContent extends BaseCommand<typeof TrainContent> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data work/demo/data --out work/demo/content',
     '<%= config.bin %> <%= command.id %> --data work/fk/data --out work/fk/content --epochs 5 --eval-pairs work/fk/pairs-esu/pairs.arrow --json',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --config work/demo/content/config.json --out work/demo/content-again',
   ];
   static override flags = {
     data: dataFlag,
@@ -22,18 +23,20 @@ export default class TrainContent extends BaseCommand<typeof TrainContent> {
     'token-dropout': numberFlag({ description: `token dropout of each augmentation in dropout mode [default: ${D.tokenDropout}]` }),
     ...encoderFlags,
     epochs: Flags.integer({ description: `training epochs [default: ${D.epochs}]`, min: 0 }),
+    config: recordFlag,
   };
 
   async run(): Promise<TrainContentResult> {
     const { flags } = this;
+    const { config, seed } = this.fromRecord('train-content', 'config', D, { ...encoderOverrides(flags), dim: flags.dim, tokenDropout: flags['token-dropout'] });
     const result = await trainContent({
       data: flags.data,
       out: flags.out,
-      seed: flags.seed,
+      seed,
       backend: flags.backend as BackendName,
       evalPairs: flags['eval-pairs'],
       onProgress: this.progress(),
-      config: { ...encoderOverrides(flags), dim: flags.dim, tokenDropout: flags['token-dropout'] },
+      config,
     });
     this.say(`${result.outputs.content}: ${result.items} items × ${result.dim} (views ${result.view_mode}, ${result.trained_items} trained)`);
     this.say(`  final loss ${result.final_loss ?? 'n/a'}, temperature ${result.temperature}, ${result.seconds.toFixed(1)} s`);

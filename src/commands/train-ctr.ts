@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { dataFlag, outFlag } from '../cli/flags.js';
-import { ASI_MODES, ATTENTION_KINDS, CTR_VARIANTS, parseTower, type AsiMode, type CtrVariant } from '../core/ctr/config.js';
+import { ctrModelOverrides, ctrTrainOverrides } from '../cli/ctr-flags.js';
+import { dataFlag, outFlag, recordFlag } from '../cli/flags.js';
+import { ASI_MODES, ATTENTION_KINDS, CTR_VARIANTS, DEFAULT_CTR_MODEL_CONFIG, DEFAULT_CTR_TRAIN_CONFIG, type AsiMode, type CtrVariant } from '../core/ctr/config.js';
 import { trainCtr, type TrainCtrOptions, type TrainCtrResult } from '../core/ctr/train.js';
 import type { BackendName } from '../core/engine/backend.js';
 import { UsageError } from '../core/errors.js';
@@ -15,6 +16,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain source --out work/demo/source',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant din --out work/demo/ctr-din --json',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant gist --gsu work/demo/gsu-joint/gsu.arrow --joint work/demo/union/joint.arrow --asi simscore+simdist --out work/demo/ctr-gist',
+    '<%= config.bin %> <%= command.id %> --config work/demo/ctr-gist/config.json --data work/demo/data --gsu work/demo/gsu-joint/gsu.arrow --joint work/demo/union/joint.arrow --out work/demo/ctr-gist-again',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant sim-hard --gsu work/demo/gsu-hard/gsu.arrow --out work/demo/ctr-sim-hard --resume',
   ];
   static override flags = {
@@ -41,13 +43,18 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     'bucket-batches': Flags.integer({ description: 'sort each run of this many batches by history length (less padding); 1 = plain shuffle', min: 1, default: 16 }),
     'max-train-samples': Flags.integer({ description: 'train on a seeded subset of at most this many samples (0 = all)', min: 0, default: 0 }),
     resume: Flags.boolean({ description: 'continue from OUT/checkpoint', default: false }),
+    config: recordFlag,
   };
 
   async run(): Promise<TrainCtrResult> {
     const { flags } = this;
     const lr = Number(flags.lr);
     if (flags.lr.trim() === '' || !Number.isFinite(lr)) throw new UsageError(`--lr must be a number, got "${flags.lr}"`);
-    const variant = flags.variant as CtrVariant;
+    // With --config, only flags given here override the record (oclif fills the others from defaults).
+    const given = <V>(flag: string, value: V): V | undefined => (!flags.config || this.given(flag) ? value : undefined);
+    const model = this.fromRecord('train-ctr', 'model', DEFAULT_CTR_MODEL_CONFIG, ctrModelOverrides(flags, given));
+    const train = this.fromRecord('train-ctr', 'train', DEFAULT_CTR_TRAIN_CONFIG, ctrTrainOverrides(flags, given, lr));
+    const variant = (model.config.variant ?? flags.variant) as CtrVariant;
     let interrupted = false;
     const onSigint = (): void => {
       if (interrupted) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
@@ -56,14 +63,14 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     const options: TrainCtrOptions = {
       dataDir: flags.data,
       outDir: flags.out,
-      domain: flags.domain as Domain,
+      domain: (model.config.domain ?? flags.domain) as Domain,
       variant,
-      asi: (flags.asi ?? (variant === 'gist' ? 'simscore+simdist' : 'none')) as AsiMode,
+      asi: (model.config.asi ?? (variant === 'gist' ? 'simscore+simdist' : 'none')) as AsiMode,
       gsuFile: flags.gsu,
       jointFile: flags.joint,
-      model: { embeddingDim: flags['embedding-dim'], attention: flags.attention as 'mlp' | 'dot', attentionHidden: flags['attention-hidden'], tower: parseTower(flags.tower), maxHistory: flags['max-history'], maxSearch: flags['max-search'], m1: flags.m1, m2: flags.m2, simDistNorm: flags['simdist-norm'] as 'fraction' | 'log-count' },
-      train: { epochs: flags.epochs, batchSize: flags['batch-size'], lr, patience: flags.patience, maxTrainSamples: flags['max-train-samples'], bucketBatches: flags['bucket-batches'] },
-      seed: flags.seed,
+      model: model.config,
+      train: train.config,
+      seed: model.seed,
       backend: flags.backend as BackendName,
       resume: flags.resume,
       shouldStop: () => interrupted,

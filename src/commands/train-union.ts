@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { dataFlag, outFlag } from '../cli/flags.js';
+import { dataFlag, outFlag, recordFlag } from '../cli/flags.js';
 import { formatRecall } from '../core/cbjt/recall.js';
 import { DEFAULT_TRAIN_UNION_CONFIG as D, trainUnion, type TrainUnionConfig, type TrainUnionResult } from '../core/cbjt/train-union.js';
 import type { UnionView } from '../core/cbjt/union.js';
@@ -36,35 +36,37 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
     'min-attention': numberFlag({ description: 'train only on pairs with attention ≥ this [default: all pairs]' }),
     'eval-pairs': Flags.file({ description: 'PAIRS file: report Recall@10/100/1000 on its valid/test rows' }),
     'eval-max-pairs': Flags.integer({ description: `held-out pairs evaluated at most [default: ${D.evalMaxPairs}]`, min: 1 }),
+    config: recordFlag,
   };
 
   async run(): Promise<TrainUnionResult> {
     const { flags } = this;
+    const { config, seed } = this.fromRecord('train-union', 'config', D, {
+      view: flags.view as UnionView | undefined,
+      gate: this.given('gate') ? flags.gate : undefined,
+      cross: this.given('cross') ? flags.cross : undefined,
+      dim: flags.dim,
+      hidden: flags.hidden,
+      gateHidden: flags['gate-hidden'],
+      epochs: flags.epochs,
+      minSteps: flags['min-steps'],
+      batchSize: flags['batch-size'],
+      lr: flags.lr,
+      pairWeighting: flags['pair-weighting'] as TrainUnionConfig['pairWeighting'] | undefined,
+      minAttention: flags['min-attention'],
+      evalMaxPairs: flags['eval-max-pairs'],
+    });
     const result = await trainUnion({
       data: flags.data,
       content: flags.content,
       behavior: flags.behavior,
       pairs: flags.pairs,
       out: flags.out,
-      seed: flags.seed,
+      seed,
       backend: flags.backend as BackendName,
       evalPairs: flags['eval-pairs'],
       onProgress: this.progress(),
-      config: {
-        view: flags.view as UnionView | undefined,
-        gate: flags.gate,
-        cross: flags.cross,
-        dim: flags.dim,
-        hidden: flags.hidden,
-        gateHidden: flags['gate-hidden'],
-        epochs: flags.epochs,
-        minSteps: flags['min-steps'],
-        batchSize: flags['batch-size'],
-        lr: flags.lr,
-        pairWeighting: flags['pair-weighting'] as TrainUnionConfig['pairWeighting'] | undefined,
-        minAttention: flags['min-attention'],
-        evalMaxPairs: flags['eval-max-pairs'],
-      },
+      config,
     });
     this.say(`${result.outputs.joint}: ${result.items} items × ${result.dim} (view ${result.view}, gate ${result.gate}, cross ${result.cross})`);
     this.say(`  ${result.pairs_used} training pairs over ${result.items_in_pairs} items; final loss ${result.final_loss ?? 'n/a'}, temperature ${result.temperature}, ${result.seconds.toFixed(1)} s`);

@@ -39,6 +39,21 @@ export function readJsonFile(file: string): Record<string, unknown> {
   }
 }
 
+/**
+ * Settings recorded in an earlier run's config.json (`train-* --config FILE`): the file must come from `command`;
+ * `section` (e.g. "config", "model", "train") is returned with only the keys `defaults` knows, so the figures a run
+ * records beside its settings (epochs_run, coverage, ...) are left out. The recorded seed comes back too.
+ */
+export function recordedConfig<T extends object>(file: string, command: string, section: string, defaults: T): { settings: Partial<T>; seed: number | undefined } {
+  const doc = readJsonFile(file);
+  if (doc.command !== command) throw new InputDataError(`a config.json of ${typeof doc.command === 'string' ? doc.command : 'something else'}, not of ${command}`, file);
+  const raw = doc[section];
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputDataError(`no "${section}" settings`, file, section);
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (k in defaults) settings[k] = v;
+  return { settings: settings as Partial<T>, seed: typeof doc.seed === 'number' ? doc.seed : undefined };
+}
+
 /** Range checks shared by commands, each a one-line usage error. */
 export function requireRange(name: string, value: number, lo: number, hi: number, loOpen = false, hiOpen = false): number {
   const okLo = loOpen ? value > lo : value >= lo;

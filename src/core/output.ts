@@ -56,6 +56,20 @@ function refuseNonRegularTargets(staging: string, dir: string, rel = ''): void {
   }
 }
 
+/** How the outputs of this process were asked for; the CLI records it, and every config.json carries it. */
+export interface Invocation {
+  command_line: string;
+  gist_version: string;
+  started_at: string;
+}
+
+let invocation: Invocation | null = null;
+
+/** Set by the CLI at start-up (library callers leave it unset: their config.json has no invocation). */
+export function recordInvocation(i: Invocation): void {
+  invocation = i;
+}
+
 export class OutputStage {
   readonly staging: string;
   private committed = false;
@@ -109,7 +123,8 @@ export class OutputStage {
   }
 
   writeJson(name: string, value: unknown): string {
-    writeFileAtomic(this.file(name), JSON.stringify(value, null, 2) + '\n');
+    const record = name === 'config.json' && invocation && value && typeof value === 'object' && !Array.isArray(value) ? { ...value, invocation } : value;
+    writeFileAtomic(this.file(name), JSON.stringify(record, null, 2) + '\n');
     return this.final(name);
   }
 
