@@ -70,16 +70,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.explicitFlags.has(flag);
   }
 
-  /** Progress callback for core work: a cli-progress bar on a TTY, nothing under --json/--quiet or when piped. */
+  /**
+   * Progress callback for core work: a cli-progress bar with elapsed time and ETA on a terminal; the one-line
+   * records (`line`, one per epoch) on stderr, terminal or not; nothing under --json or --quiet.
+   */
   protected progress(): OnProgress {
-    const silent = this.jsonEnabled() || this.flags.quiet || !process.stderr.isTTY;
-    if (silent) return () => undefined;
-    return ({ phase, done, total, info }) => {
+    if (this.jsonEnabled() || this.flags.quiet) return () => undefined;
+    const tty = process.stderr.isTTY;
+    return ({ phase, done, total, info, line }) => {
+      if (line !== undefined) {
+        this.bar?.stop();
+        this.bar = undefined;
+        this.barPhase = '';
+        process.stderr.write(line + '\n');
+        return;
+      }
+      if (!tty) return;
       if (!this.bar || phase !== this.barPhase) {
         this.bar?.stop();
         this.barPhase = phase;
         this.bar = new cliProgress.SingleBar(
-          { format: `${phase.padEnd(16)} [{bar}] {percentage}% {value}/{total} {info}`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+          { format: `${phase.padEnd(16)} [{bar}] {percentage}% {value}/{total} {duration_formatted} ETA {eta_formatted} {info}`, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
           cliProgress.Presets.shades_classic,
         );
         this.bar.start(total, done, { info: info ?? '' });

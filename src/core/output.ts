@@ -9,7 +9,11 @@ import { makeDirs } from './sink.js';
 import { VERSION } from './version.js';
 
 /** Progress report from long core work; commands turn it into a progress bar. */
-export type OnProgress = (p: { phase: string; done: number; total: number; info?: string }) => void;
+/**
+ * Progress of long work: `done` of `total` in `phase` (a bar on a terminal); `line`, when set, is a one-line
+ * record worth keeping in a log too (one per epoch: loss, valid AUC), printed even when stderr is not a terminal.
+ */
+export type OnProgress = (p: { phase: string; done: number; total: number; info?: string; line?: string }) => void;
 export const noProgress: OnProgress = () => undefined;
 
 function canonical(value: unknown): unknown {
@@ -68,6 +72,10 @@ let invocation: Invocation | null = null;
 /** Set by the CLI at start-up (library callers leave it unset: their config.json has no invocation). */
 export function recordInvocation(i: Invocation): void {
   invocation = i;
+}
+
+export function currentInvocation(): Invocation | null {
+  return invocation;
 }
 
 export class OutputStage {

@@ -1,7 +1,11 @@
-// `gist help`, `-h`, and an unknown command: one line with "did you mean", a JSON error under --json, exit 2.
+// `gist help`, `-h`, and an unknown command: one line with "did you mean", a JSON error under --json, exit 2;
+// one log line per training epoch on a non-terminal stderr.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BIN, CLI_ENV, ensureBuilt, ROOT } from '../_built-cli.js';
 import { closestCommand, editDistance } from '../../src/hooks/command-not-found.js';
 
@@ -34,4 +38,23 @@ test('gist help, -h, help COMMAND and an unknown command', () => {
   const json = gist('exprt', '--json');
   assert.equal(json.status, 2);
   assert.deepEqual(JSON.parse(json.stdout).error, { code: 'USAGE', message: 'unknown command "exprt"; did you mean "export"? (`gist --help` lists the commands)', exitCode: 2 });
+});
+
+test('training prints one line per epoch on stderr when it is not a terminal (logs), none under --json or -q', () => {
+  ensureBuilt();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-epoch-lines-'));
+  const fixture = path.join(ROOT, 'fixtures', 'tiny');
+  const r = gist('train-ctr', '-d', fixture, '-o', path.join(dir, 'a'), '--epochs', '2');
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0], /^epoch 1\/2: loss \d\.\d{4} valid AUC \d\.\d{4}( \(best\))? \d+\.\d s$/);
+  const enc = gist('train-content', '-d', fixture, '-o', path.join(dir, 'c'), '--epochs', '2', '--min-steps', '0');
+  assert.deepEqual(enc.stderr.trim().split('\n').map((l) => l.replace(/loss .*/, '')), ['train-content: epoch 1/2 ', 'train-content: epoch 2/2 ']);
+  for (const quiet of ['--json', '-q']) {
+    const q = gist('train-ctr', '-d', fixture, '-o', path.join(dir, `q${quiet}`), '--epochs', '2', quiet);
+    assert.equal(q.status, 0);
+    assert.equal(q.stderr, '', quiet);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });

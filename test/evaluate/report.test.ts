@@ -51,6 +51,14 @@ test('full evaluation: metrics, popularity groups, recall, GSU summary and a com
   for (const s of ['ctr-loss', 'ctr-valid-auc', 'embedding-loss']) assert.match(page, new RegExp(`data-chart="curves" data-series="${s}"`));
   for (const title of ['ROC curves (test split)', 'AUC by item popularity', 'Recall@K of embeddings', 'GSU similarity scores: gsu-joint', 'CTR training loss', 'Embedding training loss']) assert.ok(page.includes(title), title);
   for (const label of ['False positive rate', 'True positive rate', 'K (log scale)', 'Recall@K', 'epoch', 'step']) assert.ok(page.includes(`>${label}</text>`), label);
+  // Header: the dataset (absolute), the date; input paths are absolute.
+  assert.ok(page.includes(`data ${path.resolve(fixture.data)}`), 'dataset in the header');
+  assert.match(page, /<time datetime="\d{4}-\d{2}-\d{2}T[^"]+">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC<\/time>/);
+  assert.ok(r.runs.every((x) => path.isAbsolute(x.file)) && r.recall.every((x) => path.isAbsolute(x.file)) && r.gsu.every((x) => path.isAbsolute(x.file)));
+  // Each embedding model's loss has its own chart (InfoNCE losses of different models differ in scale).
+  const embeddingCharts = [...page.matchAll(/data-series="embedding-loss"/g)].length;
+  assert.equal(embeddingCharts, new Set([...page.matchAll(/Embedding training loss: ([\w-]+)/g)].map((m) => m[1])).size);
+  assert.ok(embeddingCharts >= 1);
 });
 
 test('missing optional inputs give labelled placeholders, never a missing chart', async () => {

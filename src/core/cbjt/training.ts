@@ -170,6 +170,8 @@ export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number } 
       o.onProgress({ phase: o.phase, done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
     }
     curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(o.logitScale)) });
+    const last = curve[curve.length - 1];
+    o.onProgress({ phase: o.phase, done, total, line: `${o.phase}: epoch ${epoch}/${epochs} loss ${last.loss.toFixed(4)} temperature ${last.temperature.toFixed(4)}` });
   }
   return { curve, epochs };
 }

@@ -163,6 +163,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     state.lossCount = 0;
     state.epochSeconds = 0;
     state.done = state.badEpochs >= train.patience || state.epoch >= train.epochs;
+    const point = state.curve[state.curve.length - 1];
+    onProgress({ phase: `epoch ${epoch + 1}/${train.epochs}`, done: n, total: n, line: `epoch ${epoch + 1}/${train.epochs}: loss ${point.loss.toFixed(4)} valid AUC ${point.valid_auc.toFixed(4)}${state.bestEpoch === epoch + 1 ? ' (best)' : ''} ${point.seconds.toFixed(1)} s` });
     await checkpoint();
   }
   if (best) model.fromWeights(best);

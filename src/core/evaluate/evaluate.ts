@@ -5,14 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeOutputFile } from '../sink.js';
+import { isStdout, writeOutputFile } from '../sink.js';
 import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, SPLIT_CODE, type Items } from '../dataset.js';
 import { loadGsu } from '../ctr/inputs.js';
 import { makeRng } from '../rng.js';
 import { gsuPlantedShares, plantedNeighbourRecall, readPlanted, type Planted } from './planted.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { auc, gauc, logloss, rocCurve } from '../metrics.js';
-import { noProgress, type OnProgress } from '../output.js';
+import { currentInvocation, noProgress, type OnProgress } from '../output.js';
 import { VERSION } from '../version.js';
 import { checkGate, readBaselineMetrics } from './gate.js';
 import { loadEmbeddings, loadGsuScores, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
@@ -122,7 +122,9 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   const warnings: string[] = [];
   const items = o.data ? loadDataItems(o.data) : null;
   const baselineDoc = o.baselineMetrics ? readBaselineMetrics(o.baselineMetrics) : null;
-  const report: Omit<ReportData, 'result'> = { roc: [], recallCurves: [], gsuHist: [], ctrCurves: [], embeddingCurves: [], version: VERSION };
+  const invocation = currentInvocation();
+  const header = { dataset: o.data ? path.resolve(o.data) : null, commandLine: invocation?.command_line ?? null, date: invocation?.started_at ?? new Date().toISOString() };
+  const report: Omit<ReportData, 'result'> = { roc: [], recallCurves: [], gsuHist: [], ctrCurves: [], embeddingCurves: [], version: VERSION, header };
   const addCurve = (list: { name: string; curve: Curve }[], name: string, file: string): void => {
     const c = readCurve(file);
     if (typeof c === 'string') warnings.push(c);
@@ -146,7 +148,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       const g = popularityGroups(p.itemId, p.label, p.score, items.targetCount, threshold);
       popularity = { threshold, low: { auc: nullable(g.low.auc), n: g.low.n, auc_gain_pct: null }, high: { auc: nullable(g.high.auc), n: g.high.n, auc_gain_pct: null } };
     }
-    runs.push({ name: r.name, file: r.file, auc: nullable(auc(p.label, p.score)), gauc: nullable(gauc(p.userId, p.label, p.score)), logloss: nullable(logloss(p.label, p.score)), auc_gain_pct: null, n: p.label.length, positives, popularity });
+    runs.push({ name: r.name, file: path.resolve(r.file), auc: nullable(auc(p.label, p.score)), gauc: nullable(gauc(p.userId, p.label, p.score)), logloss: nullable(logloss(p.label, p.score)), auc_gain_pct: null, n: p.label.length, positives, popularity });
     report.roc.push({ name: r.name, ...rocCurve(p.label, p.score) });
     addCurve(report.ctrCurves, r.name, path.join(path.dirname(r.file), 'curve.json'));
   });
@@ -191,7 +193,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       if (tooLarge.length) warnings.push(`Recall@K of ${e.name}: K ${tooLarge.join(', ')} ≥ its ${cands.length} candidates; n/a`);
       recall.push({
         name: e.name,
-        file: e.file,
+        file: path.resolve(e.file),
         recall: Object.fromEntries(Object.entries(atK).map(([k, v]) => [k, Number(k) >= cands.length ? null : nullable(v)])),
         pairs: keep.length,
         skipped_pairs: truth.target.length - keep.length,
@@ -221,7 +223,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       if (s < min) min = s;
       if (s > max) max = s;
     }
-    gsu.push({ name: g.name, file: g.file, samples, scores: scores.length, mean: nullable(sum / scores.length), min: nullable(min), max: nullable(max) });
+    gsu.push({ name: g.name, file: path.resolve(g.file), samples, scores: scores.length, mean: nullable(sum / scores.length), min: nullable(min), max: nullable(max) });
     gsuScores.push({ name: g.name, scores });
   }
   if (gsuScores.length) {
@@ -244,8 +246,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   if (baselineDoc && o.baselineMetrics) result.gate = checkGate(result, baselineDoc, o.maxDrop, o.baselineMetrics);
   // Key order of the JSON: gate before warnings/outputs.
   const ordered: EvaluateResult = { split: result.split, baseline: result.baseline, runs, recall, gsu, ...(planted ? { planted } : {}), ...(result.gate ? { gate: result.gate } : {}), warnings, outputs: {} };
-  if (o.html) ordered.outputs.html = o.html;
-  if (o.saveMetrics) ordered.outputs.metrics = o.saveMetrics;
+  if (o.html) ordered.outputs.html = isStdout(o.html) ? o.html : path.resolve(o.html);
+  if (o.saveMetrics) ordered.outputs.metrics = isStdout(o.saveMetrics) ? o.saveMetrics : path.resolve(o.saveMetrics);
   if (o.saveMetrics) writeOutputFile(o.saveMetrics, JSON.stringify(ordered, null, 2) + '\n');
   if (o.html) writeOutputFile(o.html, renderReportHtml({ ...report, result: ordered }));
   return ordered;

@@ -19,6 +19,8 @@ export interface ReportData {
   ctrCurves: { name: string; curve: Curve }[];
   embeddingCurves: { name: string; curve: Curve }[];
   version: string;
+  /** Header facts: the dataset (--data), the command line that made the report, when. */
+  header: { dataset: string | null; commandLine: string | null; date: string };
 }
 
 /** Chart kinds the report always contains (a placeholder when its input is missing). */
@@ -159,7 +161,8 @@ function trainingCharts(d: ReportData, color: (n: string) => string): string[] {
   const charts = [
     curveChart('ctr-loss', 'CTR training loss', 'From curve.json beside each predictions.arrow', d.ctrCurves, (c) => c.loss, 'training loss', color),
     curveChart('ctr-valid-auc', 'CTR validation AUC', 'From curve.json beside each predictions.arrow', d.ctrCurves, (c) => c.validAuc, 'validation AUC', color),
-    curveChart('embedding-loss', 'Embedding training loss', 'From loss_curve.json beside each embeddings file', d.embeddingCurves, (c) => c.loss, 'training loss', color),
+    // InfoNCE losses of different models (batch sizes, pair sets) have different scales: one chart each.
+    ...d.embeddingCurves.map((e) => curveChart('embedding-loss', `Embedding training loss: ${e.name}`, 'From loss_curve.json beside the embeddings file', [e], (c) => c.loss, 'training loss', color)),
   ].filter((c): c is string => c !== null);
   if (charts.length) return charts;
   return [emptyChart({ kind: 'curves', title: 'Training curves' }, 'No curve.json beside predictions nor loss_curve.json beside embeddings')];
@@ -187,6 +190,7 @@ body { margin: 0; background: #f6f8fa; color: #1f2328; font: 14px/1.5 system-ui,
 header { background: #ffffff; border-bottom: 1px solid #d0d7de; padding: 18px 32px; display: flex; align-items: center; gap: 16px; flex-wrap: wrap; }
 header h1 { font-size: 22px; margin: 0; }
 header .meta { color: #57606a; }
+header .command { flex-basis: 100%; overflow-wrap: anywhere; }
 .badge { padding: 3px 10px; border-radius: 12px; font-weight: 600; font-size: 12.5px; }
 .badge.pass { background: #dafbe1; color: #116329; border: 1px solid #4ac26b; }
 .badge.fail { background: #ffebe9; color: #a40e26; border: 1px solid #ff8182; }
@@ -234,7 +238,10 @@ export function renderReportHtml(d: ReportData): string {
     ...r.recall.map((x) => `<li><strong>${esc(x.name)}</strong> (embeddings): <code>${esc(x.file)}</code></li>`),
     ...r.gsu.map((x) => `<li><strong>${esc(x.name)}</strong> (GSU): <code>${esc(x.file)}</code></li>`),
   ].join('');
-  const meta = [`${r.split} split`, r.baseline ? `baseline run ${r.baseline}` : null, `gist ${d.version}`].filter(Boolean).join(' · ');
+  const meta = [d.header.dataset ? `data ${d.header.dataset}` : null, `${r.split} split`, r.baseline ? `baseline run ${r.baseline}` : null, `gist ${d.version}`].filter(Boolean).join(' · ');
+  const made = `<span class="meta"><time datetime="${esc(d.header.date)}">${esc(d.header.date.slice(0, 16).replace('T', ' '))} UTC</time></span>${
+    d.header.commandLine ? `<div class="meta command"><code>${esc(d.header.commandLine)}</code></div>` : ''
+  }`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -245,7 +252,7 @@ export function renderReportHtml(d: ReportData): string {
 <style>${CSS}</style>
 </head>
 <body>
-<header><h1>gist evaluate</h1><span class="meta">${esc(meta)}</span>${badge}</header>
+<header><h1>gist evaluate</h1><span class="meta">${esc(meta)}</span>${made}${badge}</header>
 <main>
 ${warnings}
 ${gate}

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readArrow, type ListColumn } from '../arrow-io.js';
-import { resolveConfig } from '../config.js';
+import { readJsonFile, resolveConfig } from '../config.js';
 import { loadDataset, SPLIT_CODE } from '../dataset.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.js';
@@ -388,8 +388,14 @@ export async function mergeGsuShards(opts: { inputs: string[]; out: string }): P
     if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (expected a search-gsu --shard output)`);
     const f = readArrow(file, GSU);
     const cfgFile = path.join(path.dirname(file), 'config.json');
-    const configText = fs.existsSync(cfgFile) ? fs.readFileSync(cfgFile, 'utf8') : null;
-    return { file, f, configText };
+    // The settings, without the invocation record (each shard ran its own command line).
+    let config: Record<string, unknown> | null = null;
+    if (fs.existsSync(cfgFile)) {
+      const { invocation: _ran, ...settings } = readJsonFile(cfgFile);
+      config = settings;
+    }
+    const configText = config ? JSON.stringify(config) : null;
+    return { file, f, config, configText };
   });
   const shardOf = parts.map(({ file, f }) => {
     const spec = f.metadata.shard;
@@ -442,7 +448,7 @@ export async function mergeGsuShards(opts: { inputs: string[]; out: string }): P
       writer.abort();
       throw err;
     }
-    if (parts[0].configText !== null) stage.writeText('config.json', parts[0].configText);
+    if (parts[0].config !== null) stage.writeJson('config.json', parts[0].config);
     return { out: opts.out, file: stage.final('gsu.arrow'), shards: n, rows: writer.rows };
   });
 }
