@@ -83,7 +83,7 @@ async function benchGsu(work: string, L: number, users: number, samplesPerUser: 
     threads,
     fma: r.fma,
     scorer: r.scorer,
-    samples_per_s: r.samplesPerSecond,
+    samples_per_s: r.samples_per_s,
     gflops,
     peak_ratio: peak ? gflops / peak : null,
   };
@@ -155,7 +155,7 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
       await index.close();
       search.push({ ef, qps, recall_at_10: overlapRecall(found.labels, k, truth.items, k, k) });
     }
-    variants.push({ shards, threads, inserts_per_s: built.insertsPerSecond, search });
+    variants.push({ shards, threads, inserts_per_s: built.inserts_per_s, search });
   }
 
   // the python peer on the same vectors and the same exact truth

@@ -6,7 +6,7 @@ import type { Domain } from '../core/schemas.js';
 export default class BuildIndex extends BaseCommand<typeof BuildIndex> {
   static override summary = 'Build an HNSW index (cosine) of an embeddings file, add new items to one, or measure its recall.';
   static override description =
-    'Writes OUT/index-<s>.bin (one hnswlib index per shard; shards are built in parallel and searched together) and OUT/index.json (dim, count, m, efConstruction, ef, seed, labels = item ids, inputs). hnswlib does not save ef: it is kept in index.json and re-applied on load. --add inserts new items (resizing as needed) and rewrites the index atomically. --recall reports recall@10/100 against exact search and the index QPS; --pairs adds Recall@K with pairs as ground truth (paper Table 3), by exact search and through the index.';
+    'Writes OUT/index-<s>.bin (one hnswlib index per shard; shards are built in parallel and searched together) and OUT/index.json (dim, count, m, ef_construction, ef, seed, labels = item ids, inputs). hnswlib does not save ef: it is kept in index.json and re-applied on load. --add inserts new items (resizing as needed) and rewrites the index atomically. --recall reports recall@10/100 against exact search and the index QPS; --pairs adds Recall@K with pairs as ground truth (paper Table 3), by exact search and through the index.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --embeddings work/demo/union/joint.arrow --out work/demo/index',
     '<%= config.bin %> <%= command.id %> --embeddings work/demo/union/joint.arrow --data work/demo/data --domain source --m 32 --ef 200 --out work/demo/index-source --recall',
@@ -38,7 +38,7 @@ export default class BuildIndex extends BaseCommand<typeof BuildIndex> {
       seed: f.seed, threads: f.threads, recall: f.recall, pairs: f.pairs, queries: f.queries, onProgress: this.progress(),
     });
     if (r.mode === 'evaluate') this.say(`index ${r.index}: ${r.count} items, dim ${r.dim}, ${r.shards} shard(s), ef ${r.ef}`);
-    else this.say(`${r.mode === 'add' ? 'added' : 'indexed'} ${r.inserted} items (${r.count} in all, dim ${r.dim}, ${r.shards} shard(s), M ${r.m}, efC ${r.efConstruction}, ef ${r.ef}) in ${r.seconds.toFixed(1)} s, ${Math.round(r.insertsPerSecond)} inserts/s → ${r.out}`);
+    else this.say(`${r.mode === 'add' ? 'added' : 'indexed'} ${r.inserted} items (${r.count} in all, dim ${r.dim}, ${r.shards} shard(s), M ${r.m}, efC ${r.ef_construction}, ef ${r.ef}) in ${r.seconds.toFixed(1)} s, ${Math.round(r.inserts_per_s)} inserts/s → ${r.out}`);
     if (r.recall) this.sayRecall(r.recall);
     return r;
   }

@@ -30,8 +30,8 @@ export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
       data: f.data, embeddings: f.embeddings, out: f.out, shard: f.shard, threads: f.threads, seed: f.seed, onProgress: this.progress(),
       config: { k: f.k, mode: f.mode as GsuMode, splits: parseSplits(f.splits) },
     });
-    this.say(`${r.rows} samples searched (${r.mode}, K ${r.k}${r.shard ? `, shard ${r.shard}` : ''}): ${r.meanResults.toFixed(1)} events per row over ${r.meanHistory.toFixed(1)} before ts on average, ${r.emptyRows} empty → ${r.file}`);
-    this.say(`  ${Math.round(r.samplesPerSecond)} samples/s on ${r.threads} thread(s)${r.gflops !== null ? `, ${r.gflops.toFixed(1)} GFLOP/s` : ''}`);
+    this.say(`${r.rows} samples searched (${r.mode}, K ${r.k}${r.shard ? `, shard ${r.shard}` : ''}): ${r.mean_results.toFixed(1)} events per row over ${r.mean_history.toFixed(1)} before ts on average, ${r.empty_rows} empty → ${r.file}`);
+    this.say(`  ${Math.round(r.samples_per_s)} samples/s on ${r.threads} thread(s)${r.gflops !== null ? `, ${r.gflops.toFixed(1)} GFLOP/s` : ''}`);
     return r;
   }
 }

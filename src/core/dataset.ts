@@ -2,6 +2,7 @@
  * A prepared dataset folder (`--data DIR`): items, per-user event sequences stored once per domain, and
  * labelled samples per domain. A sample's history is sliced from the sequence store at read time.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow, type ArrowFile, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
@@ -187,6 +188,50 @@ export function loadSamples(file: string, domain: Domain, numItems: number): Sam
 }
 
 /** Load a prepared dataset folder, validating every file. */
+/** Metadata keys that tie an output to the dataset it was computed from. */
+export const DATASET_IDENTITY_KEYS = { fingerprint: 'dataset_fingerprint', dir: 'dataset_dir' } as const;
+
+const fingerprints = new Map<string, string>();
+
+/**
+ * A prepared dataset's identity: SHA-256 (first 16 hex digits) of its manifest, items and samples files — what
+ * decides which sample and item ids mean what. Two folders with the same content share it (a copy is the same
+ * dataset); any change to items or samples changes it. Memoised per folder and file sizes/mtimes.
+ */
+export function datasetFingerprint(dir: string): string {
+  const files = [DATASET_FILES.manifest, DATASET_FILES.items, ...DOMAINS.map((d) => DATASET_FILES.samples(d))].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+  const key = files
+    .map((f) => {
+      const st = fs.statSync(f);
+      return `${path.resolve(f)}:${st.size}:${st.mtimeMs}`;
+    })
+    .join('|');
+  let fp = fingerprints.get(key);
+  if (!fp) {
+    const h = createHash('sha256');
+    for (const f of files) h.update(path.basename(f)).update(fs.readFileSync(f));
+    fp = h.digest('hex').slice(0, 16);
+    fingerprints.set(key, fp);
+  }
+  return fp;
+}
+
+/** Output metadata naming the dataset (fingerprint and folder), for `requireSameDataset` downstream. */
+export function datasetIdentity(dataDir: string): Record<string, string> {
+  return { [DATASET_IDENTITY_KEYS.fingerprint]: datasetFingerprint(dataDir), [DATASET_IDENTITY_KEYS.dir]: path.resolve(dataDir) };
+}
+
+/**
+ * Refuse an input computed from another dataset than `--data` (ids would silently mean other items or samples).
+ * Files written before fingerprints existed carry none and pass.
+ */
+export function requireSameDataset(file: string, metadata: Record<string, string>, dataDir: string): void {
+  const fp = metadata[DATASET_IDENTITY_KEYS.fingerprint];
+  if (fp === undefined || fp === datasetFingerprint(dataDir)) return;
+  const from = metadata[DATASET_IDENTITY_KEYS.dir] ?? 'another dataset';
+  throw new InputDataError(`computed from ${from}, not from --data ${path.resolve(dataDir)} (dataset fingerprints ${fp} ≠ ${datasetFingerprint(dataDir)})`, file);
+}
+
 export function loadDataset(dir: string): Dataset {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new IoError(`${dir}: no such dataset folder (run \`gist prepare\` or \`gist synth\` first)`);
   const manifestPath = path.join(dir, DATASET_FILES.manifest);

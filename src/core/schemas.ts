@@ -172,4 +172,19 @@ export const EXPORTED_SAMPLES: TableSpec = {
   ],
 };
 
-export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES];
+/** `gist predict`'s predictions.arrow (also written as Parquet or CSV): one score per sample scored. */
+export const PREDICTED: TableSpec = {
+  name: 'predicted',
+  doc: 'Scores of a trained train-ctr model for the dataset\'s samples or new ones.',
+  columns: [
+    { name: 'sample_id', kind: 'int32', min: 0, doc: "row of --samples, or the dataset's sample id" },
+    { name: 'user_id', kind: 'int32', min: 0, doc: 'user' },
+    { name: 'item_id', kind: 'int32', min: 0, doc: 'candidate item' },
+    { name: 'ts', kind: 'float64', finite: true, doc: 'impression time (the history is the events before it)' },
+    { name: 'score', kind: 'float32', finite: true, min: 0, max: 1, doc: 'predicted click probability' },
+    { name: 'label', kind: 'int8', optional: true, min: 0, max: 1, doc: 'true label, when every sample had one' },
+    { name: 'split', kind: 'dict8', optional: true, doc: "the dataset's split (its own samples only)" },
+  ],
+};
+
+export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES, PREDICTED];

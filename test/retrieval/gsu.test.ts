@@ -60,7 +60,7 @@ test('no returned event is at or after the sample time; samples without history 
     void atOrAfter;
   }
   assert.ok(empty > 0, 'fixture has samples before any source event');
-  assert.equal(r.emptyRows, empty);
+  assert.equal(r.empty_rows, empty);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -27,7 +27,7 @@ test('build-index writes shards + index.json, re-applies ef on load, and finds i
   assert.equal(r.shards, 2);
   assert.ok(r.recall && r.recall.recallVsExact['10'] > 0.9, JSON.stringify(r.recall));
   const m = readIndexManifest(path.join(dir, 'idx'));
-  assert.deepEqual([m.dim, m.count, m.m, m.efConstruction, m.ef, m.seed], [dim, 1500, 8, 60, 37, 9]);
+  assert.deepEqual([m.dim, m.count, m.m, m.ef_construction, m.ef, m.seed], [dim, 1500, 8, 60, 37, 9]);
   assert.equal(m.labels.length, 1500);
   assert.deepEqual(m.shards.map((s) => s.count), [750, 750]);
   assert.equal(m.inputs[0].config_hash, 'emb1');
@@ -92,7 +92,7 @@ test('commands: --json shapes and exit codes (K <= 0 â†’ 2, dimension mismatch â
   assert.equal(g.status, 0, g.stderr);
   const gj = JSON.parse(g.stdout) as { result?: Record<string, unknown> } & Record<string, unknown>;
   const res = (gj.result ?? gj) as Record<string, unknown>;
-  for (const key of ['out', 'file', 'mode', 'k', 'splits', 'shard', 'rows', 'emptyRows', 'meanResults', 'meanHistory', 'threads', 'fma', 'searchSeconds', 'samplesPerSecond', 'gflops', 'config']) assert.ok(key in res, key);
+  for (const key of ['out', 'file', 'mode', 'k', 'splits', 'shard', 'rows', 'empty_rows', 'mean_results', 'mean_history', 'threads', 'fma', 'search_seconds', 'samples_per_s', 'gflops', 'config']) assert.ok(key in res, key);
   assert.equal(gist('search-gsu', ['--data', data, '--embeddings', embeddings, '--out', path.join(dir, 'g1'), '--k', '5', '--shard', '1/2', '--threads', '0', '-q']).status, 0);
   const m = gist('merge', [path.join(dir, 'g0'), path.join(dir, 'g1'), '--out', path.join(dir, 'gm'), '--json']);
   assert.equal(m.status, 0, m.stderr);

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { readArrow, type VectorColumn } from '../arrow-io.js';
 import { requireRange, resolveConfig } from '../config.js';
-import type { Items } from '../dataset.js';
+import { datasetIdentity, type Items } from '../dataset.js';
 import { initBackend } from '../engine/backend.js';
 import { trainStep } from '../engine/train.js';
 import { InputDataError, UsageError } from '../errors.js';
@@ -196,7 +196,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
         dim,
         items: items.count,
         resolved,
-        meta: outputMeta('train-behavior', opts.seed, resolved, { view_mode: viewMode, dim, min_count: minCount, aligned_items: train.length }),
+        meta: outputMeta('train-behavior', opts.seed, resolved, { view_mode: viewMode, dim, min_count: minCount, aligned_items: train.length, ...datasetIdentity(opts.data) }),
         curve,
         epochs,
         temperature: round6(temperatureOf(logitScale)),

@@ -2,6 +2,7 @@
  * `gist train-content` (eq. 1, 4): the content encoder F_C trained by aligning two views of each item with
  * symmetric in-batch InfoNCE and a learnable temperature; ct_i = F_C(v_i) for every item.
  */
+import { datasetIdentity } from '../dataset.js';
 import { performance } from 'node:perf_hooks';
 import { resolveConfig } from '../config.js';
 import { initBackend } from '../engine/backend.js';
@@ -126,7 +127,7 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
         dim: arch.dim,
         items: items.count,
         resolved,
-        meta: outputMeta('train-content', opts.seed, resolved, { view_mode: viewMode, dim: arch.dim }),
+        meta: outputMeta('train-content', opts.seed, resolved, { view_mode: viewMode, dim: arch.dim, ...datasetIdentity(opts.data) }),
         curve,
         epochs,
         temperature: round6(temperatureOf(logitScale)),

@@ -3,6 +3,7 @@
  * symmetric InfoNCE between the u of the two items of each guidance pair (ESU or Swing, train split). Every
  * item gets u (its ct and bh come from content alone), including items that never occur in a pair.
  */
+import { datasetIdentity } from '../dataset.js';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { readArrow, type DictColumn, type VectorColumn } from '../arrow-io.js';
@@ -231,7 +232,7 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
         dim: arch.dim,
         items: items.count,
         resolved,
-        meta: outputMeta('train-union', opts.seed, resolved, { view: arch.view, gate: String(arch.gate), cross: String(arch.cross), dim: arch.dim, pairs_used: n }),
+        meta: outputMeta('train-union', opts.seed, resolved, { view: arch.view, gate: String(arch.gate), cross: String(arch.cross), dim: arch.dim, pairs_used: n, ...datasetIdentity(opts.data) }),
         curve,
         epochs,
         temperature: round6(temperatureOf(model.logitScale)),

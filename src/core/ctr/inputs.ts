@@ -1,5 +1,6 @@
 /** Side inputs of the cross-domain CTR variants: the GSU's searched items (gsu.arrow) and joint embeddings (joint.arrow). */
 import { readArrow, type ListColumn, type VectorColumn } from '../arrow-io.js';
+import { requireSameDataset } from '../dataset.js';
 import { InputDataError } from '../errors.js';
 import { EMBEDDINGS, GSU } from '../schemas.js';
 
@@ -11,10 +12,14 @@ export interface GsuIndex {
   offsets: Int32Array;
   items: Int32Array;
   scores: Float32Array;
+  /** The file's Arrow metadata (dataset identity, seed, ...). */
+  metadata: Record<string, string>;
 }
 
-export function loadGsu(file: string, numSamples: number, numItems: number): GsuIndex {
+/** `dataDir`: the dataset the ids must refer to; a gsu.arrow computed from another one is refused first. */
+export function loadGsu(file: string, numSamples: number, numItems: number, dataDir?: string): GsuIndex {
   const f = readArrow(file, GSU);
+  if (dataDir !== undefined) requireSameDataset(file, f.metadata, dataDir);
   const ids = f.columns.sample_id as Int32Array;
   const items = f.columns.items as ListColumn<Int32Array>;
   const scores = f.columns.scores as ListColumn<Float32Array>;
@@ -29,7 +34,7 @@ export function loadGsu(file: string, numSamples: number, numItems: number): Gsu
   for (let j = 0; j < items.values.length; j++) {
     if (items.values[j] >= numItems) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items');
   }
-  return { file, rowOfSample, offsets: items.offsets, items: items.values, scores: scores.values };
+  return { file, rowOfSample, offsets: items.offsets, items: items.values, scores: scores.values, metadata: f.metadata };
 }
 
 /** L2-normalised joint embeddings addressed by item id; `rowOf[item]` = −1 when the item has none. */
@@ -38,10 +43,12 @@ export interface JointTable {
   dim: number;
   rowOf: Int32Array;
   values: Float32Array;
+  metadata: Record<string, string>;
 }
 
-export function loadJoint(file: string, numItems: number): JointTable {
+export function loadJoint(file: string, numItems: number, dataDir?: string): JointTable {
   const f = readArrow(file, EMBEDDINGS);
+  if (dataDir !== undefined) requireSameDataset(file, f.metadata, dataDir);
   const ids = f.columns.item_id as Int32Array;
   const vec = f.columns.vector as VectorColumn;
   const dim = vec.dim;
@@ -58,5 +65,5 @@ export function loadJoint(file: string, numItems: number): JointTable {
     const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     for (let k = 0; k < dim; k++) values[r * dim + k] = vec.values[r * dim + k] * inv;
   }
-  return { file, dim, rowOf, values };
+  return { file, dim, rowOf, values, metadata: f.metadata };
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DictColumn } from '../arrow-io.js';
-import { loadDataset, samplesInSplit, type Dataset, type Samples } from '../dataset.js';
+import { datasetIdentity, loadDataset, samplesInSplit, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { saveWeights } from '../engine/model-io.js';
 import { UsageError } from '../errors.js';
@@ -98,10 +98,10 @@ export function loadSideInputs(ds: Dataset, cfg: CtrModelConfig, gsuFile: string
   if (!needs.gsu && gsuFile) throw new UsageError(`--variant ${cfg.variant} does not read --gsu; drop it`);
   if (!needs.joint && jointFile) throw new UsageError(cfg.variant === 'gist' ? `--asi ${cfg.asi} does not read --joint; drop it` : `--variant ${cfg.variant} does not read --joint; drop it`);
   const samples = ds.samples[cfg.domain];
-  return {
-    gsu: needs.gsu && gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null,
-    joint: needs.joint && jointFile ? loadJoint(jointFile, ds.items.count) : null,
-  };
+  // Same row counts are not the same data: a file from another dataset would train silently on wrong ids.
+  const gsu = needs.gsu && gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count, ds.dir) : null;
+  const joint = needs.joint && jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
+  return { gsu, joint };
 }
 
 export async function trainCtr(o: TrainCtrOptions): Promise<TrainCtrResult> {
@@ -146,7 +146,7 @@ export async function trainCtr(o: TrainCtrOptions): Promise<TrainCtrResult> {
       const test = metricsOf(samples, testIdx, testScores);
       const pop = popularityScores(samples, ds.items.count, testIdx);
       const popAuc = metricsOf(samples, testIdx, pop).auc;
-      const meta = outputMeta('train-ctr', o.seed, config);
+      const meta = outputMeta('train-ctr', o.seed, config, datasetIdentity(o.dataDir));
 
       const modelDir = path.dirname(stage.file(`${CTR_OUTPUTS.model}/weights.bin`));
       await saveWeights(modelDir, model.toWeights(false), { format: 'gist-ctr', version: 1, model: cfg, train: trainCfg, seed: o.seed, best_epoch: loop.bestEpoch, config_hash: meta.config_hash });

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isStdout, writeOutputFile } from '../sink.js';
-import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, SPLIT_CODE, type Items } from '../dataset.js';
+import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, requireSameDataset, SPLIT_CODE, type Items } from '../dataset.js';
 import { loadGsu } from '../ctr/inputs.js';
 import { makeRng } from '../rng.js';
 import { gsuPlantedShares, plantedNeighbourRecall, readPlanted, type Planted } from './planted.js';
@@ -138,6 +138,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   runsIn.forEach((r, i) => {
     onProgress({ phase: 'predictions', done: i, total: runsIn.length, info: r.name });
     const p = loadPredictions(r.file, o.split);
+    if (o.data) requireSameDataset(r.file, p.metadata, o.data);
     let positives = 0;
     for (let j = 0; j < p.label.length; j++) positives += p.label[j];
     let popularity: RunMetrics['popularity'] = null;

@@ -51,6 +51,8 @@ export interface SplitPredictions {
   itemId: Int32Array;
   label: Int8Array;
   score: Float32Array;
+  /** Arrow metadata of gist's own predictions (dataset identity); other tools' files have none. */
+  metadata: Record<string, string>;
 }
 
 function gather<T extends Int32Array | Int8Array | Float32Array>(src: T, rows: Int32Array): T {
@@ -115,7 +117,7 @@ export function loadExternalPredictions(file: string, split: string): SplitPredi
     const hasSplit = (col as { split: number }).split >= 0;
     throw new InputDataError(hasSplit ? `no rows with split "${split}" (splits present: ${[...splits].join(', ') || 'none'}); choose another with --split` : 'no rows', file, hasSplit ? 'split' : undefined);
   }
-  return { userId: Int32Array.from(users), itemId: Int32Array.from(items), label: Int8Array.from(labels), score: Float32Array.from(scores) };
+  return { userId: Int32Array.from(users), itemId: Int32Array.from(items), label: Int8Array.from(labels), score: Float32Array.from(scores), metadata: {} };
 }
 
 /** Whether a predictions path is another tool's file (CSV, TSV, Parquet) rather than gist's predictions.arrow. */
@@ -141,6 +143,7 @@ export function loadPredictions(file: string, split: string): SplitPredictions {
     itemId: gather(c.item_id as Int32Array, idx),
     label: gather(c.label as Int8Array, idx),
     score: gather(c.score as Float32Array, idx),
+    metadata: f.metadata,
   };
 }
 

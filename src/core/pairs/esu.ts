@@ -10,9 +10,9 @@
  * maximum attention a_k, overall and per time bucket (the paper's Figure 5 checks that its mean is stable).
  */
 import * as path from 'node:path';
-import { loadDataset, SequenceStore, SPLIT_CODE, type Samples } from '../dataset.js';
+import { datasetIdentity, loadDataset, SequenceStore, SPLIT_CODE, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
-import { loadWeights } from '../engine/model-io.js';
+import { loadCtrModel } from '../ctr/predict.js';
 import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { makeRng } from '../rng.js';
@@ -79,15 +79,8 @@ export interface EsuResult {
 
 /** Rebuild a trained source model from `train-ctr --domain source` output. */
 export async function loadSourceModel(modelOutDir: string): Promise<{ model: CtrModel; cfg: CtrModelConfig }> {
-  const dir = path.join(modelOutDir, CTR_OUTPUTS.model);
-  const { weights, config } = await loadWeights(dir);
-  const stored = (config as { model?: CtrModelConfig }).model;
-  if (!stored || typeof stored !== 'object') throw new InputDataError('no model config (not a train-ctr model folder)', path.join(dir, 'config.json'));
-  if (stored.domain !== 'source' || stored.variant !== 'din') throw new UsageError(`--model ${modelOutDir} is a ${stored.domain}/${stored.variant} model; the ESU needs the source DIN model (gist train-ctr --domain source)`);
-  const { numItems, numCategories, jointDim, ...flags } = stored;
-  const cfg: CtrModelConfig = { ...resolveModelConfig(flags), numItems, numCategories, jointDim };
-  const model = new CtrModel(cfg, makeRng(0), 1e-3);
-  model.fromWeights(weights);
+  const { model, cfg } = await loadCtrModel(modelOutDir);
+  if (cfg.domain !== 'source' || cfg.variant !== 'din') throw new UsageError(`--model ${modelOutDir} is a ${cfg.domain}/${cfg.variant} model; the ESU needs the source DIN model (gist train-ctr --domain source)`);
   return { model, cfg };
 }
 
@@ -174,7 +167,7 @@ export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
     const stats = maxAttentionStats(Float64Array.from(maxAtt), Float64Array.from(maxTs), o.buckets);
     const config = { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, candidates: o.candidates, source_model: cfg };
     return await OutputStage.run(o.outDir, [o.dataDir, o.modelDir], (stage) => {
-      const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta });
+      const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta, ...datasetIdentity(o.dataDir) });
       const result: EsuResult = {
         method: 'esu',
         pairs: rows.target.length,

@@ -5,7 +5,7 @@
  * first valid/test source sample. Keeps the top-N neighbours of every item.
  */
 import * as path from 'node:path';
-import { loadDataset, SPLIT_CODE, type Dataset } from '../dataset.js';
+import { datasetIdentity, loadDataset, SPLIT_CODE, type Dataset } from '../dataset.js';
 import { UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { makeRng } from '../rng.js';
@@ -220,7 +220,7 @@ export async function extractSwingPairs(o: SwingOptions): Promise<SwingResult> {
   const { rows, userPairs } = swingTopN(sets, ds.items.count, cfg, o.seed, onProgress);
   const config = { command: 'extract-pairs', method: 'swing', seed: o.seed, data: path.resolve(o.dataDir), swing: cfg };
   return OutputStage.run(o.outDir, [o.dataDir], (stage) => {
-    const meta = outputMeta('extract-pairs', o.seed, config, { method: 'swing' });
+    const meta = outputMeta('extract-pairs', o.seed, config, { method: 'swing', ...datasetIdentity(o.dataDir) });
     const result: SwingResult = {
       method: 'swing',
       pairs: rows.target.length,

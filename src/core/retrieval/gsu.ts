@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readArrow, type ListColumn } from '../arrow-io.js';
 import { readJsonFile, resolveConfig } from '../config.js';
-import { loadDataset, SPLIT_CODE } from '../dataset.js';
+import { datasetIdentity, loadDataset, requireSameDataset, SPLIT_CODE, type Samples } from '../dataset.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.js';
 import { GSU, SPLITS, type Split } from '../schemas.js';
@@ -59,6 +59,8 @@ export interface GsuOptions {
   threads?: number;
   seed: number;
   onProgress?: OnProgress;
+  /** Search these target samples instead of the dataset's own (`gist predict` on new samples). */
+  samples?: Samples;
 }
 
 export interface GsuResult {
@@ -71,18 +73,18 @@ export interface GsuResult {
   /** Rows written (target samples searched). */
   rows: number;
   /** Rows with no earlier source event (or, hard mode, none of the item's category). */
-  emptyRows: number;
+  empty_rows: number;
   /** Mean entries per row and mean searched history length (events before ts). */
-  meanResults: number;
-  meanHistory: number;
+  mean_results: number;
+  mean_history: number;
   threads: number;
   /** Whether the scorer used fused multiply-add (native, or wasm relaxed SIMD). */
   fma: boolean;
   /** Soft-mode scorer: "native-avx512", "native-avx2", "native-scalar" (native/ addon) or "wasm-simd"; null in hard mode. Native paths agree bit for bit; wasm-simd scores may differ from them in the last bits. */
   scorer: string | null;
   /** Search + write time, excluding loading inputs. */
-  searchSeconds: number;
-  samplesPerSecond: number;
+  search_seconds: number;
+  samples_per_s: number;
   /** Useful score FLOP rate (2·d per history event), soft mode; null for hard. */
   gflops: number | null;
   config: GsuConfig;
@@ -151,7 +153,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   const ds = loadDataset(opts.data);
   const category = ds.items.category;
   if (config.mode === 'hard' && category === null) throw new UsageError(`hard search needs a category column; dataset ${ds.manifest.name ?? opts.data} has none`);
-  const samples = ds.samples.target;
+  const samples = opts.samples ?? ds.samples.target;
   const store = ds.sequences.source;
   const k = bufferK(config.k, store.offsets);
 
@@ -166,6 +168,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   let space = null;
   if (config.mode === 'soft') {
     const emb = loadEmbeddings(opts.embeddings as string);
+    requireSameDataset(opts.embeddings as string, emb.metadata, opts.data);
     embeddingsHash = emb.metadata.config_hash ?? 'none';
     const usersSeen = new Uint8Array(store.numUsers);
     const targetItems: number[] = [];
@@ -185,7 +188,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
     space = scoreSpaceByItem(emb, ds.items.count, threads);
   }
 
-  const meta = outputMeta('search-gsu', opts.seed, config, { dataset: ds.manifest.name ?? '', embeddings_config_hash: embeddingsHash });
+  const meta = outputMeta('search-gsu', opts.seed, config, { dataset: ds.manifest.name ?? '', embeddings_config_hash: embeddingsHash, ...datasetIdentity(opts.data) });
   const fileConfig = { ...config, data: opts.data, embeddings: opts.embeddings ?? null };
   const useWorkers = threads > 0;
   const base: GsuContextData = {
@@ -291,14 +294,14 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
         splits: config.splits,
         shard: shard ? `${shard.index}/${shard.count}` : null,
         rows,
-        emptyRows,
-        meanResults: rows ? entries / rows : 0,
-        meanHistory: rows ? history / rows : 0,
+        empty_rows: emptyRows,
+        mean_results: rows ? entries / rows : 0,
+        mean_history: rows ? history / rows : 0,
         threads,
         fma,
         scorer,
-        searchSeconds: seconds,
-        samplesPerSecond: seconds > 0 ? rows / seconds : 0,
+        search_seconds: seconds,
+        samples_per_s: seconds > 0 ? rows / seconds : 0,
         gflops: config.mode === 'soft' && seconds > 0 ? flops / seconds / 1e9 : null,
         config,
       };

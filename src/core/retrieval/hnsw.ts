@@ -49,7 +49,7 @@ export interface IndexManifest {
   dim: number;
   count: number;
   m: number;
-  efConstruction: number;
+  ef_construction: number;
   ef: number;
   seed: number;
   shards: { file: string; count: number; seed: number }[];
@@ -72,6 +72,12 @@ export function readIndexManifest(dir: string): IndexManifest {
     throw new InputDataError(`unreadable index manifest (${(err as Error).message})`, file);
   }
   if (m.format !== 'gist-hnsw' || !Array.isArray(m.shards) || !Array.isArray(m.labels)) throw new InputDataError('not a gist HNSW index manifest', file);
+  // Indexes written before the snake_case keys said efConstruction.
+  const legacy = m as IndexManifest & { efConstruction?: number };
+  if (legacy.ef_construction === undefined && legacy.efConstruction !== undefined) {
+    m.ef_construction = legacy.efConstruction;
+    delete legacy.efConstruction;
+  }
   for (const s of m.shards) if (!fs.existsSync(path.join(dir, s.file))) throw new IoError(`${path.join(dir, s.file)}: missing index shard`);
   return m;
 }
@@ -166,10 +172,10 @@ export interface IndexResult {
   shards: number;
   threads: number;
   m: number;
-  efConstruction: number;
+  ef_construction: number;
   ef: number;
   seconds: number;
-  insertsPerSecond: number;
+  inserts_per_s: number;
   recall: IndexRecall | null;
 }
 
@@ -208,7 +214,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<IndexResult> 
       dim: emb.dim,
       count: rows.length,
       m: cfg.m,
-      efConstruction: cfg.efConstruction,
+      ef_construction: cfg.efConstruction,
       ef: cfg.ef,
       seed: cfg.seed,
       shards: built.map((b, s) => ({ file: `index-${s}.bin`, count: b.count, seed: cfg.seed + s })),
@@ -220,7 +226,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<IndexResult> 
     stage.writeJson('config.json', { ...cfg, embeddings: opts.embeddings, data: opts.data ?? null, domain });
     const recall = opts.recall ? await evaluateIndexFiles(stage.staging, manifest, opts.recall.embeddings ? loadEmbeddings(opts.recall.embeddings, emb.dim) : emb, opts.recall, threads, cfg.seed, onProgress) : null;
     if (recall) stage.writeJson('recall.json', recall);
-    return { out: opts.out, dim: emb.dim, count: rows.length, inserted: rows.length, shards: cfg.shards, threads, m: cfg.m, efConstruction: cfg.efConstruction, ef: cfg.ef, seconds, insertsPerSecond: rows.length / seconds, recall };
+    return { out: opts.out, dim: emb.dim, count: rows.length, inserted: rows.length, shards: cfg.shards, threads, m: cfg.m, ef_construction: cfg.efConstruction, ef: cfg.ef, seconds, inserts_per_s: rows.length / seconds, recall };
   });
 }
 
@@ -242,7 +248,7 @@ export async function addToIndex(opts: AddIndexOptions): Promise<IndexResult> {
   const emb = loadEmbeddings(opts.add, manifest.dim);
   const present = new Set(manifest.labels);
   for (let r = 0; r < emb.ids.length; r++) if (present.has(emb.ids[r])) throw new InputDataError(`item ${emb.ids[r]} is already in the index ${opts.index}`, opts.add, 'item_id', r);
-  const cfg: IndexConfig = { m: manifest.m, efConstruction: manifest.efConstruction, ef: manifest.ef, shards: manifest.shards.length, seed: manifest.seed };
+  const cfg: IndexConfig = { m: manifest.m, efConstruction: manifest.ef_construction, ef: manifest.ef, shards: manifest.shards.length, seed: manifest.seed };
   const out = opts.out ?? opts.index;
   const rows = Int32Array.from(emb.ids.keys());
   return OutputStage.run(out, opts.out ? [opts.index] : [], async (stage) => {
@@ -270,7 +276,7 @@ export async function addToIndex(opts: AddIndexOptions): Promise<IndexResult> {
       recall = await evaluateIndexFiles(files, next, evalEmb, opts.recall, threads, manifest.seed, opts.onProgress ?? noProgress);
       stage.writeJson('recall.json', recall);
     }
-    return { out, dim: manifest.dim, count: next.count, inserted: rows.length, shards: cfg.shards, threads, m: cfg.m, efConstruction: cfg.efConstruction, ef: cfg.ef, seconds, insertsPerSecond: rows.length / Math.max(seconds, 1e-9), recall };
+    return { out, dim: manifest.dim, count: next.count, inserted: rows.length, shards: cfg.shards, threads, m: cfg.m, ef_construction: cfg.efConstruction, ef: cfg.ef, seconds, inserts_per_s: rows.length / Math.max(seconds, 1e-9), recall };
   });
 }
 

@@ -1,0 +1,238 @@
+/**
+ * `gist predict`: score samples with a trained `train-ctr` model of any variant — the dataset's own samples, or new
+ * ones from a file (user, item, ts; label optional) with histories from the prepared dataset. Variants that read
+ * GSU results search the user's source sequence for each sample with the embeddings the model's GSU used (soft)
+ * or by category (hard); ASI reads the model's joint embeddings. Writes predictions (Arrow, Parquet or CSV), the
+ * searched gsu.arrow when one was needed, and config.json.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { encodeArrow, type Columns } from '../arrow-io.js';
+import { readJsonFile } from '../config.js';
+import { datasetIdentity, loadDataset, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
+import { initBackend, type BackendName } from '../engine/backend.js';
+import { loadWeights } from '../engine/model-io.js';
+import { InputDataError, IoError, UsageError } from '../errors.js';
+import { noProgress, OutputStage, outputMeta, type OnProgress } from '../output.js';
+import { parquetBytes } from '../parquet.js';
+import { forEachTableRow } from '../prepare/delimited.js';
+import { searchGsu } from '../retrieval/gsu.js';
+import { makeRng } from '../rng.js';
+import { PREDICTED, SPLITS, type Split } from '../schemas.js';
+import { CtrBatcher } from './batcher.js';
+import { resolveModelConfig, variantNeeds, type CtrModelConfig } from './config.js';
+import { loadGsu, loadJoint } from './inputs.js';
+import { CtrModel } from './model.js';
+import { scoreSamples } from './trainer.js';
+
+export const PREDICT_FORMATS = ['arrow', 'parquet', 'csv'] as const;
+export type PredictFormat = (typeof PREDICT_FORMATS)[number];
+
+export interface PredictOptions {
+  /** A `train-ctr` output folder (model/, config.json). */
+  model: string;
+  /** The prepared dataset: items and histories (and the samples, without `samples`). */
+  data: string;
+  /** New samples (.csv, .tsv, .parquet): user/user_id, item/item_id, ts, label optional; gist's ids. */
+  samples?: string;
+  /** The dataset's own samples of these splits (without `samples`); default all. */
+  splits?: Split[];
+  /** Embeddings for the GSU (soft) instead of those the model's gsu.arrow was searched with. */
+  embeddings?: string;
+  /** Joint embeddings for ASI instead of those the model trained with. */
+  joint?: string;
+  out: string;
+  format?: PredictFormat;
+  seed: number;
+  backend: BackendName;
+  onProgress?: OnProgress;
+}
+
+export interface PredictResult {
+  out: string;
+  predictions: string;
+  format: PredictFormat;
+  variant: string;
+  asi: string;
+  rows: number;
+  mean_score: number;
+  gsu: string | null;
+  embeddings: string | null;
+  joint: string | null;
+  outputs: { predictions: string; gsu?: string; config: string };
+}
+
+/** A `train-ctr` output folder's model, its resolved config and the run's record (config.json). */
+export async function loadCtrModel(modelOutDir: string): Promise<{ model: CtrModel; cfg: CtrModelConfig; record: Record<string, unknown> }> {
+  const dir = path.join(modelOutDir, 'model');
+  if (!fs.existsSync(dir)) throw new IoError(`${modelOutDir}: not a train-ctr output folder (no model/)`);
+  const { weights, config } = await loadWeights(dir);
+  const stored = (config as { model?: CtrModelConfig }).model;
+  if (!stored || typeof stored !== 'object') throw new InputDataError('no model config (not a train-ctr model folder)', path.join(dir, 'config.json'));
+  const { numItems, numCategories, jointDim, ...flags } = stored;
+  const cfg: CtrModelConfig = { ...resolveModelConfig(flags), numItems, numCategories, jointDim };
+  const model = new CtrModel(cfg, makeRng(0), 1e-3);
+  model.fromWeights(weights);
+  const recordFile = path.join(modelOutDir, 'config.json');
+  const record = fs.existsSync(recordFile) ? readJsonFile(recordFile) : {};
+  return { model, cfg, record };
+}
+
+/** New samples from a table file: gist user and item ids, a time, and a label when known (else −1 → null). */
+function readSamples(file: string, ds: Dataset, domain: 'source' | 'target'): { samples: Samples; labelled: boolean } {
+  if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (--samples)`);
+  const names = { user: ['user', 'user_id'], item: ['item', 'item_id'], ts: ['ts'], label: ['label'] } as const;
+  let col: Record<keyof typeof names, number> | null = null;
+  const users: number[] = [];
+  const items: number[] = [];
+  const ts: number[] = [];
+  const labels: number[] = [];
+  const numUsers = ds.sequences.source.numUsers;
+  forEachTableRow(file, (f, line) => {
+    if (!col) {
+      const header = f.map((n) => n.trim().toLowerCase());
+      const find = (k: keyof typeof names, required: boolean): number => {
+        for (const alias of names[k]) if (header.includes(alias)) return header.indexOf(alias);
+        if (required) throw new InputDataError(`missing column "${k}" (expected ${names[k].join(' or ')}; have ${header.join(', ')})`, file, k);
+        return -1;
+      };
+      col = { user: find('user', true), item: find('item', true), ts: find('ts', true), label: find('label', false) };
+      return;
+    }
+    const int = (k: 'user' | 'item', max: number): number => {
+      const v = Number(f[col![k]]);
+      if (!Number.isInteger(v) || v < 0 || v >= max) throw new InputDataError(`${k} "${f[col![k]]}" is not a ${k} id of --data (0 … ${max - 1})`, file, k, line);
+      return v;
+    };
+    users.push(int('user', Math.max(numUsers, ds.sequences.target.numUsers)));
+    const item = int('item', ds.items.count);
+    if (ds.items.domain[item] !== (domain === 'target' ? 1 : 0)) throw new InputDataError(`item ${item} is not a ${domain}-domain item (the model ranks ${domain} items)`, file, 'item', line);
+    items.push(item);
+    const t = Number(f[col.ts]);
+    if (!Number.isFinite(t)) throw new InputDataError(`ts "${f[col.ts]}" is not a number`, file, 'ts', line);
+    ts.push(t);
+    const raw = col.label >= 0 ? (f[col.label] ?? '').trim() : '';
+    if (raw !== '' && raw !== '0' && raw !== '1') throw new InputDataError(`label "${raw}" is not 0, 1 or empty`, file, 'label', line);
+    labels.push(raw === '' ? -1 : Number(raw));
+  });
+  if (!col) throw new InputDataError('empty file (expected a header and samples)', file);
+  const n = users.length;
+  if (n === 0) throw new InputDataError('no samples', file);
+  const samples: Samples = {
+    domain,
+    count: n,
+    userId: Int32Array.from(users),
+    itemId: Int32Array.from(items),
+    ts: Float64Array.from(ts),
+    label: Int8Array.from(labels, (l) => Math.max(l, 0)),
+    split: new Int8Array(n).fill(SPLIT_CODE.test),
+    pTrue: null,
+  };
+  return { samples, labelled: labels.every((l) => l >= 0) };
+}
+
+function resolveFormat(format: string | undefined): PredictFormat {
+  const f = format ?? 'arrow';
+  if (!(PREDICT_FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format must be one of ${PREDICT_FORMATS.join(', ')}, got ${f}`);
+  return f as PredictFormat;
+}
+
+/** The embeddings and mode the model's own gsu.arrow was searched with (its config.json beside it). */
+function gsuSettingsOf(record: Record<string, unknown>, modelDir: string): { mode: 'soft' | 'hard'; k: number; embeddings: string | null } {
+  const gsuFile = typeof record.gsu === 'string' ? record.gsu : null;
+  const cfgFile = gsuFile ? path.join(path.dirname(gsuFile), 'config.json') : null;
+  if (!cfgFile || !fs.existsSync(cfgFile)) throw new UsageError(`${modelDir} searched with a gsu.arrow whose config.json is not found (${cfgFile ?? 'none recorded'}); give --embeddings FILE`);
+  const c = readJsonFile(cfgFile);
+  return { mode: c.mode === 'hard' ? 'hard' : 'soft', k: typeof c.k === 'number' ? c.k : 100, embeddings: typeof c.embeddings === 'string' ? c.embeddings : null };
+}
+
+export async function predict(o: PredictOptions): Promise<PredictResult> {
+  const onProgress = o.onProgress ?? noProgress;
+  const format = resolveFormat(o.format);
+  if (o.samples && o.splits) throw new UsageError('--split chooses among the dataset\'s own samples; with --samples FILE every row is scored');
+  await initBackend(o.backend);
+  const { model, cfg, record } = await loadCtrModel(o.model);
+  const needs = variantNeeds(cfg.variant, cfg.asi);
+  if (!needs.gsu && o.embeddings) throw new UsageError(`the model is ${cfg.variant}: it searches nothing, so --embeddings is not read; drop it`);
+  if (!needs.joint && o.joint) throw new UsageError(`the model (${cfg.variant}, asi ${cfg.asi}) reads no joint embeddings; drop --joint`);
+  const ds = loadDataset(o.data);
+  if (ds.items.count !== cfg.numItems) throw new InputDataError(`--data has ${ds.items.count} items, the model was trained on ${cfg.numItems}`, path.join(o.data, 'items.arrow'));
+  let samples: Samples;
+  let rows: Int32Array;
+  let labelled = true;
+  if (o.samples) {
+    ({ samples, labelled } = readSamples(o.samples, ds, cfg.domain));
+    rows = Int32Array.from({ length: samples.count }, (_, i) => i);
+  } else {
+    samples = ds.samples[cfg.domain];
+    const keep = new Set((o.splits ?? [...SPLITS]).map((s) => SPLIT_CODE[s]));
+    rows = Int32Array.from(Array.from({ length: samples.count }, (_, i) => i).filter((i) => keep.has(samples.split[i])));
+  }
+  if (needs.gsu && cfg.domain !== 'target') throw new UsageError('GSU search is for target-domain models');
+
+  return OutputStage.run(o.out, [o.data, o.model], async (stage) => {
+    let gsuFile: string | null = null;
+    let embeddings: string | null = null;
+    if (needs.gsu) {
+      const settings = gsuSettingsOf(record, o.model);
+      embeddings = settings.mode === 'soft' ? (o.embeddings ?? settings.embeddings) : null;
+      if (settings.mode === 'soft' && !embeddings) throw new UsageError('the model\'s GSU searched embeddings that are not recorded; give --embeddings FILE');
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-predict-gsu-'));
+      try {
+        const r = await searchGsu({ data: o.data, embeddings: embeddings ?? undefined, out: path.join(tmp, 'gsu'), config: { mode: settings.mode, k: Math.max(settings.k, cfg.maxSearch) }, seed: o.seed, samples, onProgress });
+        gsuFile = stage.file('gsu.arrow');
+        fs.copyFileSync(r.file, gsuFile);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+    const jointFile = needs.joint ? (o.joint ?? (typeof record.joint === 'string' ? record.joint : null)) : null;
+    if (needs.joint && !jointFile) throw new UsageError('the model\'s joint embeddings are not recorded; give --joint FILE');
+    const gsu = gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null;
+    const joint = jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
+    model.bindData(ds.items.category, joint);
+    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint }, 2048);
+    const scores = scoreSamples(model, batcher, rows, 2048, onProgress, 'predict');
+
+    const columns: Columns = {
+      sample_id: rows,
+      user_id: Int32Array.from(rows, (i) => samples.userId[i]),
+      item_id: Int32Array.from(rows, (i) => samples.itemId[i]),
+      ts: Float64Array.from(rows, (i) => samples.ts[i]),
+      score: scores,
+    };
+    if (labelled) columns.label = Int8Array.from(rows, (i) => samples.label[i]);
+    if (!o.samples) columns.split = { codes: Int32Array.from(rows, (i) => samples.split[i]), values: [...SPLITS] };
+    const meta = outputMeta('predict', o.seed, { model: cfg, samples: o.samples ?? null, splits: o.splits ?? null }, datasetIdentity(o.data));
+    const name = `predictions.${format}`;
+    const bytes = encodeArrow(PREDICTED, columns, meta);
+    if (format === 'arrow') stage.writeText(name, bytes);
+    else if (format === 'parquet') stage.writeText(name, parquetBytes(tableFromIPC(bytes)));
+    else {
+      const names = Object.keys(columns);
+      const t = tableFromIPC(bytes);
+      const cols = names.map((c) => t.getChild(c)!);
+      let text = names.join(',') + '\n';
+      for (let r = 0; r < rows.length; r++) text += cols.map((c) => String(c.get(r))).join(',') + '\n';
+      stage.writeText(name, text);
+    }
+    let sum = 0;
+    for (const s of scores) sum += s;
+    const config = { command: 'predict', seed: o.seed, backend: o.backend, model: path.resolve(o.model), data: path.resolve(o.data), samples: o.samples ? path.resolve(o.samples) : null, embeddings, joint: jointFile, format };
+    return {
+      out: path.resolve(o.out),
+      predictions: stage.final(name),
+      format,
+      variant: cfg.variant,
+      asi: cfg.asi,
+      rows: rows.length,
+      mean_score: rows.length ? sum / rows.length : 0,
+      gsu: gsuFile ? stage.final('gsu.arrow') : null,
+      embeddings: embeddings ? path.resolve(embeddings) : null,
+      joint: jointFile ? path.resolve(jointFile) : null,
+      outputs: { predictions: stage.final(name), ...(gsuFile ? { gsu: stage.final('gsu.arrow') } : {}), config: stage.writeJson('config.json', config) },
+    };
+  });
+}
