@@ -10,7 +10,7 @@ export default class BuildIndex extends BaseCommand<typeof BuildIndex> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> --embeddings work/demo/union/joint.arrow --out work/demo/index',
     '<%= config.bin %> <%= command.id %> --embeddings work/demo/union/joint.arrow --data work/demo/data --domain source --m 32 --ef 200 --out work/demo/index-source --recall',
-    '<%= config.bin %> <%= command.id %> --index work/demo/index --add work/demo/new-items.arrow',
+    '<%= config.bin %> <%= command.id %> --index work/demo/index-source --add work/demo/union/joint.arrow --data work/demo/data --domain target --out work/demo/index-all',
     '<%= config.bin %> <%= command.id %> --index work/demo/index --embeddings work/demo/union/joint.arrow --recall --pairs work/demo/pairs-esu/pairs.arrow --json',
   ];
   static override flags = {
@@ -19,7 +19,7 @@ export default class BuildIndex extends BaseCommand<typeof BuildIndex> {
     index: Flags.directory({ description: 'existing index folder (for --add, or to evaluate it)', exists: true }),
     add: Flags.file({ description: 'EMBEDDINGS file of new items to insert into --index', exists: true }),
     data: Flags.directory({ char: 'd', description: 'prepared dataset (with --domain)', exists: true }),
-    domain: Flags.string({ description: 'index only this domain\'s items (needs --data)', options: ['source', 'target', 'all'], default: 'all' }),
+    domain: Flags.string({ description: 'index (or, with --add, insert) only this domain\'s items (needs --data)', options: ['source', 'target', 'all'], default: 'all' }),
     m: Flags.integer({ description: 'HNSW links per node (default 16)' }),
     'ef-construction': Flags.integer({ description: 'candidate list while building (default 200)' }),
     ef: Flags.integer({ description: 'candidate list while searching, stored and re-applied on load (default 100)' }),

@@ -9,8 +9,8 @@ export default class Embed extends BaseCommand<typeof Embed> {
   static override description =
     'Runs the trained content encoder (ct), behavior encoder (bh) and union model (u) on an ITEMS-shaped Arrow file (title, text, optional content vector; item ids need not be dense). Writes joint.arrow, plus content.arrow and behavior.arrow for the same items.';
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --model work/demo/union/model --content-model work/demo/content/model --behavior-model work/demo/behavior/model --items new-items.arrow --out work/demo/new-items',
-    '<%= config.bin %> <%= command.id %> --model work/demo/union-content/model --content-model work/demo/content/model --items new-items.arrow --out work/demo/new-items-content --json',
+    '<%= config.bin %> <%= command.id %> --model work/demo/union/model --content-model work/demo/content/model --behavior-model work/demo/behavior/model --items work/demo/data/items.arrow --out work/demo/embedded',
+    '<%= config.bin %> <%= command.id %> --model work/demo/union-content/model --content-model work/demo/content/model --items work/demo/data/items.arrow --out work/demo/embedded-content --json',
   ];
   static override flags = {
     model: Flags.directory({ description: 'union model folder (UNION_OUT/model)', required: true }),

@@ -14,7 +14,7 @@ A step whose config and inputs did not change since its last run is skipped (sta
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data synthetic --out work/demo',
     '<%= config.bin %> <%= command.id %> --data ../shared/datasets/food-kitchen --format food-kitchen --out work/food-kitchen',
-    '<%= config.bin %> <%= command.id %> --data fixtures/tiny --out work/tiny --json',
+    '<%= config.bin %> <%= command.id %> --data fixtures/tiny --config fixtures/pipeline-fast.json --out work/tiny --json',
     '<%= config.bin %> <%= command.id %> --data synthetic --out work/demo --from gsu-joint',
   ];
   static override flags = {

@@ -12,6 +12,7 @@ export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
     '<%= config.bin %> <%= command.id %> --data work/demo/data --embeddings work/demo/content/content.arrow --k 50 --out work/demo/gsu-content',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --mode hard --out work/demo/gsu-hard --json',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --embeddings work/demo/union/joint.arrow --shard 0/2 --out work/demo/gsu-joint-0',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --embeddings work/demo/union/joint.arrow --shard 1/2 --out work/demo/gsu-joint-1',
   ];
   static override flags = {
     data: dataFlag,

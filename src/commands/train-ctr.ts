@@ -17,7 +17,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant din --out work/demo/ctr-din --json',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant gist --gsu work/demo/gsu-joint/gsu.arrow --joint work/demo/union/joint.arrow --asi simscore+simdist --out work/demo/ctr-gist',
     '<%= config.bin %> <%= command.id %> --config work/demo/ctr-gist/config.json --data work/demo/data --gsu work/demo/gsu-joint/gsu.arrow --joint work/demo/union/joint.arrow --out work/demo/ctr-gist-again',
-    '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant sim-hard --gsu work/demo/gsu-hard/gsu.arrow --out work/demo/ctr-sim-hard --resume',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --config work/demo/ctr-sim-hard/config.json --gsu work/demo/gsu-hard/gsu.arrow --out work/demo/ctr-sim-hard --resume',
   ];
   static override flags = {
     data: dataFlag,

@@ -170,7 +170,7 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
   const ct = useContent ? readItemVectors(opts.content as string, items.count, 'content') : null;
   const bh = useBehavior ? readItemVectors(opts.behavior as string, items.count, 'behavior') : null;
   const pairs = readTrainPairs(opts.pairs, items.count, config.minAttention);
-  if (config.epochs > 0 && pairs.left.length < 2) throw new InputDataError(`only ${pairs.left.length} training pair(s); need at least 2`, opts.pairs);
+  if (config.epochs > 0 && pairs.left.length < 2) throw new InputDataError(`only ${pairs.left.length} training pair(s); need at least 2 (ESU pairs: the source model's attention did not reach θ; lower --theta or --candidates, or train the source model longer)`, opts.pairs);
   const inPairs = new Uint8Array(items.count);
   for (let p = 0; p < pairs.left.length; p++) inPairs[pairs.left[p]] = inPairs[pairs.right[p]] = 1;
 

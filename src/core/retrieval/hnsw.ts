@@ -236,6 +236,9 @@ export interface AddIndexOptions {
   add: string;
   /** Write the extended index here (default: update `index` in place, file by file atomically). */
   out?: string;
+  /** With `domain`: insert only that domain's items of `add` (needs the dataset's items.arrow). */
+  data?: string;
+  domain?: Domain | 'all';
   threads?: number;
   recall?: IndexRecallOptions | null;
   onProgress?: OnProgress;
@@ -246,15 +249,18 @@ export async function addToIndex(opts: AddIndexOptions): Promise<IndexResult> {
   const manifest = readIndexManifest(opts.index);
   const threads = defaultThreads(opts.threads);
   const emb = loadEmbeddings(opts.add, manifest.dim);
+  const domain = opts.domain ?? 'all';
+  if (domain !== 'all' && !opts.data) throw new UsageError(`--domain ${domain} needs --data DIR (the dataset that says which items are ${domain})`);
+  const rows = selectRows(emb, opts.data, domain);
+  if (rows.length === 0) throw new InputDataError(`no vectors to add${domain !== 'all' ? ` in domain ${domain}` : ''}`, opts.add);
   const present = new Set(manifest.labels);
-  for (let r = 0; r < emb.ids.length; r++) if (present.has(emb.ids[r])) throw new InputDataError(`item ${emb.ids[r]} is already in the index ${opts.index}`, opts.add, 'item_id', r);
+  for (const r of rows) if (present.has(emb.ids[r])) throw new InputDataError(`item ${emb.ids[r]} is already in the index ${opts.index}`, opts.add, 'item_id', r);
   const cfg: IndexConfig = { m: manifest.m, efConstruction: manifest.ef_construction, ef: manifest.ef, shards: manifest.shards.length, seed: manifest.seed };
   const out = opts.out ?? opts.index;
-  const rows = Int32Array.from(emb.ids.keys());
   return OutputStage.run(out, opts.out ? [opts.index] : [], async (stage) => {
     const tasks = shardTasks(emb, rows, manifest.count, cfg, (s) => ({ from: path.join(opts.index, manifest.shards[s].file), file: stage.file(manifest.shards[s].file) }));
     const { built, seconds } = await runBuilds(tasks, threads);
-    const next: IndexManifest = { ...manifest, shards: manifest.shards.map((s) => ({ ...s })), labels: [...manifest.labels, ...Array.from(emb.ids)], count: manifest.count + rows.length };
+    const next: IndexManifest = { ...manifest, shards: manifest.shards.map((s) => ({ ...s })), labels: [...manifest.labels, ...Array.from(rows, (r) => emb.ids[r])], count: manifest.count + rows.length };
     tasks.forEach((t, i) => {
       const s = next.shards.findIndex((x) => t.file.endsWith(path.sep + x.file));
       next.shards[s].count = built[i].count;
@@ -486,7 +492,7 @@ export async function runBuildIndex(o: BuildIndexCommandOptions): Promise<BuildI
   if (o.add) {
     if (!o.index) throw new UsageError('--add needs --index DIR (the index to extend)');
     if (Object.values(o.config).some((v) => v !== undefined)) throw new UsageError('--add keeps the index parameters; drop --m/--ef-construction/--ef/--shards');
-    const r = await addToIndex({ index: o.index, add: o.add, out: o.out, threads: o.threads, recall: recall && { ...recall, embeddings: o.embeddings }, onProgress: o.onProgress });
+    const r = await addToIndex({ index: o.index, add: o.add, out: o.out, data: o.data, domain: o.domain, threads: o.threads, recall: recall && { ...recall, embeddings: o.embeddings }, onProgress: o.onProgress });
     return { mode: 'add', ...r };
   }
   if (o.index) {
