@@ -19,3 +19,14 @@ export const recordFlag = Flags.file({
   description: "an earlier run's config.json (this command's): repeat its settings and seed; flags given here override them",
   exists: true,
 });
+
+/** `--split` (repeatable; `--split train,valid` and the old `--splits` also accepted): which splits' samples. */
+export const splitFlag = (description: string) =>
+  Flags.string({ description: `${description} (repeatable) [default: all]`, multiple: true, aliases: ['splits'], deprecateAliases: true });
+
+/** The splits named by --split values (comma lists allowed); undefined = all. */
+export function splitsOf(values: string[] | undefined): string[] | undefined {
+  if (!values?.length) return undefined;
+  const out = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return out.includes('all') ? undefined : out;
+}

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { dataFlag, outFlag } from '../cli/flags.js';
+import { dataFlag, outFlag, splitFlag, splitsOf } from '../cli/flags.js';
 import type { BackendName } from '../core/engine/backend.js';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_ESU_CANDIDATES, extractEsuPairs, type EsuResult } from '../core/pairs/esu.js';
@@ -22,7 +22,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     model: Flags.directory({ description: 'esu: output folder of `gist train-ctr --domain source`', exists: true }),
     theta: Flags.string({ description: 'esu: keep pairs whose maximum attention a_k >= theta', default: '0.4' }),
     'include-negatives': Flags.boolean({ description: 'esu: also run unclicked samples', default: false }),
-    splits: Flags.string({ description: 'esu: comma-separated splits whose samples produce pairs', default: 'train,valid,test' }),
+    split: splitFlag('esu: splits whose samples produce pairs'),
     buckets: Flags.integer({ description: 'esu: time buckets for the max-attention report', min: 1, default: 10 }),
     candidates: Flags.integer({ description: "esu: R, the size of S_A — the source GSU's top-R distinct history items by ID-embedding cosine that the attention runs over (0 = the model's recent-history window)", min: 0, default: DEFAULT_ESU_CANDIDATES }),
     'min-history': Flags.integer({ description: 'esu: skip samples with fewer history events (1 keeps all; a 1-event history always has a_k = 1)', min: 1, default: 1 }),
@@ -44,8 +44,8 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
       return r;
     }
     if (!flags.model) throw new UsageError('--method esu needs --model (the output folder of `gist train-ctr --domain source`)');
-    const splits = flags.splits.split(',').map((s) => s.trim());
-    for (const s of splits) if (!(SPLITS as readonly string[]).includes(s)) throw new UsageError(`--splits: unknown split "${s}" (train, valid, test)`);
+    const splits = splitsOf(flags.split) ?? [...SPLITS];
+    for (const s of splits) if (!(SPLITS as readonly string[]).includes(s)) throw new UsageError(`--split: unknown split "${s}" (train, valid, test)`);
     const r = await extractEsuPairs({
       dataDir: flags.data,
       modelDir: flags.model,

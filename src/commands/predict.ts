@@ -8,7 +8,7 @@ import { SPLITS, type Split } from '../core/schemas.js';
 export default class Predict extends BaseCommand<typeof Predict> {
   static override summary = 'Score samples with a trained train-ctr model (any variant): the dataset\'s own, or new ones from a file.';
   static override description =
-    'New samples: a .csv, .tsv or .parquet file with user (or user_id), item (or item_id), ts, and label if known, in gist\'s ids; their histories are the user\'s events before ts in --data. Variants that search (SIM, GIST) run the GSU for each sample with the embeddings the model\'s own gsu.arrow was searched with (or --embeddings); ASI reads the joint embeddings the model trained with (or --joint). Writes OUT/predictions.{arrow,parquet,csv}, OUT/gsu.arrow when searched, OUT/config.json.';
+    'New samples: a .csv, .tsv or .parquet file with user (or user_id), item (or item_id), ts, and label if known, in gist\'s ids; their histories are the user\'s events before ts in --data. Variants that search (SIM, GIST) run the GSU for each sample with the embeddings the model\'s own gsu.arrow was searched with (or --gsu-embeddings); ASI reads the joint embeddings the model trained with (or --embeddings). Writes OUT/predictions.{arrow,parquet,csv}, OUT/gsu.arrow when searched, OUT/config.json.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --model work/demo/ctr-gist --data work/demo/data --split test --out work/demo/predict-gist',
     '<%= config.bin %> export --data work/demo/data --split test --out work/demo/test-samples.csv && <%= config.bin %> <%= command.id %> --model work/demo/ctr-din --data work/demo/data --samples work/demo/test-samples.csv --format csv --out work/demo/predict-new --json',
@@ -19,8 +19,8 @@ export default class Predict extends BaseCommand<typeof Predict> {
     out: outFlag,
     samples: Flags.file({ description: 'new samples (.csv, .tsv, .parquet): user, item, ts[, label] in gist ids [default: the dataset\'s own samples]', exists: true }),
     split: Flags.string({ description: 'with the dataset\'s own samples: these splits only (repeatable) [default: all]', options: [...SPLITS], multiple: true }),
-    embeddings: Flags.file({ description: 'embeddings for the GSU search [default: those the model\'s gsu.arrow used]', exists: true }),
-    joint: Flags.file({ description: 'joint embeddings for ASI [default: those the model trained with]', exists: true }),
+    'gsu-embeddings': Flags.file({ description: 'embeddings for the GSU search [default: those the model\'s gsu.arrow used]', exists: true }),
+    embeddings: Flags.file({ description: 'joint embeddings for ASI [default: those the model trained with]', exists: true }),
     format: Flags.string({ description: 'predictions file format', options: [...PREDICT_FORMATS], default: 'arrow' }),
   };
 
@@ -31,8 +31,8 @@ export default class Predict extends BaseCommand<typeof Predict> {
       data: flags.data,
       samples: flags.samples,
       splits: flags.split as Split[] | undefined,
-      embeddings: flags.embeddings,
-      joint: flags.joint,
+      embeddings: flags['gsu-embeddings'],
+      joint: flags.embeddings,
       out: flags.out,
       format: flags.format as PredictFormat,
       seed: flags.seed,

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { dataFlag, outFlag } from '../cli/flags.js';
+import { dataFlag, outFlag, splitFlag, splitsOf } from '../cli/flags.js';
 import { parseSplits, searchGsu, type GsuMode, type GsuResult } from '../core/retrieval/gsu.js';
 
 export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
@@ -20,7 +20,7 @@ export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
     out: outFlag,
     k: Flags.integer({ char: 'k', description: 'events kept per sample', default: 100 }),
     mode: Flags.string({ description: 'soft: exact top-K cosine; hard: same category, most recent K (needs a category column)', options: ['soft', 'hard'], default: 'soft' }),
-    splits: Flags.string({ description: 'comma-separated splits of target samples to search, or all', default: 'all' }),
+    split: splitFlag('splits of target samples to search'),
     shard: Flags.string({ description: 'i/n: only users with user_id mod n = i (join with `gist merge`)' }),
     threads: Flags.integer({ description: 'worker threads (default: available cores; 0 = main thread); results do not depend on it' }),
   };
@@ -29,7 +29,7 @@ export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
     const f = this.flags;
     const r = await searchGsu({
       data: f.data, embeddings: f.embeddings, out: f.out, shard: f.shard, threads: f.threads, seed: f.seed, onProgress: this.progress(),
-      config: { k: f.k, mode: f.mode as GsuMode, splits: parseSplits(f.splits) },
+      config: { k: f.k, mode: f.mode as GsuMode, splits: parseSplits(splitsOf(f.split)?.join(',')) },
     });
     this.say(`${r.rows} samples searched (${r.mode}, K ${r.k}${r.shard ? `, shard ${r.shard}` : ''}): ${r.mean_results.toFixed(1)} events per row over ${r.mean_history.toFixed(1)} before ts on average, ${r.empty_rows} empty → ${r.file}`);
     this.say(`  ${Math.round(r.samples_per_s)} samples/s on ${r.threads} thread(s)${r.gflops !== null ? `, ${r.gflops.toFixed(1)} GFLOP/s` : ''}`);

@@ -15,8 +15,8 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain source --out work/demo/source',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant din --out work/demo/ctr-din --json',
-    '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant gist --gsu work/demo/gsu-joint/gsu.arrow --joint work/demo/union/joint.arrow --asi simscore+simdist --out work/demo/ctr-gist',
-    '<%= config.bin %> <%= command.id %> --config work/demo/ctr-gist/config.json --data work/demo/data --gsu work/demo/gsu-joint/gsu.arrow --joint work/demo/union/joint.arrow --out work/demo/ctr-gist-again',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --variant gist --gsu work/demo/gsu-joint/gsu.arrow --embeddings work/demo/union/joint.arrow --asi simscore+simdist --out work/demo/ctr-gist',
+    '<%= config.bin %> <%= command.id %> --config work/demo/ctr-gist/config.json --data work/demo/data --gsu work/demo/gsu-joint/gsu.arrow --embeddings work/demo/union/joint.arrow --out work/demo/ctr-gist-again',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --domain target --config work/demo/ctr-sim-hard/config.json --gsu work/demo/gsu-hard/gsu.arrow --out work/demo/ctr-sim-hard --resume',
   ];
   static override flags = {
@@ -25,7 +25,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     domain: Flags.string({ description: 'which samples to rank', options: ['source', 'target'], default: 'target' }),
     variant: Flags.string({ description: 'model variant (all but din need --gsu)', options: [...CTR_VARIANTS], default: 'din' }),
     gsu: Flags.file({ description: "gsu.arrow: the GSU's searched source items per target sample", exists: true }),
-    joint: Flags.file({ description: 'joint.arrow: joint embeddings (gist: SimScore of target-history items, asi=embedding)', exists: true }),
+    embeddings: Flags.file({ description: 'joint.arrow: joint embeddings for ASI (gist: SimScore of target-history items, asi=embedding)', exists: true, aliases: ['joint'], deprecateAliases: true }),
     asi: Flags.string({ description: 'ASI integration for --variant gist [default: simscore+simdist]', options: [...ASI_MODES] }),
     m1: Flags.integer({ description: 'SimScore bins over [-1, 1] (M1)', min: 2, default: 20 }),
     m2: Flags.integer({ description: 'SimDist histogram bins over [-1, 1] (M2)', min: 2, default: 10 }),
@@ -67,7 +67,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
       variant,
       asi: (model.config.asi ?? (variant === 'gist' ? 'simscore+simdist' : 'none')) as AsiMode,
       gsuFile: flags.gsu,
-      jointFile: flags.joint,
+      jointFile: flags.embeddings,
       model: model.config,
       train: train.config,
       seed: model.seed,

@@ -9,7 +9,7 @@ import { encodeArrow, type ColumnData, type Columns, type DictColumn, type ListC
 import { DATASET_FILES, DOMAIN_CODE, type DatasetManifest, type Samples } from './dataset.js';
 import { IoError } from './errors.js';
 import { outputMeta, type OutputStage } from './output.js';
-import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split, type TableSpec } from './schemas.js';
+import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, USERS, type Domain, type Split, type TableSpec } from './schemas.js';
 
 /** Item catalogue columns; row i is item i. */
 export interface ItemsPart {
@@ -23,6 +23,8 @@ export interface ItemsPart {
   /** Interactions counted on training data only. */
   sourceCount: Int32Array;
   targetCount: Int32Array;
+  /** Each item's own id in the imported data (kept so results join back to the user's catalogue). */
+  key?: string[];
 }
 
 /** One domain's event sequences in CSR form: row r is user userId[r] (strictly ascending), events time-ascending. */
@@ -46,6 +48,8 @@ export type SamplesPart = Omit<Samples, 'domain' | 'count'>;
 
 export interface DatasetParts {
   items: ItemsPart;
+  /** Each dense user id's own id in the imported data. */
+  userKeys?: string[];
   sequences: Record<Domain, SequencesPart | WrittenSequences>;
   samples: Record<Domain, SamplesPart>;
 }
@@ -430,7 +434,9 @@ export function writeDataset(stage: OutputStage, parts: DatasetParts, info: Data
     ...(items.content ? { content: items.content } : {}),
     source_count: items.sourceCount,
     target_count: items.targetCount,
+    ...(items.key ? { item_key: items.key } : {}),
   }, meta);
+  if (parts.userKeys) writeTable(stage.file(DATASET_FILES.users), USERS, { user_id: Int32Array.from(parts.userKeys, (_, i) => i), user_key: parts.userKeys }, meta);
   for (const d of DOMAINS) {
     const s = parts.sequences[d];
     if (!isWritten(s)) writeTable(stage.file(DATASET_FILES.sequences(d)), SEQUENCES, sequenceColumns(s), meta);

@@ -7,13 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow, type ArrowFile, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
 import { InputDataError, IoError } from './errors.js';
-import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, type Domain, type Split } from './schemas.js';
+import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, USERS, type Domain, type Split } from './schemas.js';
 
 export const DATASET_FILES = {
   items: 'items.arrow',
   sequences: (d: Domain) => `sequences_${d}.arrow`,
   samples: (d: Domain) => `samples_${d}.arrow`,
   manifest: 'dataset.json',
+  /** Imported data only: each user's own id (USERS). */
+  users: 'users.arrow',
   /** Synthetic data only: planted topic/sub-topic per item, for diagnostics (no loader here reads it). */
   planted: 'planted.arrow',
 } as const;
@@ -33,6 +35,8 @@ export interface Items {
   content: VectorColumn | null;
   sourceCount: Int32Array;
   targetCount: Int32Array;
+  /** Each item's own id in the imported data; null for synthetic data. */
+  key: string[] | null;
 }
 
 /** Per-user events of one domain in CSR form, time-ascending within each user. */
@@ -132,7 +136,18 @@ export function loadItems(file: string): Items {
     content: (c.content as VectorColumn | undefined) ?? null,
     sourceCount: c.source_count as Int32Array,
     targetCount: c.target_count as Int32Array,
+    key: (c.item_key as string[] | undefined) ?? null,
   };
+}
+
+/** users.arrow of a dataset folder: the users' own ids by dense user_id, or null when the data has none. */
+export function loadUserKeys(dir: string): string[] | null {
+  const file = path.join(dir, DATASET_FILES.users);
+  if (!fs.existsSync(file)) return null;
+  const f = readArrow(file, USERS);
+  const ids = f.columns.user_id as Int32Array;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== i) throw new InputDataError(`user_id ${ids[i]} must equal its row number (dense ids 0..U-1)`, file, 'user_id', i);
+  return f.columns.user_key as string[];
 }
 
 /**

@@ -6,13 +6,14 @@
  */
 import * as path from 'node:path';
 import { requireRange } from './config.js';
-import { loadDataset, type Samples, type SequenceStore } from './dataset.js';
+import { loadDataset, loadUserKeys, type Dataset, type Samples, type SequenceStore } from './dataset.js';
 import { UsageError } from './errors.js';
 import { noProgress, type OnProgress } from './output.js';
 import { FileSink, isStdout, sinkTarget, type SinkTarget } from './sink.js';
 import { tableFromIPC } from 'apache-arrow';
 import { encodeArrow, type Columns, type ListColumn } from './arrow-io.js';
 import { parquetBytes } from './parquet.js';
+import { csvField } from './prepare/delimited.js';
 import { VERSION } from './version.js';
 import { DOMAINS, EXPORTED_SAMPLES, SPLITS, type Domain, type Split } from './schemas.js';
 
@@ -89,9 +90,14 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
   const columns = ['sample_id', 'user_id', 'item_id', 'label', 'split', 'ts', 'hist_items', 'hist_ts'];
   if (opts.crossHistory > 0) columns.push('cross_items', 'cross_ts');
   if (samples.pTrue) columns.push('p_true');
+  // The user's own ids (imported data), so rows join back to their catalogue.
+  const userKeys = loadUserKeys(opts.data);
+  const itemKeys = ds.items.key;
+  if (userKeys) columns.push('user_key');
+  if (itemKeys) columns.push('item_key');
 
   if (format === 'parquet') {
-    const rows = writeParquetExport(opts, samples, own, other, keep, columns, target, onProgress);
+    const rows = writeParquetExport(opts, ds, samples, own, other, keep, columns, target, onProgress);
     onProgress({ phase: 'export', done: samples.count, total: samples.count });
     return { out: isStdout(opts.out) ? opts.out : path.resolve(opts.out), format, domain, rows, columns, max_history: opts.maxHistory, cross_history: opts.crossHistory };
   }
@@ -110,6 +116,8 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
         line += `${sep}${joined(other, c, d, false)}${sep}${joined(other, c, d, true)}`;
       }
       if (samples.pTrue) line += `${sep}${Number(samples.pTrue[i].toPrecision(6))}`;
+      if (userKeys) line += sep + csvField(userKeys[u], sep);
+      if (itemKeys) line += sep + csvField(itemKeys[samples.itemId[i]], sep);
       buf += line + '\n';
       rows++;
       if (rows % ROWS_PER_WRITE === 0) {
@@ -146,7 +154,7 @@ function listColumns(store: SequenceStore, samples: Samples, idx: Int32Array, ma
 }
 
 /** The Parquet export: the EXPORTED_SAMPLES table (lists, not ^-joined text), written as one file. */
-function writeParquetExport(opts: ExportOptions, samples: Samples, own: SequenceStore, other: SequenceStore, keep: boolean[], columns: string[], target: SinkTarget, onProgress: OnProgress): number {
+function writeParquetExport(opts: ExportOptions, ds: Dataset, samples: Samples, own: SequenceStore, other: SequenceStore, keep: boolean[], columns: string[], target: SinkTarget, onProgress: OnProgress): number {
   const rows: number[] = [];
   for (let i = 0; i < samples.count; i++) if (keep[samples.split[i]]) rows.push(i);
   const idx = Int32Array.from(rows);
@@ -168,6 +176,9 @@ function writeParquetExport(opts: ExportOptions, samples: Samples, own: Sequence
     cols.cross_ts = cross.ts;
   }
   if (samples.pTrue) cols.p_true = Float32Array.from(idx, (i) => samples.pTrue![i]);
+  const userKeys = loadUserKeys(opts.data);
+  if (userKeys) cols.user_key = Array.from(idx, (i) => userKeys[samples.userId[i]]);
+  if (ds.items.key) cols.item_key = Array.from(idx, (i) => ds.items.key![samples.itemId[i]]);
   const table = tableFromIPC(encodeArrow(EXPORTED_SAMPLES, cols, { command: 'export', version: VERSION }));
   const written = table.schema.fields.map((f) => f.name);
   if (written.join(',') !== columns.join(',')) throw new Error(`export: parquet columns ${written.join(',')} differ from ${columns.join(',')}`);

@@ -59,6 +59,17 @@ export const ITEMS: TableSpec = {
     { name: 'content', kind: 'fsl_float32', optional: true, finite: true, doc: 'precomputed dense content vector (image or other features)' },
     { name: 'source_count', kind: 'int32', min: 0, doc: 'interactions in the source domain (training data only)' },
     { name: 'target_count', kind: 'int32', min: 0, doc: 'interactions in the target domain (training data only)' },
+    { name: 'item_key', kind: 'utf8', optional: true, doc: "the item's own id in the imported data (`prepare`); absent for synthetic data" },
+  ],
+};
+
+/** users.arrow — the users' own ids in the imported data (`prepare`), by dense user_id. Absent for synthetic data. */
+export const USERS: TableSpec = {
+  name: 'users',
+  doc: "Each dense user_id's id in the imported data.",
+  columns: [
+    { name: 'user_id', kind: 'int32', min: 0, doc: 'dense id, equals row number' },
+    { name: 'user_key', kind: 'utf8', doc: "the user's own id in the imported data" },
   ],
 };
 
@@ -169,6 +180,8 @@ export const EXPORTED_SAMPLES: TableSpec = {
     { name: 'cross_items', kind: 'list_int32', optional: true, min: 0, doc: 'other-domain items before ts (--cross-history)' },
     { name: 'cross_ts', kind: 'list_float64', optional: true, doc: 'their times' },
     { name: 'p_true', kind: 'float32', optional: true, doc: 'true click probability (synthetic data only)' },
+    { name: 'user_key', kind: 'utf8', optional: true, doc: "the user's own id in the imported data" },
+    { name: 'item_key', kind: 'utf8', optional: true, doc: "the item's own id in the imported data" },
   ],
 };
 
@@ -184,7 +197,9 @@ export const PREDICTED: TableSpec = {
     { name: 'score', kind: 'float32', finite: true, min: 0, max: 1, doc: 'predicted click probability' },
     { name: 'label', kind: 'int8', optional: true, min: 0, max: 1, doc: 'true label, when every sample had one' },
     { name: 'split', kind: 'dict8', optional: true, doc: "the dataset's split (its own samples only)" },
+    { name: 'user_key', kind: 'utf8', optional: true, doc: "the user's own id in the imported data" },
+    { name: 'item_key', kind: 'utf8', optional: true, doc: "the item's own id in the imported data" },
   ],
 };
 
-export const ALL_SPECS: readonly TableSpec[] = [ITEMS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES, PREDICTED];
+export const ALL_SPECS: readonly TableSpec[] = [ITEMS, USERS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES, PREDICTED];

@@ -43,13 +43,13 @@ test('commands chain through --json with the documented shapes and exit codes', 
   assert.equal(union.cross, true);
   assert.deepEqual(Object.keys(union.recall.recall), ['recall@10', 'recall@100', 'recall@1000']);
 
-  const e = gist('embed', ['--model', path.join(work, 'union', 'model'), '--content-model', path.join(work, 'content', 'model'), '--behavior-model', path.join(work, 'behavior', 'model'), '--items', path.join(work, 'items.arrow'), '--out', path.join(work, 'embed'), '--json']);
+  const e = gist('embed', ['--union-model', path.join(work, 'union', 'model'), '--content-model', path.join(work, 'content', 'model'), '--behavior-model', path.join(work, 'behavior', 'model'), '--items', path.join(work, 'items.arrow'), '--out', path.join(work, 'embed'), '--json']);
   assert.equal(e.status, 0, e.stderr);
   assert.equal((JSON.parse(e.stdout) as { items: number }).items, cat.count);
 
   // Usage errors exit 2, bad model folders exit 3.
   assert.equal(gist('train-content', ['--data', work, '--out', path.join(work, 'x'), '--views', 'pictures']).status, 2);
-  const bad = gist('embed', ['--model', path.join(work, 'content', 'model'), '--items', path.join(work, 'items.arrow'), '--out', path.join(work, 'x'), '--json']);
+  const bad = gist('embed', ['--union-model', path.join(work, 'content', 'model'), '--items', path.join(work, 'items.arrow'), '--out', path.join(work, 'x'), '--json']);
   assert.equal(bad.status, 3);
   assert.match(bad.stdout, /not a gist union model/);
   fs.rmSync(work, { recursive: true, force: true });

@@ -58,3 +58,18 @@ test('training prints one line per epoch on stderr when it is not a terminal (lo
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('renamed flags: the old names still work with a deprecation warning; --split is repeatable or comma-separated', () => {
+  ensureBuilt();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-renamed-'));
+  const fixture = path.join(ROOT, 'fixtures', 'tiny');
+  const splitsOf = (out: string) => (JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { splits: string[] }).splits;
+  const a = gist('search-gsu', '-d', fixture, '--mode', 'hard', '--split', 'test', '--split', 'valid', '-o', path.join(dir, 'a'), '-q');
+  assert.equal(a.status, 0, a.stderr);
+  const b = gist('search-gsu', '-d', fixture, '--mode', 'hard', '--splits', 'valid,test', '-o', path.join(dir, 'b'), '-q');
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stderr, /"--splits" flag has been deprecated\. Use "--split"/);
+  assert.deepEqual(splitsOf(path.join(dir, 'a')), ['valid', 'test']);
+  assert.deepEqual(splitsOf(path.join(dir, 'b')), ['valid', 'test']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -113,10 +113,10 @@ describe('CtrModel', () => {
     assert.equal(din.gsu, null);
     assert.equal(din.joint, null);
     assert.throws(() => loadSideInputs(ds, configFor(ds, 'din', 'none', 'mlp'), missing, undefined), (e: Error) => e instanceof UsageError && /--variant din does not read --gsu/.test(e.message));
-    assert.throws(() => loadSideInputs(ds, configFor(ds, 'sim-soft-attention', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing), /--variant sim-soft-attention does not read --joint/);
-    assert.throws(() => loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing), /--asi none does not read --joint/);
+    assert.throws(() => loadSideInputs(ds, configFor(ds, 'sim-soft-attention', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing), /--variant sim-soft-attention does not read --embeddings/);
+    assert.throws(() => loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), missing), /--asi none does not read --embeddings/);
     assert.throws(() => loadSideInputs(ds, configFor(ds, 'sim-hard', 'none', 'mlp'), undefined, undefined), /needs --gsu/);
-    assert.throws(() => loadSideInputs(ds, configFor(ds, 'gist', 'simscore', 'mlp'), path.join(dir, 'gsu.arrow'), undefined), /needs --joint/);
+    assert.throws(() => loadSideInputs(ds, configFor(ds, 'gist', 'simscore', 'mlp'), path.join(dir, 'gsu.arrow'), undefined), /needs --embeddings/);
     const none = loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), undefined);
     assert.ok(none.gsu !== null && none.joint === null, 'asi none reads no joint embeddings');
     const cfg = configFor(ds, 'din', 'none', 'mlp');

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DOMAIN_CODE, loadDataset, SPLIT_CODE } from '../../src/core/dataset.js';
+import { DOMAIN_CODE, loadDataset, loadUserKeys, SPLIT_CODE } from '../../src/core/dataset.js';
+import { predict } from '../../src/core/ctr/predict.js';
+import { trainCtr } from '../../src/core/ctr/train.js';
+import { exportSamples } from '../../src/core/export.js';
 import { InputDataError, IoError } from '../../src/core/errors.js';
 import { forEachRow } from '../../src/core/prepare/delimited.js';
 import { prepareDataset } from '../../src/core/prepare/index.js';
@@ -170,6 +173,45 @@ test('tsv format from Parquet (items.parquet, events.parquet): the same dataset 
     await assert.rejects(prepareDataset({ ...opts, input: fromParquet, out: path.join(dir, 'c') }), (e: unknown) => e instanceof InputDataError && /items\.parquet, column domain, row 2: domain "sideways"/.test((e as Error).message));
     fs.writeFileSync(path.join(fromParquet, 'items.parquet'), 'not parquet');
     await assert.rejects(prepareDataset({ ...opts, input: fromParquet, out: path.join(dir, 'c') }), (e: unknown) => e instanceof InputDataError && /items\.parquet: not a readable Parquet file/.test((e as Error).message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prepare keeps the data\'s own ids (items.arrow item_key, users.arrow); export and predict carry them', async () => {
+  const dir = tmpDir();
+  try {
+    writeInput(dir, 'csv');
+    const out = path.join(dir, 'out');
+    await prepareDataset({ format: 'tsv', input: dir, out, seed: 3, negatives: 1, validShare: 0.2, testShare: 0.2 });
+    const ds = loadDataset(out);
+    assert.deepEqual(ds.items.key, ['s1', 's2', 's3', 't1', 't2', 't3', 't4']);
+    assert.deepEqual(loadUserKeys(out), ['ann', 'bob']);
+    const csv = path.join(dir, 'export.csv');
+    exportSamples({ data: out, out: csv, domain: 'target', maxHistory: 3, crossHistory: 0 });
+    const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    const header = lines[0].split(',');
+    assert.deepEqual(header.slice(-2), ['user_key', 'item_key']);
+    const s = ds.samples.target;
+    lines.slice(1).forEach((l, i) => {
+      const f = l.split(',');
+      assert.equal(f[f.length - 2], ['ann', 'bob'][s.userId[i]]);
+      assert.equal(f[f.length - 1], ds.items.key![s.itemId[i]]);
+    });
+    // predict: samples named by the data's own ids score as the same samples named by gist ids.
+    const model = path.join(dir, 'din');
+    await trainCtr({ dataDir: out, outDir: model, domain: 'target', variant: 'din', asi: 'none', model: { tower: [8] }, train: { epochs: 1 }, seed: 1, backend: 'wasm', resume: false });
+    const byKey = path.join(dir, 'by-key.csv');
+    const byId = path.join(dir, 'by-id.csv');
+    fs.writeFileSync(byKey, 'user,item,ts\nann,t3,450\nbob,t1,70\n');
+    fs.writeFileSync(byId, `user_id,item_id,ts\n0,${ds.items.key!.indexOf('t3')},450\n1,${ds.items.key!.indexOf('t1')},70\n`);
+    const a = await predict({ model, data: out, samples: byKey, out: path.join(dir, 'pa'), format: 'csv', seed: 1, backend: 'wasm' });
+    const b = await predict({ model, data: out, samples: byId, out: path.join(dir, 'pb'), format: 'csv', seed: 1, backend: 'wasm' });
+    const pa = fs.readFileSync(a.predictions, 'utf8');
+    assert.equal(pa, fs.readFileSync(b.predictions, 'utf8'));
+    assert.match(pa, /^sample_id,user_id,item_id,ts,score,user_key,item_key\n0,0,\d+,450,[\d.e-]+,ann,t3\n1,1,\d+,70,[\d.e-]+,bob,t1\n$/);
+    fs.writeFileSync(byKey, 'user,item,ts\ncarol,t3,450\n');
+    await assert.rejects(predict({ model, data: out, samples: byKey, out: path.join(dir, 'pc'), seed: 1, backend: 'wasm' }), /by-key\.csv, column user, row 2: user "carol" is not in --data/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@
 import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encodeArrow, type Columns } from '../../src/core/arrow-io.js';
 import { makeRng, type Rng } from '../../src/core/rng.js';
-import { ALL_SPECS, EMBEDDINGS, EXPORTED_SAMPLES, GSU, PREDICTED, ITEMS, PAIRS, PLANTED, PREDICTIONS, SAMPLES, SEQUENCES, type TableSpec } from '../../src/core/schemas.js';
+import { ALL_SPECS, EMBEDDINGS, EXPORTED_SAMPLES, GSU, PREDICTED, USERS, ITEMS, PAIRS, PLANTED, PREDICTIONS, SAMPLES, SEQUENCES, type TableSpec } from '../../src/core/schemas.js';
 
 const META = { command: 'fuzz', version: '0.0.0', seed: 1, config_hash: '0000000000000000' };
 
@@ -86,6 +86,8 @@ export function validColumns(spec: TableSpec, n: number, rng: Rng, numItems = Ma
       };
     case PLANTED.name:
       return { item_id: ids, topic: ints(4), subtopic: ints(12) };
+    case USERS.name:
+      return { user_id: ids, user_key: Array.from({ length: n }, (_, i) => `u${i}`) };
     case PREDICTED.name:
       return { sample_id: ids, user_id: ints(5), item_id: ints(numItems), ts: Float64Array.from({ length: n }, (_, i) => 5 + 100 * i), score: Float32Array.from({ length: n }, () => rng.next()), label: labels };
     case EXPORTED_SAMPLES.name:

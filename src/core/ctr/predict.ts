@@ -11,13 +11,13 @@ import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { encodeArrow, type Columns } from '../arrow-io.js';
 import { readJsonFile } from '../config.js';
-import { datasetIdentity, loadDataset, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
+import { datasetIdentity, loadDataset, loadUserKeys, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadWeights } from '../engine/model-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { noProgress, OutputStage, outputMeta, type OnProgress } from '../output.js';
 import { parquetBytes } from '../parquet.js';
-import { forEachTableRow } from '../prepare/delimited.js';
+import { csvField, forEachTableRow } from '../prepare/delimited.js';
 import { searchGsu } from '../retrieval/gsu.js';
 import { makeRng } from '../rng.js';
 import { PREDICTED, SPLITS, type Split } from '../schemas.js';
@@ -80,8 +80,14 @@ export async function loadCtrModel(modelOutDir: string): Promise<{ model: CtrMod
   return { model, cfg, record };
 }
 
-/** New samples from a table file: gist user and item ids, a time, and a label when known (else −1 → null). */
-function readSamples(file: string, ds: Dataset, domain: 'source' | 'target'): { samples: Samples; labelled: boolean } {
+/**
+ * New samples from a table file: users and items by gist id (`user_id`, `item_id`) or, for imported data, by the
+ * data's own ids (`user`, `item`: looked up in users.arrow / items.arrow's item_key); a time; a label when known.
+ */
+function readSamples(file: string, ds: Dataset, userKeys: string[] | null, domain: 'source' | 'target'): { samples: Samples; labelled: boolean } {
+  const userOf = userKeys ? new Map(userKeys.map((k, i) => [k, i])) : null;
+  const itemOf = ds.items.key ? new Map(ds.items.key.map((k, i) => [k, i])) : null;
+  let byKey = { user: false, item: false };
   if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (--samples)`);
   const names = { user: ['user', 'user_id'], item: ['item', 'item_id'], ts: ['ts'], label: ['label'] } as const;
   let col: Record<keyof typeof names, number> | null = null;
@@ -93,8 +99,10 @@ function readSamples(file: string, ds: Dataset, domain: 'source' | 'target'): { 
   forEachTableRow(file, (f, line) => {
     if (!col) {
       const header = f.map((n) => n.trim().toLowerCase());
+      // A gist id column wins; `user`/`item` are the data's own ids when it kept them.
+      byKey = { user: !header.includes('user_id') && userOf !== null, item: !header.includes('item_id') && itemOf !== null };
       const find = (k: keyof typeof names, required: boolean): number => {
-        for (const alias of names[k]) if (header.includes(alias)) return header.indexOf(alias);
+        for (const alias of [...names[k]].reverse()) if (header.includes(alias)) return header.indexOf(alias);
         if (required) throw new InputDataError(`missing column "${k}" (expected ${names[k].join(' or ')}; have ${header.join(', ')})`, file, k);
         return -1;
       };
@@ -102,6 +110,12 @@ function readSamples(file: string, ds: Dataset, domain: 'source' | 'target'): { 
       return;
     }
     const int = (k: 'user' | 'item', max: number): number => {
+      const keys = k === 'user' ? userOf : itemOf;
+      if (byKey[k] && keys) {
+        const id = keys.get((f[col![k]] ?? '').trim());
+        if (id === undefined) throw new InputDataError(`${k} "${f[col![k]]}" is not in --data (its own ${k} ids)`, file, k, line);
+        return id;
+      }
       const v = Number(f[col![k]]);
       if (!Number.isInteger(v) || v < 0 || v >= max) throw new InputDataError(`${k} "${f[col![k]]}" is not a ${k} id of --data (0 … ${max - 1})`, file, k, line);
       return v;
@@ -143,7 +157,7 @@ function resolveFormat(format: string | undefined): PredictFormat {
 function gsuSettingsOf(record: Record<string, unknown>, modelDir: string): { mode: 'soft' | 'hard'; k: number; embeddings: string | null } {
   const gsuFile = typeof record.gsu === 'string' ? record.gsu : null;
   const cfgFile = gsuFile ? path.join(path.dirname(gsuFile), 'config.json') : null;
-  if (!cfgFile || !fs.existsSync(cfgFile)) throw new UsageError(`${modelDir} searched with a gsu.arrow whose config.json is not found (${cfgFile ?? 'none recorded'}); give --embeddings FILE`);
+  if (!cfgFile || !fs.existsSync(cfgFile)) throw new UsageError(`${modelDir} searched with a gsu.arrow whose config.json is not found (${cfgFile ?? 'none recorded'}); give --gsu-embeddings FILE`);
   const c = readJsonFile(cfgFile);
   return { mode: c.mode === 'hard' ? 'hard' : 'soft', k: typeof c.k === 'number' ? c.k : 100, embeddings: typeof c.embeddings === 'string' ? c.embeddings : null };
 }
@@ -155,15 +169,16 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   await initBackend(o.backend);
   const { model, cfg, record } = await loadCtrModel(o.model);
   const needs = variantNeeds(cfg.variant, cfg.asi);
-  if (!needs.gsu && o.embeddings) throw new UsageError(`the model is ${cfg.variant}: it searches nothing, so --embeddings is not read; drop it`);
-  if (!needs.joint && o.joint) throw new UsageError(`the model (${cfg.variant}, asi ${cfg.asi}) reads no joint embeddings; drop --joint`);
+  if (!needs.gsu && o.embeddings) throw new UsageError(`the model is ${cfg.variant}: it searches nothing, so --gsu-embeddings is not read; drop it`);
+  if (!needs.joint && o.joint) throw new UsageError(`the model (${cfg.variant}, asi ${cfg.asi}) reads no joint embeddings; drop --embeddings`);
   const ds = loadDataset(o.data);
+  const userKeys = loadUserKeys(o.data);
   if (ds.items.count !== cfg.numItems) throw new InputDataError(`--data has ${ds.items.count} items, the model was trained on ${cfg.numItems}`, path.join(o.data, 'items.arrow'));
   let samples: Samples;
   let rows: Int32Array;
   let labelled = true;
   if (o.samples) {
-    ({ samples, labelled } = readSamples(o.samples, ds, cfg.domain));
+    ({ samples, labelled } = readSamples(o.samples, ds, userKeys, cfg.domain));
     rows = Int32Array.from({ length: samples.count }, (_, i) => i);
   } else {
     samples = ds.samples[cfg.domain];
@@ -178,7 +193,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     if (needs.gsu) {
       const settings = gsuSettingsOf(record, o.model);
       embeddings = settings.mode === 'soft' ? (o.embeddings ?? settings.embeddings) : null;
-      if (settings.mode === 'soft' && !embeddings) throw new UsageError('the model\'s GSU searched embeddings that are not recorded; give --embeddings FILE');
+      if (settings.mode === 'soft' && !embeddings) throw new UsageError('the model\'s GSU searched embeddings that are not recorded; give --gsu-embeddings FILE');
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-predict-gsu-'));
       try {
         const r = await searchGsu({ data: o.data, embeddings: embeddings ?? undefined, out: path.join(tmp, 'gsu'), config: { mode: settings.mode, k: Math.max(settings.k, cfg.maxSearch) }, seed: o.seed, samples, onProgress });
@@ -189,7 +204,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       }
     }
     const jointFile = needs.joint ? (o.joint ?? (typeof record.joint === 'string' ? record.joint : null)) : null;
-    if (needs.joint && !jointFile) throw new UsageError('the model\'s joint embeddings are not recorded; give --joint FILE');
+    if (needs.joint && !jointFile) throw new UsageError('the model\'s joint embeddings are not recorded; give --embeddings FILE');
     const gsu = gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null;
     const joint = jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
     model.bindData(ds.items.category, joint);
@@ -205,6 +220,8 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     };
     if (labelled) columns.label = Int8Array.from(rows, (i) => samples.label[i]);
     if (!o.samples) columns.split = { codes: Int32Array.from(rows, (i) => samples.split[i]), values: [...SPLITS] };
+    if (userKeys) columns.user_key = Array.from(rows, (i) => userKeys[samples.userId[i]]);
+    if (ds.items.key) columns.item_key = Array.from(rows, (i) => ds.items.key![samples.itemId[i]]);
     const meta = outputMeta('predict', o.seed, { model: cfg, samples: o.samples ?? null, splits: o.splits ?? null }, datasetIdentity(o.data));
     const name = `predictions.${format}`;
     const bytes = encodeArrow(PREDICTED, columns, meta);
@@ -215,7 +232,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       const t = tableFromIPC(bytes);
       const cols = names.map((c) => t.getChild(c)!);
       let text = names.join(',') + '\n';
-      for (let r = 0; r < rows.length; r++) text += cols.map((c) => String(c.get(r))).join(',') + '\n';
+      for (let r = 0; r < rows.length; r++) text += cols.map((c) => csvField(String(c.get(r)))).join(',') + '\n';
       stage.writeText(name, text);
     }
     let sum = 0;

@@ -93,10 +93,10 @@ function metricsOf(samples: Samples, idx: Int32Array, scores: Float32Array): Spl
 export function loadSideInputs(ds: Dataset, cfg: CtrModelConfig, gsuFile: string | undefined, jointFile: string | undefined): { gsu: GsuIndex | null; joint: JointTable | null } {
   const needs = variantNeeds(cfg.variant, cfg.asi);
   if (needs.gsu && !gsuFile) throw new UsageError(`--variant ${cfg.variant} needs --gsu gsu.arrow (the GSU's searched source items)`);
-  if (needs.joint && !jointFile) throw new UsageError(`--asi ${cfg.asi} needs --joint joint.arrow (the joint embeddings)`);
+  if (needs.joint && !jointFile) throw new UsageError(`--asi ${cfg.asi} needs --embeddings joint.arrow (the joint embeddings)`);
   // A file the variant would ignore is a mistake in the command line, not something to skip silently.
   if (!needs.gsu && gsuFile) throw new UsageError(`--variant ${cfg.variant} does not read --gsu; drop it`);
-  if (!needs.joint && jointFile) throw new UsageError(cfg.variant === 'gist' ? `--asi ${cfg.asi} does not read --joint; drop it` : `--variant ${cfg.variant} does not read --joint; drop it`);
+  if (!needs.joint && jointFile) throw new UsageError(cfg.variant === 'gist' ? `--asi ${cfg.asi} does not read --embeddings; drop it` : `--variant ${cfg.variant} does not read --embeddings; drop it`);
   const samples = ds.samples[cfg.domain];
   // Same row counts are not the same data: a file from another dataset would train silently on wrong ids.
   const gsu = needs.gsu && gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count, ds.dir) : null;

@@ -150,6 +150,11 @@ export function forEachTableRow(file: string, onRow: RowHandler): void {
   else forEachRow(file, separatorOf(file), onRow);
 }
 
+/** A field for writing CSV/TSV: quoted (RFC 4180) when it holds the separator, a quote or a line break. */
+export function csvField(v: string, sep = ','): string {
+  return v.includes(sep) || /["\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
 /** A header-indexed view of a delimited file's columns. */
 export interface Header {
   /** Column index by lower-case name. */

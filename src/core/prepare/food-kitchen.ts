@@ -42,6 +42,8 @@ const USER_FILES = [
 export interface FoodKitchenCatalogue {
   domain: Int8Array;
   title: string[];
+  /** Amazon ASIN of each item. */
+  asin: string[];
 }
 
 /** items.tsv: `item_id<TAB>domain<TAB>asin<TAB>title`, a header line, ids 0..N−1 in order, domain food|kitchen. */
@@ -49,6 +51,7 @@ export function readFoodKitchenItems(file: string): FoodKitchenCatalogue {
   const lines = readText(file).split('\n');
   const domain: number[] = [];
   const title: string[] = [];
+  const asin: string[] = [];
   lines.forEach((raw, k) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
@@ -62,9 +65,10 @@ export function readFoodKitchenItems(file: string): FoodKitchenCatalogue {
     if (d !== 'food' && d !== 'kitchen') throw new InputDataError(`domain "${f[1]}" is not food or kitchen`, file, 'domain', k + 1);
     domain.push(d === 'food' ? DOMAIN_CODE.target : DOMAIN_CODE.source);
     title.push(f.slice(3).join('\t').trim());
+    asin.push(f[2].trim());
   });
   if (domain.length === 0) throw new InputDataError('no items', file);
-  return { domain: Int8Array.from(domain), title };
+  return { domain: Int8Array.from(domain), title, asin };
 }
 
 /** A user file: `uid<TAB>comma-separated item ids`, one user per line; calls onUser with the items. */
@@ -206,7 +210,7 @@ export function importFoodKitchen(dir: string, cfg: FoodKitchenConfig, rng: Rng)
 
   return {
     parts: {
-      items: { domain: catalogue.domain, title: catalogue.title, text: new Array<string>(numItems).fill(''), category: null, content: null, sourceCount, targetCount },
+      items: { domain: catalogue.domain, title: catalogue.title, text: new Array<string>(numItems).fill(''), category: null, content: null, sourceCount, targetCount, key: catalogue.asin },
       sequences,
       samples: { source: sourceSamples, target: targetSamples },
     },

@@ -149,6 +149,8 @@ export function importMovieLens(dir: string, cfg: MovieLensConfig, rng: Rng): Mo
     cfg,
     rng,
   );
+  parts.items.key = [...itemOf.keys()].map(String);
+  parts.userKeys = [...userOf.keys()].sort((a, b) => a - b).map(String);
   return {
     parts,
     notes: [

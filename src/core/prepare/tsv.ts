@@ -167,6 +167,8 @@ export function importTsv(dir: string, cfg: TsvConfig, rng: Rng): TsvImport {
     cfg,
     rng,
   );
+  parts.items.key = [...itemOf.keys()];
+  parts.userKeys = [...userOf.keys()];
   return {
     parts,
     notes: [
