@@ -45,7 +45,7 @@ export default class BuildIndex extends BaseCommand<typeof BuildIndex> {
 
   private sayRecall(r: IndexRecall): void {
     const fmt = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `@${k} ${v.toFixed(4)}`).join(', ');
-    this.say(`  recall vs exact (${r.queries} queries, ef ${r.ef}): ${fmt(r.recallVsExact)}; ${Math.round(r.qps)} QPS`);
+    this.say(`  recall vs exact (${r.queries} queries, ef ${r.ef}): ${fmt(r.recall_vs_exact)}; ${Math.round(r.qps)} QPS`);
     if (r.pairs) this.say(`  Recall@K with pairs (${r.pairs.exact.pairs} pairs): exact ${fmt(r.pairs.exact.recall)}; index ${fmt(r.pairs.index)}`);
   }
 }

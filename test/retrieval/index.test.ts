@@ -25,7 +25,7 @@ test('build-index writes shards + index.json, re-applies ef on load, and finds i
   const r = await buildIndex({ embeddings: path.join(dir, 'a.arrow'), out: path.join(dir, 'idx'), config: { ef: 37, m: 8, efConstruction: 60 }, seed: 9, threads: 0, recall: { queries: 200 } });
   assert.equal(r.count, 1500);
   assert.equal(r.shards, 2);
-  assert.ok(r.recall && r.recall.recallVsExact['10'] > 0.9, JSON.stringify(r.recall));
+  assert.ok(r.recall && r.recall.recall_vs_exact['10'] > 0.9, JSON.stringify(r.recall));
   const m = readIndexManifest(path.join(dir, 'idx'));
   assert.deepEqual([m.dim, m.count, m.m, m.ef_construction, m.ef, m.seed], [dim, 1500, 8, 60, 37, 9]);
   assert.equal(m.labels.length, 1500);

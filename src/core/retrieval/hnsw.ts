@@ -157,7 +157,7 @@ export interface IndexRecall {
   queries: number;
   ef: number;
   /** Mean |index top-K ∩ exact top-K| / K. */
-  recallVsExact: Record<string, number>;
+  recall_vs_exact: Record<string, number>;
   /** Index queries per second on `threads` threads. */
   qps: number;
   pairs: { file: string; exact: RecallResult; index: Record<string, number> } | null;
@@ -447,7 +447,7 @@ async function evaluateIndexFiles(
       }
       pairs = { file: opts.pairs, exact, index: index2 };
     }
-    return { queries: queryItems.length, ef: manifest.ef, recallVsExact, qps, pairs };
+    return { queries: queryItems.length, ef: manifest.ef, recall_vs_exact: recallVsExact, qps, pairs };
   } finally {
     await index.close();
   }
