@@ -6,6 +6,7 @@ import { DOMAIN_CODE, loadDataset, loadUserKeys, SPLIT_CODE } from '../../src/co
 import { predict } from '../../src/core/ctr/predict.js';
 import { trainCtr } from '../../src/core/ctr/train.js';
 import { exportSamples } from '../../src/core/export.js';
+import { evaluate } from '../../src/core/evaluate/evaluate.js';
 import { InputDataError, IoError } from '../../src/core/errors.js';
 import { forEachRow } from '../../src/core/prepare/delimited.js';
 import { prepareDataset } from '../../src/core/prepare/index.js';
@@ -210,6 +211,15 @@ test('prepare keeps the data\'s own ids (items.arrow item_key, users.arrow); exp
     const pa = fs.readFileSync(a.predictions, 'utf8');
     assert.equal(pa, fs.readFileSync(b.predictions, 'utf8'));
     assert.match(pa, /^sample_id,user_id,item_id,ts,score,user_key,item_key\n0,0,\d+,450,[\d.e-]+,ann,t3\n1,1,\d+,70,[\d.e-]+,bob,t1\n$/);
+    // evaluate: another tool's predictions naming items by the data's own ids score like the same by gist ids.
+    const lab = (i: number) => s.label[i];
+    const ext = (byItemKey: boolean) => ['user,item,label,score,split', ...Array.from({ length: s.count }, (_, i) => `${['ann', 'bob'][s.userId[i]]},${byItemKey ? ds.items.key![s.itemId[i]] : s.itemId[i]},${lab(i)},${((i * 37) % 100) / 100},${['train', 'valid', 'test'][s.split[i]]}`)].join('\n') + '\n';
+    fs.writeFileSync(path.join(dir, 'ext-key.csv'), ext(true));
+    fs.writeFileSync(path.join(dir, 'ext-id.csv'), ext(false).replace('user,item,', 'user,item_id,'));
+    const ev = await evaluate({ predictions: [path.join(dir, 'ext-key.csv'), `byid=${path.join(dir, 'ext-id.csv')}`], data: out, split: 'test' });
+    assert.ok(ev.runs[0].n > 0 && ev.runs[0].n === ev.runs[1].n);
+    assert.equal(ev.runs[0].auc, ev.runs[1].auc);
+    assert.deepEqual(ev.runs[0].popularity, ev.runs[1].popularity);
     fs.writeFileSync(byKey, 'user,item,ts\ncarol,t3,450\n');
     await assert.rejects(predict({ model, data: out, samples: byKey, out: path.join(dir, 'pc'), seed: 1, backend: 'wasm' }), /by-key\.csv, column user, row 2: user "carol" is not in --data/);
   } finally {

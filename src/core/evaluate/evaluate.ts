@@ -137,7 +137,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   const runs: RunMetrics[] = [];
   runsIn.forEach((r, i) => {
     onProgress({ phase: 'predictions', done: i, total: runsIn.length, info: r.name });
-    const p = loadPredictions(r.file, o.split);
+    const p = loadPredictions(r.file, o.split, items?.key ?? null);
     if (o.data) requireSameDataset(r.file, p.metadata, o.data);
     let positives = 0;
     for (let j = 0; j < p.label.length; j++) positives += p.label[j];

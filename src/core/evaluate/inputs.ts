@@ -68,10 +68,14 @@ const EXTERNAL_COLUMNS = { user: ['user', 'user_id'], item: ['item', 'item_id'],
 /**
  * Predictions made by another tool (a FuxiCTR or pandas model), as .csv, .tsv or .parquet: columns user, item,
  * label, score (user_id / item_id also accepted, e.g. as `gist export` wrote them) and optionally split. Users may
- * be any strings; items must be gist's item ids (as exported) so popularity groups apply; score is a probability.
+ * be any strings; items are gist's item ids (as exported), or the data's own ids when --data kept them and the file
+ * has no item_id column, so popularity groups apply; score is a probability.
  * Without a split column every row is taken as the requested split.
  */
-export function loadExternalPredictions(file: string, split: string): SplitPredictions {
+export function loadExternalPredictions(file: string, split: string, itemKeys: string[] | null = null): SplitPredictions {
+  // `item` holds the data's own item ids when --data kept them (and no item_id column says otherwise).
+  const itemOfKey = itemKeys ? new Map(itemKeys.map((k, i) => [k, i])) : null;
+  let byKey = false;
   if (!fs.existsSync(file)) throw new IoError(`${file}: no such file`);
   let col: Record<keyof typeof EXTERNAL_COLUMNS, number> | null = null;
   const userIndex = new Map<string, number>();
@@ -89,6 +93,7 @@ export function loadExternalPredictions(file: string, split: string): SplitPredi
         throw new InputDataError(`missing column "${k}" (expected ${EXTERNAL_COLUMNS[k].join(' or ')}; have ${names.join(', ')})`, file, k);
       };
       col = { user: find('user'), item: find('item'), label: find('label'), score: find('score'), split: find('split') };
+      byKey = itemOfKey !== null && !names.includes('item_id');
       return;
     }
     const c = col;
@@ -101,7 +106,8 @@ export function loadExternalPredictions(file: string, split: string): SplitPredi
     if (user === '') throw new InputDataError('empty user', file, EXTERNAL_COLUMNS.user[0], line);
     let u = userIndex.get(user);
     if (u === undefined) userIndex.set(user, (u = userIndex.size));
-    const item = Number(f[c.item]);
+    const item = byKey ? (itemOfKey!.get((f[c.item] ?? '').trim()) ?? -1) : Number(f[c.item]);
+    if (byKey && item < 0) throw new InputDataError(`item "${f[c.item]}" is not an item of --data (its own item ids)`, file, 'item', line);
     if (!Number.isInteger(item) || item < 0 || item > MAX_ITEM_ID) throw new InputDataError(`item "${f[c.item]}" is not a gist item id (a non-negative integer, as \`gist export\` writes)`, file, 'item', line);
     const label = Number(f[c.label]);
     if (label !== 0 && label !== 1) throw new InputDataError(`label "${f[c.label]}" is not 0 or 1`, file, 'label', line);
@@ -125,8 +131,9 @@ export function isExternalPredictions(file: string): boolean {
   return /\.(csv|tsv|parquet)$/i.test(file);
 }
 
-export function loadPredictions(file: string, split: string): SplitPredictions {
-  if (isExternalPredictions(file)) return loadExternalPredictions(file, split);
+/** `itemKeys`: the --data's own item ids, for other tools' files that name items by them. */
+export function loadPredictions(file: string, split: string, itemKeys: string[] | null = null): SplitPredictions {
+  if (isExternalPredictions(file)) return loadExternalPredictions(file, split, itemKeys);
   const f = readArrow(file, PREDICTIONS);
   const c = f.columns;
   const splitCol = c.split as DictColumn;
