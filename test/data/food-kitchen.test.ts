@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DOMAIN_CODE, loadDataset, SPLIT_CODE, type Dataset } from '../../src/core/dataset.js';
+import { DOMAIN_CODE, loadDataset, loadUserKeys, SPLIT_CODE, type Dataset } from '../../src/core/dataset.js';
 import { prepareDataset, type PrepareResult } from '../../src/core/prepare/index.js';
 import { datasetDir, tmpDir } from './_helpers.js';
 
@@ -40,6 +40,13 @@ test('food-kitchen: item, user and overlapping-user counts', () => {
   assert.equal(ds.items.count, 36298);
   assert.equal(ds.items.category, null, 'no categories in this dataset');
   assert.ok(result.notes.some((n) => /No categories/.test(n)));
+  // The data's own ids: ASINs for items, FILE:uid for users (one per gist user).
+  assert.equal(ds.items.key!.length, 36298);
+  assert.match(ds.items.key![0], /^[A-Z0-9]{10}$/);
+  const users = loadUserKeys(out)!;
+  assert.equal(users.length, c.users.total);
+  assert.equal(new Set(users).size, users.length);
+  assert.match(users[0], /^train_overlap:\d+$/);
 });
 
 test('food-kitchen: events, target samples and training-only counts match the raw files', () => {

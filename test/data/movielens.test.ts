@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DOMAIN_CODE, loadDataset, SPLIT_CODE, type Dataset } from '../../src/core/dataset.js';
+import { DOMAIN_CODE, loadDataset, loadUserKeys, SPLIT_CODE, type Dataset } from '../../src/core/dataset.js';
 import { UsageError } from '../../src/core/errors.js';
 import { prepareDataset, type PrepareResult } from '../../src/core/prepare/index.js';
 import { DOMAINS } from '../../src/core/schemas.js';
@@ -36,6 +36,10 @@ test('movielens: counts by domain, users and labels', () => {
   }
   assert.equal(positives, 26818 + 8551 + 13211, 'ratings >= 4');
   assert.equal(samples, positives * 5 + (1370 + 2811 + 1791 + 7551 + 5550), '4 sampled negatives per positive plus ratings <= 2.5');
+  // The data's own ids: movieId per item (file order), userId per dense user (ascending).
+  assert.equal(ds.items.key![0], '1');
+  assert.equal(ds.items.key!.length, 9742);
+  assert.deepEqual(loadUserKeys(out)!.slice(0, 3), ['1', '2', '3']);
 });
 
 test('movielens: items parse quoted titles, genres become category and text, tags join the text', () => {

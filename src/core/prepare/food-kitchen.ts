@@ -71,8 +71,8 @@ export function readFoodKitchenItems(file: string): FoodKitchenCatalogue {
   return { domain: Int8Array.from(domain), title, asin };
 }
 
-/** A user file: `uid<TAB>comma-separated item ids`, one user per line; calls onUser with the items. */
-export function readFoodKitchenUsers(file: string, numItems: number, onUser: (items: Int32Array) => void): void {
+/** A user file: `uid<TAB>comma-separated item ids`, one user per line; calls onUser with the items and the uid. */
+export function readFoodKitchenUsers(file: string, numItems: number, onUser: (items: Int32Array, uid: string) => void): void {
   const text = readText(file);
   const seen = new Set<number>();
   let start = 0;
@@ -115,7 +115,7 @@ export function readFoodKitchenUsers(file: string, numItems: number, onUser: (it
         digits = -1e9; // any other character makes the token invalid
       }
     }
-    onUser(items.toArray());
+    onUser(items.toArray(), uid);
   }
 }
 
@@ -137,9 +137,12 @@ export function importFoodKitchen(dir: string, cfg: FoodKitchenConfig, rng: Rng)
   const tgt = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), split: [] as number[] };
   const src = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64() };
   let numUsers = 0;
+  // A user's own id: the file and its uid ((file, uid) is one user here, as it is one gist user id).
+  const userKeys: string[] = [];
   for (const spec of USER_FILES) {
-    readFoodKitchenUsers(path.join(dir, spec.file), numItems, (items) => {
+    readFoodKitchenUsers(path.join(dir, spec.file), numItems, (items, uid) => {
       const u = numUsers++;
+      userKeys.push(`${spec.file.replace(/\.txt$/, '')}:${uid}`);
       let seenTarget = false;
       let seenSource = false;
       for (let p = 0; p < items.length; p++) {
@@ -213,6 +216,7 @@ export function importFoodKitchen(dir: string, cfg: FoodKitchenConfig, rng: Rng)
       items: { domain: catalogue.domain, title: catalogue.title, text: new Array<string>(numItems).fill(''), category: null, content: null, sourceCount, targetCount, key: catalogue.asin },
       sequences,
       samples: { source: sourceSamples, target: targetSamples },
+      userKeys,
     },
     notes: [
       'Amazon Food (target) / Kitchen (source); ts is the position in the user\'s mixed sequence.',
