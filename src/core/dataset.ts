@@ -204,7 +204,7 @@ export function loadSamples(file: string, domain: Domain, numItems: number): Sam
 
 /** Load a prepared dataset folder, validating every file. */
 /** Metadata keys that tie an output to the dataset it was computed from. */
-export const DATASET_IDENTITY_KEYS = { fingerprint: 'dataset_fingerprint', dir: 'dataset_dir' } as const;
+export const DATASET_IDENTITY_KEYS = { fingerprint: 'dataset_fingerprint', items: 'items_fingerprint', dir: 'dataset_dir' } as const;
 
 const fingerprints = new Map<string, string>();
 
@@ -231,9 +231,49 @@ export function datasetFingerprint(dir: string): string {
   return fp;
 }
 
-/** Output metadata naming the dataset (fingerprint and folder), for `requireSameDataset` downstream. */
+const itemFingerprints = new Map<string, string>();
+
+/**
+ * The item catalogue's identity (what each item id is: domain, title, text, content, own id), apart from the
+ * samples and the training counts: per-item outputs (embeddings) stay valid for another dataset of the same items.
+ */
+export function itemsFingerprint(dataDir: string): string {
+  const file = path.join(dataDir, DATASET_FILES.items);
+  const st = fs.statSync(file);
+  const key = `${path.resolve(file)}:${st.size}:${st.mtimeMs}`;
+  let fp = itemFingerprints.get(key);
+  if (!fp) {
+    const items = loadItems(file);
+    const h = createHash('sha256');
+    h.update(Buffer.from(items.domain.buffer, items.domain.byteOffset, items.domain.byteLength));
+    for (const list of [items.title, items.text, items.key ?? [], items.categoryNames]) h.update(JSON.stringify(list));
+    if (items.category) h.update(Buffer.from(items.category.buffer, items.category.byteOffset, items.category.byteLength));
+    if (items.content) h.update(Buffer.from(items.content.values.buffer, items.content.values.byteOffset, items.content.values.byteLength));
+    fp = h.digest('hex').slice(0, 16);
+    itemFingerprints.set(key, fp);
+  }
+  return fp;
+}
+
+/** Output metadata naming the dataset (fingerprints and folder), for `requireSameDataset` / `requireSameItems`. */
 export function datasetIdentity(dataDir: string): Record<string, string> {
-  return { [DATASET_IDENTITY_KEYS.fingerprint]: datasetFingerprint(dataDir), [DATASET_IDENTITY_KEYS.dir]: path.resolve(dataDir) };
+  return {
+    [DATASET_IDENTITY_KEYS.fingerprint]: datasetFingerprint(dataDir),
+    [DATASET_IDENTITY_KEYS.items]: itemsFingerprint(dataDir),
+    [DATASET_IDENTITY_KEYS.dir]: path.resolve(dataDir),
+  };
+}
+
+/**
+ * Refuse a per-item input (embeddings) computed from another item catalogue than `--data`'s. Files that name
+ * only their dataset are held to the dataset check; files without either pass.
+ */
+export function requireSameItems(file: string, metadata: Record<string, string>, dataDir: string): void {
+  const fp = metadata[DATASET_IDENTITY_KEYS.items];
+  if (fp === undefined) return requireSameDataset(file, metadata, dataDir);
+  if (fp === itemsFingerprint(dataDir)) return;
+  const from = metadata[DATASET_IDENTITY_KEYS.dir] ?? 'another dataset';
+  throw new InputDataError(`computed from the items of ${from}, not those of --data ${path.resolve(dataDir)} (item catalogue fingerprints ${fp} ≠ ${itemsFingerprint(dataDir)})`, file);
 }
 
 /**

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow } from '../../src/core/arrow-io.js';
-import { datasetFingerprint } from '../../src/core/dataset.js';
+import { datasetFingerprint, itemsFingerprint, loadDataset } from '../../src/core/dataset.js';
+import { trainContent } from '../../src/core/cbjt/train-content.js';
+import { predict } from '../../src/core/ctr/predict.js';
 import { InputDataError } from '../../src/core/errors.js';
 import { trainCtr } from '../../src/core/ctr/train.js';
 import { evaluate } from '../../src/core/evaluate/evaluate.js';
@@ -39,6 +41,21 @@ test('a gsu.arrow, predictions or embeddings of another dataset with the same sh
     const preds = path.join(dir, 'ctr-a', 'predictions.arrow');
     await evaluate({ predictions: [preds], data: a, split: 'test' });
     await assert.rejects(evaluate({ predictions: [preds], data: b, split: 'test' }), (e: unknown) => e instanceof InputDataError && e.message.includes(`${preds}: computed from`) && e.message.includes(`not from --data ${path.resolve(b)}`));
+
+    // Per-item outputs (embeddings) only need the same item catalogue: a world with the same items and other
+    // users takes them (search-gsu, and predict on that new prepared folder); b's items differ and are refused.
+    const c = path.join(dir, 'c');
+    await synthesize({ preset: 'tiny', out: c, seed: 7, overrides: { users: 40 } });
+    assert.equal(itemsFingerprint(c), itemsFingerprint(a));
+    assert.notEqual(datasetFingerprint(c), datasetFingerprint(a));
+    assert.notEqual(itemsFingerprint(b), itemsFingerprint(a));
+    const content = await trainContent({ data: a, out: path.join(dir, 'content-a'), seed: 1, backend: 'wasm', config: { epochs: 1, minSteps: 0 } });
+    await searchGsu({ data: c, embeddings: content.outputs.content, out: path.join(dir, 'gsu-c'), config: { k: 5 }, threads: 0, seed: 1 });
+    await assert.rejects(searchGsu({ data: b, embeddings: content.outputs.content, out: path.join(dir, 'gsu-b'), config: { k: 5 }, threads: 0, seed: 1 }), (e: unknown) => e instanceof InputDataError && /computed from the items of/.test((e as Error).message));
+    const gsuA = await searchGsu({ data: a, embeddings: content.outputs.content, out: path.join(dir, 'gsu-a-soft'), config: { k: 5 }, threads: 0, seed: 1 });
+    await trainCtr({ ...common, variant: 'gist', asi: 'simscore+simdist', gsuFile: gsuA.file, jointFile: content.outputs.content, dataDir: a, outDir: path.join(dir, 'gist-a') });
+    const p = await predict({ model: path.join(dir, 'gist-a'), data: c, out: path.join(dir, 'predict-c'), seed: 1, backend: 'wasm' });
+    assert.equal(p.rows, loadDataset(c).samples.target.count);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

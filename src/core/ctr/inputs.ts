@@ -1,6 +1,6 @@
 /** Side inputs of the cross-domain CTR variants: the GSU's searched items (gsu.arrow) and joint embeddings (joint.arrow). */
 import { readArrow, type ListColumn, type VectorColumn } from '../arrow-io.js';
-import { requireSameDataset } from '../dataset.js';
+import { requireSameDataset, requireSameItems } from '../dataset.js';
 import { InputDataError } from '../errors.js';
 import { EMBEDDINGS, GSU } from '../schemas.js';
 
@@ -48,7 +48,7 @@ export interface JointTable {
 
 export function loadJoint(file: string, numItems: number, dataDir?: string): JointTable {
   const f = readArrow(file, EMBEDDINGS);
-  if (dataDir !== undefined) requireSameDataset(file, f.metadata, dataDir);
+  if (dataDir !== undefined) requireSameItems(file, f.metadata, dataDir);
   const ids = f.columns.item_id as Int32Array;
   const vec = f.columns.vector as VectorColumn;
   const dim = vec.dim;

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readArrow, type ListColumn } from '../arrow-io.js';
 import { readJsonFile, resolveConfig } from '../config.js';
-import { datasetIdentity, loadDataset, requireSameDataset, SPLIT_CODE, type Samples } from '../dataset.js';
+import { datasetIdentity, loadDataset, requireSameItems, SPLIT_CODE, type Samples } from '../dataset.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.js';
 import { GSU, SPLITS, type Split } from '../schemas.js';
@@ -168,7 +168,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   let space = null;
   if (config.mode === 'soft') {
     const emb = loadEmbeddings(opts.embeddings as string);
-    requireSameDataset(opts.embeddings as string, emb.metadata, opts.data);
+    requireSameItems(opts.embeddings as string, emb.metadata, opts.data);
     embeddingsHash = emb.metadata.config_hash ?? 'none';
     const usersSeen = new Uint8Array(store.numUsers);
     const targetItems: number[] = [];
