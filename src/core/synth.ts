@@ -15,6 +15,7 @@
  * Users are generated one at a time from their own seeded stream, and source sequences are streamed to disk in
  * chunks, so the paper's shape (10^4 users × 10^4 source events) stays far below 4 GiB.
  */
+import * as path from 'node:path';
 import { requireRange, resolveConfig } from './config.js';
 import { DATASET_FILES, DOMAIN_CODE, SPLIT_CODE } from './dataset.js';
 import { datasetFileNames, datasetMeta, GrowableFloat64, GrowableInt32, SequenceFileWriter, writeDataset, writeTable, type DatasetInfo, type DatasetSummary, type ItemsPart, type SequencesPart } from './dataset-writer.js';
@@ -586,7 +587,7 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
   let coldItems = 0;
   for (let i = 0; i < n; i++) coldItems += w.cold[i];
   return {
-    out: opts.out,
+    out: path.resolve(opts.out),
     preset,
     seed: opts.seed,
     files: [...datasetFileNames(), DATASET_FILES.planted],

@@ -4,6 +4,7 @@
  * is at least `minCount`; bh_i = F_B(v_i) is then inferred from content alone for every item. F_B starts from
  * the trained F_C's weights when a content model is given (so alignment refines which content features matter).
  */
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { readArrow, type VectorColumn } from '../arrow-io.js';
@@ -187,7 +188,7 @@ export async function trainBehavior(opts: TrainBehaviorOptions): Promise<TrainBe
     return await writeTrainedEncoder(
       {
         command: 'train-behavior',
-        out: opts.out,
+        out: path.resolve(opts.out),
         data: opts.data,
         seed: opts.seed,
         backend: opts.backend,

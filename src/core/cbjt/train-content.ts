@@ -3,6 +3,7 @@
  * symmetric in-batch InfoNCE and a learnable temperature; ct_i = F_C(v_i) for every item.
  */
 import { datasetIdentity } from '../dataset.js';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveConfig } from '../config.js';
 import { initBackend } from '../engine/backend.js';
@@ -118,7 +119,7 @@ export async function trainContent(opts: TrainContentOptions): Promise<TrainCont
     return await writeTrainedEncoder(
       {
         command: 'train-content',
-        out: opts.out,
+        out: path.resolve(opts.out),
         data: opts.data,
         seed: opts.seed,
         backend: opts.backend,

@@ -4,6 +4,7 @@
  * item gets u (its ct and bh come from content alone), including items that never occur in a pair.
  */
 import { datasetIdentity } from '../dataset.js';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { readArrow, type DictColumn, type VectorColumn } from '../arrow-io.js';
@@ -223,7 +224,7 @@ export async function trainUnion(opts: TrainUnionOptions): Promise<TrainUnionRes
     return await writeTrainedEncoder(
       {
         command: 'train-union',
-        out: opts.out,
+        out: path.resolve(opts.out),
         data: opts.data,
         seed: opts.seed,
         backend: opts.backend,

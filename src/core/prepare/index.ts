@@ -101,5 +101,5 @@ export async function prepareDataset(opts: PrepareOptions, onProgress: OnProgres
     writeDataset(stage, imported.parts, { name: path.basename(path.resolve(opts.input)), format, command: 'prepare', seed: opts.seed, config: resolved, notes: imported.notes }),
   );
   onProgress({ phase: 'prepare', done: 2, total: 2 });
-  return { out: opts.out, format, seed: opts.seed, files: datasetFileNames(), counts, notes: imported.notes };
+  return { out: path.resolve(opts.out), format, seed: opts.seed, files: datasetFileNames(), counts, notes: imported.notes };
 }

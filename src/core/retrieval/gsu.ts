@@ -287,7 +287,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
       const seconds = (performance.now() - started) / 1000;
       const rows = writer.rows;
       return {
-        out: opts.out,
+        out: path.resolve(opts.out),
         file: stage.final('gsu.arrow'),
         mode: config.mode,
         k: config.k,
@@ -452,6 +452,6 @@ export async function mergeGsuShards(opts: { inputs: string[]; out: string }): P
       throw err;
     }
     if (parts[0].config !== null) stage.writeJson('config.json', parts[0].config);
-    return { out: opts.out, file: stage.final('gsu.arrow'), shards: n, rows: writer.rows };
+    return { out: path.resolve(opts.out), file: stage.final('gsu.arrow'), shards: n, rows: writer.rows };
   });
 }

@@ -226,7 +226,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<IndexResult> 
     stage.writeJson('config.json', { ...cfg, embeddings: opts.embeddings, data: opts.data ?? null, domain });
     const recall = opts.recall ? await evaluateIndexFiles(stage.staging, manifest, opts.recall.embeddings ? loadEmbeddings(opts.recall.embeddings, emb.dim) : emb, opts.recall, threads, cfg.seed, onProgress) : null;
     if (recall) stage.writeJson('recall.json', recall);
-    return { out: opts.out, dim: emb.dim, count: rows.length, inserted: rows.length, shards: cfg.shards, threads, m: cfg.m, ef_construction: cfg.efConstruction, ef: cfg.ef, seconds, inserts_per_s: rows.length / seconds, recall };
+    return { out: path.resolve(opts.out), dim: emb.dim, count: rows.length, inserted: rows.length, shards: cfg.shards, threads, m: cfg.m, ef_construction: cfg.efConstruction, ef: cfg.ef, seconds, inserts_per_s: rows.length / seconds, recall };
   });
 }
 
