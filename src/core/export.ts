@@ -97,7 +97,7 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
   if (itemKeys) columns.push('item_key');
 
   if (format === 'parquet') {
-    const rows = writeParquetExport(opts, ds, samples, own, other, keep, columns, target, onProgress);
+    const rows = writeParquetExport({ opts, ds, samples, own, other, keep, columns, target, userKeys }, onProgress);
     onProgress({ phase: 'export', done: samples.count, total: samples.count });
     return { out: isStdout(opts.out) ? opts.out : path.resolve(opts.out), format, domain, rows, columns, max_history: opts.maxHistory, cross_history: opts.crossHistory };
   }
@@ -154,7 +154,20 @@ function listColumns(store: SequenceStore, samples: Samples, idx: Int32Array, ma
 }
 
 /** The Parquet export: the EXPORTED_SAMPLES table (lists, not ^-joined text), written as one file. */
-function writeParquetExport(opts: ExportOptions, ds: Dataset, samples: Samples, own: SequenceStore, other: SequenceStore, keep: boolean[], columns: string[], target: SinkTarget, onProgress: OnProgress): number {
+/** What the Parquet export needs of exportSamples's resolved inputs. */
+interface ParquetExport {
+  opts: ExportOptions;
+  ds: Dataset;
+  samples: Samples;
+  own: SequenceStore;
+  other: SequenceStore;
+  keep: boolean[];
+  columns: string[];
+  target: SinkTarget;
+  userKeys: string[] | null;
+}
+
+function writeParquetExport({ opts, ds, samples, own, other, keep, columns, target, userKeys }: ParquetExport, onProgress: OnProgress): number {
   const rows: number[] = [];
   for (let i = 0; i < samples.count; i++) if (keep[samples.split[i]]) rows.push(i);
   const idx = Int32Array.from(rows);
@@ -176,7 +189,6 @@ function writeParquetExport(opts: ExportOptions, ds: Dataset, samples: Samples, 
     cols.cross_ts = cross.ts;
   }
   if (samples.pTrue) cols.p_true = Float32Array.from(idx, (i) => samples.pTrue![i]);
-  const userKeys = loadUserKeys(opts.data);
   if (userKeys) cols.user_key = Array.from(idx, (i) => userKeys[samples.userId[i]]);
   if (ds.items.key) cols.item_key = Array.from(idx, (i) => ds.items.key![samples.itemId[i]]);
   const table = tableFromIPC(encodeArrow(EXPORTED_SAMPLES, cols, { command: 'export', version: VERSION }));

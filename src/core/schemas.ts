@@ -161,6 +161,19 @@ export const PLANTED: TableSpec = {
   ],
 };
 
+/** A column of SAMPLES by name, for tables that carry samples (one definition of each column). */
+function sampleColumn(name: string, change: Partial<ColumnSpec> = {}): ColumnSpec {
+  const c = SAMPLES.columns.find((x) => x.name === name);
+  if (!c) throw new Error(`SAMPLES has no column ${name}`);
+  return { ...c, ...change };
+}
+
+/** The data's own ids beside gist's dense ones (imported data only: items.arrow item_key, users.arrow). */
+const OWN_ID_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'user_key', kind: 'utf8', optional: true, doc: "the user's own id in the imported data" },
+  { name: 'item_key', kind: 'utf8', optional: true, doc: "the item's own id in the imported data" },
+];
+
 /**
  * `gist export --format parquet` — one domain's samples with their histories joined in as lists (the CSV/TSV export
  * has the same columns, lists `^`-joined), for trainers outside gist (pandas, PyTorch, FuxiCTR).
@@ -169,19 +182,14 @@ export const EXPORTED_SAMPLES: TableSpec = {
   name: 'exported_samples',
   doc: "Samples with each one's history strictly before ts (most recent last).",
   columns: [
-    { name: 'sample_id', kind: 'int32', min: 0, doc: 'sample' },
-    { name: 'user_id', kind: 'int32', min: 0, doc: 'user' },
-    { name: 'item_id', kind: 'int32', min: 0, doc: 'candidate item' },
-    { name: 'label', kind: 'int8', min: 0, max: 1, doc: 'click (1) or not (0)' },
-    { name: 'split', kind: 'dict8', doc: '"train", "valid" or "test"' },
-    { name: 'ts', kind: 'float64', finite: true, doc: 'impression time' },
+    sampleColumn('sample_id', { doc: "the dataset's sample id" }),
+    ...['user_id', 'item_id', 'label', 'split', 'ts'].map((n) => sampleColumn(n)),
     { name: 'hist_items', kind: 'list_int32', min: 0, doc: 'same-domain items before ts' },
     { name: 'hist_ts', kind: 'list_float64', doc: 'their times' },
     { name: 'cross_items', kind: 'list_int32', optional: true, min: 0, doc: 'other-domain items before ts (--cross-history)' },
     { name: 'cross_ts', kind: 'list_float64', optional: true, doc: 'their times' },
-    { name: 'p_true', kind: 'float32', optional: true, doc: 'true click probability (synthetic data only)' },
-    { name: 'user_key', kind: 'utf8', optional: true, doc: "the user's own id in the imported data" },
-    { name: 'item_key', kind: 'utf8', optional: true, doc: "the item's own id in the imported data" },
+    sampleColumn('p_true'),
+    ...OWN_ID_COLUMNS,
   ],
 };
 
@@ -190,15 +198,13 @@ export const PREDICTED: TableSpec = {
   name: 'predicted',
   doc: 'Scores of a trained train-ctr model for the dataset\'s samples or new ones.',
   columns: [
-    { name: 'sample_id', kind: 'int32', min: 0, doc: "row of --samples, or the dataset's sample id" },
-    { name: 'user_id', kind: 'int32', min: 0, doc: 'user' },
-    { name: 'item_id', kind: 'int32', min: 0, doc: 'candidate item' },
-    { name: 'ts', kind: 'float64', finite: true, doc: 'impression time (the history is the events before it)' },
+    sampleColumn('sample_id', { doc: "row of --samples, or the dataset's sample id" }),
+    ...['user_id', 'item_id'].map((n) => sampleColumn(n)),
+    sampleColumn('ts', { doc: 'impression time (the history is the events before it)' }),
     { name: 'score', kind: 'float32', finite: true, min: 0, max: 1, doc: 'predicted click probability' },
-    { name: 'label', kind: 'int8', optional: true, min: 0, max: 1, doc: 'true label, when every sample had one' },
-    { name: 'split', kind: 'dict8', optional: true, doc: "the dataset's split (its own samples only)" },
-    { name: 'user_key', kind: 'utf8', optional: true, doc: "the user's own id in the imported data" },
-    { name: 'item_key', kind: 'utf8', optional: true, doc: "the item's own id in the imported data" },
+    sampleColumn('label', { optional: true, doc: 'true label, when every sample had one' }),
+    sampleColumn('split', { optional: true, doc: "the dataset's split (its own samples only)" }),
+    ...OWN_ID_COLUMNS,
   ],
 };
 

@@ -17,7 +17,7 @@ import { loadWeights } from '../engine/model-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { noProgress, OutputStage, outputMeta, type OnProgress } from '../output.js';
 import { parquetBytes } from '../parquet.js';
-import { csvField, forEachTableRow } from '../prepare/delimited.js';
+import { aliasedColumn, csvField, forEachTableRow } from '../prepare/delimited.js';
 import { searchGsu } from '../retrieval/gsu.js';
 import { makeRng } from '../rng.js';
 import { PREDICTED, SPLITS, type Split } from '../schemas.js';
@@ -25,6 +25,7 @@ import { CtrBatcher } from './batcher.js';
 import { resolveModelConfig, variantNeeds, type CtrModelConfig } from './config.js';
 import { loadGsu, loadJoint } from './inputs.js';
 import { CtrModel } from './model.js';
+import { CTR_OUTPUTS } from './train.js';
 import { scoreSamples } from './trainer.js';
 
 export const PREDICT_FORMATS = ['arrow', 'parquet', 'csv'] as const;
@@ -66,7 +67,7 @@ export interface PredictResult {
 
 /** A `train-ctr` output folder's model, its resolved config and the run's record (config.json). */
 export async function loadCtrModel(modelOutDir: string): Promise<{ model: CtrModel; cfg: CtrModelConfig; record: Record<string, unknown> }> {
-  const dir = path.join(modelOutDir, 'model');
+  const dir = path.join(modelOutDir, CTR_OUTPUTS.model);
   if (!fs.existsSync(dir)) throw new IoError(`${modelOutDir}: not a train-ctr output folder (no model/)`);
   const { weights, config } = await loadWeights(dir);
   const stored = (config as { model?: CtrModelConfig }).model;
@@ -75,7 +76,7 @@ export async function loadCtrModel(modelOutDir: string): Promise<{ model: CtrMod
   const cfg: CtrModelConfig = { ...resolveModelConfig(flags), numItems, numCategories, jointDim };
   const model = new CtrModel(cfg, makeRng(0), 1e-3);
   model.fromWeights(weights);
-  const recordFile = path.join(modelOutDir, 'config.json');
+  const recordFile = path.join(modelOutDir, CTR_OUTPUTS.config);
   const record = fs.existsSync(recordFile) ? readJsonFile(recordFile) : {};
   return { model, cfg, record };
 }
@@ -89,7 +90,7 @@ function readSamples(file: string, ds: Dataset, userKeys: string[] | null, domai
   const itemOf = ds.items.key ? new Map(ds.items.key.map((k, i) => [k, i])) : null;
   let byKey = { user: false, item: false };
   if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (--samples)`);
-  const names = { user: ['user', 'user_id'], item: ['item', 'item_id'], ts: ['ts'], label: ['label'] } as const;
+  const names = { user: ['user_id', 'user'], item: ['item_id', 'item'], ts: ['ts'], label: ['label'] } as const;
   let col: Record<keyof typeof names, number> | null = null;
   const users: number[] = [];
   const items: number[] = [];
@@ -101,11 +102,7 @@ function readSamples(file: string, ds: Dataset, userKeys: string[] | null, domai
       const header = f.map((n) => n.trim().toLowerCase());
       // A gist id column wins; `user`/`item` are the data's own ids when it kept them.
       byKey = { user: !header.includes('user_id') && userOf !== null, item: !header.includes('item_id') && itemOf !== null };
-      const find = (k: keyof typeof names, required: boolean): number => {
-        for (const alias of [...names[k]].reverse()) if (header.includes(alias)) return header.indexOf(alias);
-        if (required) throw new InputDataError(`missing column "${k}" (expected ${names[k].join(' or ')}; have ${header.join(', ')})`, file, k);
-        return -1;
-      };
+      const find = (k: keyof typeof names, required: boolean): number => aliasedColumn(header, k, names[k], file, required);
       col = { user: find('user', true), item: find('item', true), ts: find('ts', true), label: find('label', false) };
       return;
     }

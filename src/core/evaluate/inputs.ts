@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow, type DictColumn, type ListColumn, type VectorColumn } from '../arrow-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
-import { forEachTableRow } from '../prepare/delimited.js';
+import { aliasedColumn, forEachTableRow } from '../prepare/delimited.js';
 import { EMBEDDINGS, GSU, MAX_ITEM_ID, PAIRS, PREDICTIONS } from '../schemas.js';
 
 /** A run named on the command line: `NAME=path` or a plain path (name = its parent folder's name). */
@@ -63,7 +63,7 @@ function gather<T extends Int32Array | Int8Array | Float32Array>(src: T, rows: I
 
 /** Read predictions.arrow and keep the rows of `split`; no rows in that split is an input error. */
 /** Column names accepted in predictions made by other tools (first match wins; other columns are ignored). */
-const EXTERNAL_COLUMNS = { user: ['user', 'user_id'], item: ['item', 'item_id'], label: ['label'], score: ['score'], split: ['split'] } as const;
+const EXTERNAL_COLUMNS = { user: ['user_id', 'user'], item: ['item_id', 'item'], label: ['label'], score: ['score'], split: ['split'] } as const;
 
 /**
  * Predictions made by another tool (a FuxiCTR or pandas model), as .csv, .tsv or .parquet: columns user, item,
@@ -87,11 +87,7 @@ export function loadExternalPredictions(file: string, split: string, itemKeys: s
   forEachTableRow(file, (f, line) => {
     if (!col) {
       const names = f.map((n) => n.trim().toLowerCase());
-      const find = (k: keyof typeof EXTERNAL_COLUMNS): number => {
-        for (const alias of EXTERNAL_COLUMNS[k]) if (names.includes(alias)) return names.indexOf(alias);
-        if (k === 'split') return -1;
-        throw new InputDataError(`missing column "${k}" (expected ${EXTERNAL_COLUMNS[k].join(' or ')}; have ${names.join(', ')})`, file, k);
-      };
+      const find = (k: keyof typeof EXTERNAL_COLUMNS): number => aliasedColumn(names, k, EXTERNAL_COLUMNS[k], file, k !== 'split');
       col = { user: find('user'), item: find('item'), label: find('label'), score: find('score'), split: find('split') };
       byKey = itemOfKey !== null && !names.includes('item_id');
       return;

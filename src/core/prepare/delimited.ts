@@ -150,6 +150,16 @@ export function forEachTableRow(file: string, onRow: RowHandler): void {
   else forEachRow(file, separatorOf(file), onRow);
 }
 
+/**
+ * Where column `name` is in a lower-cased header: the first of `aliases` present (a gist id column such as
+ * `item_id` listed before the data's own `item` wins); −1 when none is and the column is optional.
+ */
+export function aliasedColumn(header: readonly string[], name: string, aliases: readonly string[], file: string, required = true): number {
+  for (const alias of aliases) if (header.includes(alias)) return header.indexOf(alias);
+  if (required) throw new InputDataError(`missing column "${name}" (expected ${aliases.join(' or ')}; have ${header.join(', ')})`, file, name);
+  return -1;
+}
+
 /** A field for writing CSV/TSV: quoted (RFC 4180) when it holds the separator, a quote or a line break. */
 export function csvField(v: string, sep = ','): string {
   return v.includes(sep) || /["\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
