@@ -319,9 +319,9 @@ export function loadDataset(dir: string): Dataset {
 }
 
 /** Indices of samples in a split (and optionally only positives). */
-export function samplesInSplit(s: Samples, split: Split, positivesOnly = false): Int32Array {
-  const code = SPLIT_CODE[split];
+export function samplesInSplit(s: Samples, split: Split | readonly Split[], positivesOnly = false): Int32Array {
+  const codes = new Set((typeof split === 'string' ? [split] : split).map((x) => SPLIT_CODE[x]));
   const out: number[] = [];
-  for (let i = 0; i < s.count; i++) if (s.split[i] === code && (!positivesOnly || s.label[i] === 1)) out.push(i);
+  for (let i = 0; i < s.count; i++) if (codes.has(s.split[i]) && (!positivesOnly || s.label[i] === 1)) out.push(i);
   return Int32Array.from(out);
 }

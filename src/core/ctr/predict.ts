@@ -6,12 +6,11 @@
  * searched gsu.arrow when one was needed, and config.json.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { encodeArrow, type Columns } from '../arrow-io.js';
 import { readJsonFile } from '../config.js';
-import { datasetIdentity, loadDataset, loadUserKeys, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
+import { datasetIdentity, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadWeights } from '../engine/model-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
@@ -179,8 +178,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     rows = Int32Array.from({ length: samples.count }, (_, i) => i);
   } else {
     samples = ds.samples[cfg.domain];
-    const keep = new Set((o.splits ?? [...SPLITS]).map((s) => SPLIT_CODE[s]));
-    rows = Int32Array.from(Array.from({ length: samples.count }, (_, i) => i).filter((i) => keep.has(samples.split[i])));
+    rows = samplesInSplit(samples, o.splits ?? SPLITS);
   }
   if (needs.gsu && cfg.domain !== 'target') throw new UsageError('GSU search is for target-domain models');
 
@@ -191,13 +189,14 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       const settings = gsuSettingsOf(record, o.model);
       embeddings = settings.mode === 'soft' ? (o.embeddings ?? settings.embeddings) : null;
       if (settings.mode === 'soft' && !embeddings) throw new UsageError('the model\'s GSU searched embeddings that are not recorded; give --gsu-embeddings FILE');
-      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-predict-gsu-'));
+      // The search stages its own output inside ours; its gsu.arrow then moves (no copy) to OUT/gsu.arrow.
+      const searchDir = stage.file('gsu-search');
       try {
-        const r = await searchGsu({ data: o.data, embeddings: embeddings ?? undefined, out: path.join(tmp, 'gsu'), config: { mode: settings.mode, k: Math.max(settings.k, cfg.maxSearch) }, seed: o.seed, samples, onProgress });
+        const r = await searchGsu({ data: o.data, embeddings: embeddings ?? undefined, out: searchDir, config: { mode: settings.mode, k: Math.max(settings.k, cfg.maxSearch) }, seed: o.seed, samples, onProgress });
         gsuFile = stage.file('gsu.arrow');
-        fs.copyFileSync(r.file, gsuFile);
+        fs.renameSync(r.file, gsuFile);
       } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
+        fs.rmSync(searchDir, { recursive: true, force: true });
       }
     }
     const jointFile = needs.joint ? (o.joint ?? (typeof record.joint === 'string' ? record.joint : null)) : null;
