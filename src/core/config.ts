@@ -1,6 +1,7 @@
 /** Typed configs: defaults merged with user overrides; an unknown or mistyped key is a usage error, never ignored. */
 import * as fs from 'node:fs';
 import { InputDataError, IoError, UsageError } from './errors.js';
+import { camelKeys, snakeKey } from './keys.js';
 
 /**
  * Merge `overrides` onto `defaults`, recursing into object-valued keys. Keys must exist in the defaults and
@@ -11,12 +12,13 @@ export function resolveConfig<T extends object>(defaults: T, overrides: Partial<
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
-    if (!(key in out)) throw new UsageError(`${where}: unknown key "${key}" (known: ${Object.keys(out).join(', ')})`);
+    // Messages name keys as files spell them (snake_case).
+    if (!(key in out)) throw new UsageError(`${where}: unknown key "${snakeKey(key)}" (known: ${Object.keys(out).map(snakeKey).join(', ')})`);
     const def = out[key];
-    if (def !== null && value !== null && typeof def !== typeof value) throw new UsageError(`${where}: "${key}" must be a ${typeof def}, got ${JSON.stringify(value)}`);
+    if (def !== null && value !== null && typeof def !== typeof value) throw new UsageError(`${where}: "${snakeKey(key)}" must be a ${typeof def}, got ${JSON.stringify(value)}`);
     const open = def && typeof def === 'object' && !Array.isArray(def) && Object.keys(def).length === 0;
     if (!open && def && typeof def === 'object' && !Array.isArray(def) && value && typeof value === 'object' && !Array.isArray(value)) {
-      out[key] = resolveConfig(def as object, value as Record<string, unknown>, `${where}.${key}`);
+      out[key] = resolveConfig(def as object, value as Record<string, unknown>, `${where}.${snakeKey(key)}`);
     } else out[key] = value;
   }
   return out as T;
@@ -47,7 +49,7 @@ export function readJsonFile(file: string): Record<string, unknown> {
 export function recordedConfig<T extends object>(file: string, command: string, section: string, defaults: T): { settings: Partial<T>; seed: number | undefined } {
   const doc = readJsonFile(file);
   if (doc.command !== command) throw new InputDataError(`a config.json of ${typeof doc.command === 'string' ? doc.command : 'something else'}, not of ${command}`, file);
-  const raw = doc[section];
+  const raw = camelKeys(doc[section]);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputDataError(`no "${section}" settings`, file, section);
   const settings: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (k in defaults) settings[k] = v;

@@ -7,6 +7,7 @@ import { writeFileAtomic, writeArrow, type Columns, type OutputMeta } from './ar
 import type { TableSpec } from './schemas.js';
 import { makeDirs } from './sink.js';
 import { VERSION } from './version.js';
+import { snakeKeys } from './keys.js';
 
 /** Progress report from long core work; commands turn it into a progress bar. */
 /**
@@ -132,7 +133,8 @@ export class OutputStage {
 
   writeJson(name: string, value: unknown): string {
     const record = name === 'config.json' && invocation && value && typeof value === 'object' && !Array.isArray(value) ? { ...value, invocation } : value;
-    writeFileAtomic(this.file(name), JSON.stringify(record, null, 2) + '\n');
+    // Sidecars use snake_case keys, like every --json result (settings objects are camelCase in code).
+    writeFileAtomic(this.file(name), JSON.stringify(snakeKeys(record), null, 2) + '\n');
     return this.final(name);
   }
 

@@ -26,6 +26,7 @@ import { splitSizes } from './prepare/events.js';
 import { PopularitySampler } from './prepare/negatives.js';
 import { makeRng, type Rng } from './rng.js';
 import { PLANTED } from './schemas.js';
+import { camelKeys } from './keys.js';
 
 export interface SynthConfig {
   /** Users; every user is active in both domains. */
@@ -164,7 +165,7 @@ export interface SynthResult {
 export function resolveSynthConfig(preset: string, overrides: Partial<SynthConfig> | Record<string, unknown> = {}): SynthConfig {
   if (!(SYNTH_PRESET_NAMES as string[]).includes(preset)) throw new UsageError(`unknown --preset "${preset}" (known: ${SYNTH_PRESET_NAMES.join(', ')})`);
   const base = SYNTH_PRESETS[preset as SynthPreset];
-  const merged: Record<string, unknown> = { ...overrides };
+  const merged = camelKeys<Record<string, unknown>>(overrides); // config files may spell keys snake_case
   // A --source-len below the preset's minimum length lowers the minimum too.
   if (typeof merged.sourceLen === 'number' && merged.sourceLenMin === undefined) merged.sourceLenMin = Math.min(base.sourceLenMin, merged.sourceLen);
   const c = resolveConfig(base, merged, `synth --preset ${preset}`);

@@ -35,6 +35,14 @@ test('train-ctr and train-content --config: the recorded settings and seed, flag
   const cb = gist(w, 'train-content', '-d', FIXTURE, '-o', 'cb', '--config', 'ca/config.json', '-q');
   assert.equal(cb.status, 0, cb.stderr);
   assert.deepEqual(json(path.join(w, 'cb', 'config.json')).config, json(path.join(w, 'ca', 'config.json')).config);
+  // Sidecars spell keys in snake_case; a record in the camelCase of earlier versions still repeats the run.
+  const camelCaseKey = /"[a-z]+[A-Z][A-Za-z0-9]*":/;
+  for (const f of ['a/config.json', 'a/model/config.json', 'ca/config.json', 'ca/model/config.json']) assert.doesNotMatch(fs.readFileSync(path.join(w, f), 'utf8'), camelCaseKey, f);
+  const legacy = JSON.parse(fs.readFileSync(path.join(w, 'a', 'config.json'), 'utf8').replace(/"([a-z]+(?:_[a-z0-9]+)+)":/g, (_m, k: string) => `"${k.replace(/_([a-z0-9])/g, (_x, c: string) => c.toUpperCase())}":`)) as Record<string, unknown>;
+  assert.equal((legacy.model as Record<string, unknown>).embeddingDim, (a.model as Record<string, unknown>).embedding_dim);
+  fs.writeFileSync(path.join(w, 'legacy.json'), JSON.stringify(legacy));
+  assert.equal(gist(w, 'train-ctr', '-d', FIXTURE, '-o', 'd', '--config', 'legacy.json', '-q').status, 0);
+  assert.ok(fs.readFileSync(path.join(w, 'a', 'predictions.arrow')).equals(fs.readFileSync(path.join(w, 'd', 'predictions.arrow'))), 'a camelCase record repeats the run too');
   // Another command's record is refused, naming the file.
   const wrong = gist(w, 'train-content', '-d', FIXTURE, '-o', 'x', '--config', 'a/config.json');
   assert.equal(wrong.status, 3);

@@ -103,8 +103,8 @@ describe('train-ctr', () => {
     for (const k of ['domain', 'variant', 'asi', 'best_epoch', 'valid', 'test', 'popularity_baseline_test_auc', 'samples_per_s', 'epochs', 'outputs']) assert.ok(k in r, k);
     assert.deepEqual(Object.keys(r.valid).sort(), ['auc', 'gauc', 'logloss', 'n']);
     assert.ok(r.outputs.id_embeddings?.endsWith('id_embeddings.arrow'));
-    const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8')) as { model: { embeddingDim: number; tower: number[]; maxHistory: number }; train: { lr: number } };
-    assert.deepEqual([cfg.model.embeddingDim, cfg.model.tower, cfg.model.maxHistory, cfg.train.lr], [8, [16], 100, 0.01]);
+    const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8')) as { model: { embedding_dim: number; tower: number[]; max_history: number }; train: { lr: number } };
+    assert.deepEqual([cfg.model.embedding_dim, cfg.model.tower, cfg.model.max_history, cfg.train.lr], [8, [16], 100, 0.01]);
     const esu = (await ExtractPairsCommand.run(['--data', TINY, '--method', 'esu', '--model', src, '--theta', '0.3', '--out', path.join(dir, 'cmd-esu'), '--quiet'], root)) as unknown as Record<string, unknown>;
     for (const k of ['method', 'pairs', 'theta', 'max_attention', 'by_theta', 'outputs']) assert.ok(k in esu, k);
     assert.deepEqual(Object.keys(esu.by_theta as object), ['0.2', '0.3', '0.4', '0.5']);

@@ -133,5 +133,5 @@ test('pipeline config: a gist run may search with another union (Tables 2 and 4)
   assert.deepEqual(ok.runs.map((r) => r.union), ['union-content', 'union-behavior', 'union-swing']);
   assert.throws(() => resolvePipelineConfig(undefined, { runs: [{ name: 'x', variant: 'din', asi: 'none', union: 'union-swing' }] }), /union is for variant gist/);
   assert.throws(() => resolvePipelineConfig(undefined, { runs: [{ name: 'x', variant: 'gist', asi: 'none', union: 'union-bogus' }] }), /must be one of/);
-  assert.throws(() => resolvePipelineConfig(undefined, { unionAblations: false, runs: TABLE4_RUNS }), /needs unionAblations/);
+  assert.throws(() => resolvePipelineConfig(undefined, { unionAblations: false, runs: TABLE4_RUNS }), /needs union_ablations/);
 });

@@ -7,6 +7,7 @@ import { makeRng } from '../rng.js';
 import { ContentEncoder, VIEW_MODES, type EncoderArchitecture } from './encoder.js';
 import { UnionModel, type UnionArchitecture } from './union.js';
 import * as path from 'node:path';
+import { camelKeys } from '../keys.js';
 
 export type EncoderRole = 'content' | 'behavior';
 
@@ -43,7 +44,8 @@ function positiveInt(file: string, obj: Record<string, unknown>, key: string, al
 
 /** Load an encoder folder written by `gist train-content` / `gist train-behavior`. */
 export async function loadEncoder(dir: string, expectedRole?: EncoderRole, learningRate?: number): Promise<{ encoder: ContentEncoder; role: EncoderRole }> {
-  const { weights, config } = await loadWeights(dir);
+  const { weights, config: stored } = await loadWeights(dir);
+  const config = camelKeys(stored);
   const file = path.join(dir, CONFIG_JSON);
   if (!isObject(config) || config.kind !== 'gist-cbjt-encoder') throw new ModelFormatError(file, 'not a gist content/behavior encoder (kind gist-cbjt-encoder)');
   const role = config.role;
@@ -76,7 +78,8 @@ export async function loadEncoder(dir: string, expectedRole?: EncoderRole, learn
 
 /** Load a union model folder written by `gist train-union`. */
 export async function loadUnion(dir: string): Promise<UnionModel> {
-  const { weights, config } = await loadWeights(dir);
+  const { weights, config: stored } = await loadWeights(dir);
+  const config = camelKeys(stored);
   const file = path.join(dir, CONFIG_JSON);
   if (!isObject(config) || config.kind !== 'gist-cbjt-union' || !isObject(config.architecture)) throw new ModelFormatError(file, 'not a gist union model (kind gist-cbjt-union)');
   const a = config.architecture;

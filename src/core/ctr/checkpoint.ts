@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../arrow-io.js';
 import { loadWeights, saveWeights, type WeightMap } from '../engine/model-io.js';
 import { InputDataError, UsageError } from '../errors.js';
+import { camelKeys } from '../keys.js';
 
 /** Per-epoch training record (curve.json). */
 export interface EpochRecord {
@@ -97,7 +98,9 @@ export async function loadCheckpoint(dir: string, configHash: string): Promise<{
   const latest = readLatest(dir);
   if (!latest) throw new UsageError(`--resume: no checkpoint in ${dir} (train without --resume first)`);
   const { weights: all, config } = await loadWeights(path.join(dir, latest.folder));
-  const meta = config as { state?: LoopState; hasBest?: boolean };
+  // The loop state's own keys, not its curve's (EpochRecord keys are snake_case in code too).
+  const top = camelKeys<{ state?: unknown; hasBest?: boolean }>(config, false);
+  const meta = { ...top, state: top.state === undefined ? undefined : camelKeys<LoopState>(top.state, false) };
   if (!meta.state || typeof meta.state.epoch !== 'number') throw new InputDataError('checkpoint has no loop state', path.join(dir, latest.folder, 'config.json'));
   if (meta.state.configHash !== configHash) {
     throw new UsageError(`--resume: the checkpoint in ${dir} was made with a different configuration (model, training flags, data or seed); rerun with the same flags or without --resume`);

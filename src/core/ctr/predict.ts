@@ -26,6 +26,7 @@ import { loadGsu, loadJoint } from './inputs.js';
 import { CtrModel } from './model.js';
 import { CTR_OUTPUTS } from './train.js';
 import { scoreSamples } from './trainer.js';
+import { camelKeys } from '../keys.js';
 
 export const PREDICT_FORMATS = ['arrow', 'parquet', 'csv'] as const;
 export type PredictFormat = (typeof PREDICT_FORMATS)[number];
@@ -69,9 +70,10 @@ export async function loadCtrModel(modelOutDir: string): Promise<{ model: CtrMod
   const dir = path.join(modelOutDir, CTR_OUTPUTS.model);
   if (!fs.existsSync(dir)) throw new IoError(`${modelOutDir}: not a train-ctr output folder (no model/)`);
   const { weights, config } = await loadWeights(dir);
-  const stored = (config as { model?: CtrModelConfig }).model;
-  if (!stored || typeof stored !== 'object') throw new InputDataError('no model config (not a train-ctr model folder)', path.join(dir, 'config.json'));
-  const { numItems, numCategories, jointDim, ...flags } = stored;
+  const stored = camelKeys<{ model?: CtrModelConfig }>(config, false).model;
+  const storedModel = stored && typeof stored === 'object' ? camelKeys<CtrModelConfig>(stored) : undefined;
+  if (!storedModel) throw new InputDataError('no model config (not a train-ctr model folder)', path.join(dir, 'config.json'));
+  const { numItems, numCategories, jointDim, ...flags } = storedModel;
   const cfg: CtrModelConfig = { ...resolveModelConfig(flags), numItems, numCategories, jointDim };
   const model = new CtrModel(cfg, makeRng(0), 1e-3);
   model.fromWeights(weights);

@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT, GistError } from '../errors.js';
+import { snakeKeys } from '../keys.js';
 
 export type WeightDType = 'float32' | 'int32';
 
@@ -107,7 +108,7 @@ export async function saveWeights(dir: string, weights: WeightMap, config: objec
   try {
     temps.push(await writeAtomic(targets[0], bin));
     temps.push(await writeAtomic(targets[1], JSON.stringify(manifest, null, 1) + '\n'));
-    temps.push(await writeAtomic(targets[2], JSON.stringify(config, null, 2) + '\n'));
+    temps.push(await writeAtomic(targets[2], JSON.stringify(snakeKeys(config), null, 2) + '\n'));
     // weights.bin first: a crash between renames leaves a sha256 mismatch that load reports.
     for (let i = 0; i < temps.length; i++) await fs.rename(temps[i], targets[i]);
   } catch (err) {

@@ -28,6 +28,7 @@ import { DOMAINS } from '../schemas.js';
 import { evaluate } from '../evaluate/evaluate.js';
 import type { EvaluateResult, PlantedMetrics } from '../evaluate/result.js';
 import { inputFingerprint, runSteps, type StepDef, type StepOutcome } from './runner.js';
+import { camelKeys } from '../keys.js';
 
 /** One CTR run of the comparison table: a Table 1 variant, or `gist` under a Table 6 ASI setting. */
 export interface CtrRunSpec {
@@ -396,9 +397,10 @@ function embeddingRuns(ctx: Ctx): string[] {
 
 /** Resolve a pipeline config: defaults ⊕ file ⊕ inline overrides; unknown keys are usage errors. */
 export function resolvePipelineConfig(file?: string, inline: Record<string, unknown> = {}): PipelineConfig {
-  const fromFile = file ? readJsonFile(file) : {};
+  // Keys in snake_case (documented) or camelCase (files written before 0.2) alike.
+  const fromFile = file ? camelKeys<Record<string, unknown>>(readJsonFile(file)) : {};
   const merged = resolveConfig(DEFAULT_PIPELINE_CONFIG, fromFile, file ?? 'pipeline config');
-  const cfg = resolveConfig(merged, inline, 'pipeline config');
+  const cfg = resolveConfig(merged, camelKeys<Record<string, unknown>>(inline), 'pipeline config');
   // Validate the open sections now, with their owners' resolvers, rather than minutes into the run.
   const where = file ?? 'pipeline config';
   resolveModelConfig({ ...cfg.source.model, domain: 'source' });
@@ -414,10 +416,10 @@ export function resolvePipelineConfig(file?: string, inline: Record<string, unkn
     if (r.union !== undefined) {
       if (r.variant !== 'gist') throw new UsageError(`${where}: runs[${r.name}].union is for variant gist`);
       if (!(UNION_STEPS as readonly string[]).includes(r.union)) throw new UsageError(`${where}: runs[${r.name}].union must be one of ${UNION_STEPS.join(', ')}, got ${r.union}`);
-      if (r.union !== 'union' && !cfg.unionAblations) throw new UsageError(`${where}: runs[${r.name}] searches with ${r.union}, which needs unionAblations: true`);
+      if (r.union !== 'union' && !cfg.unionAblations) throw new UsageError(`${where}: runs[${r.name}] searches with ${r.union}, which needs union_ablations: true`);
     }
   }
-  for (const [key, theta] of [['theta', cfg.theta], ['recallTheta', cfg.recallTheta ?? cfg.theta]] as const) {
+  for (const [key, theta] of [['theta', cfg.theta], ['recall_theta', cfg.recallTheta ?? cfg.theta]] as const) {
     if (!(theta > 0 && theta <= 1)) throw new UsageError(`${where}: ${key} must be in (0, 1], got ${theta}`);
   }
   return cfg;
