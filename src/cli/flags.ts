@@ -30,3 +30,6 @@ export function splitsOf(values: string[] | undefined): string[] | undefined {
   const out = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   return out.includes('all') ? undefined : out;
 }
+
+/** `--shard i/n` of the data-parallel commands: one of n disjoint parts, joined by `gist merge`. */
+export const shardFlag = (description: string) => Flags.string({ description: `i/n (0 ≤ i < n): ${description}`, helpGroup: 'SHARDING' });

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { renderEvaluate } from '../cli/render-evaluate.js';
-import { evaluate, EVAL_SPLITS, type EvaluateOptions } from '../core/evaluate/evaluate.js';
+import { shardFlag } from '../cli/flags.js';
+import { evaluate, EVAL_SPLITS, type EvaluateOptions, type EvaluateShardResult } from '../core/evaluate/evaluate.js';
 import { assertGatePassed } from '../core/evaluate/gate.js';
 import type { EvaluateResult } from '../core/evaluate/result.js';
 import { toMarkdown } from '../core/evaluate/tables.js';
@@ -18,6 +19,7 @@ export default class Evaluate extends BaseCommand<typeof Evaluate> {
     '<%= config.bin %> <%= command.id %> work/demo/ctr-*/predictions.arrow --data work/demo/data --embeddings work/demo/union/joint.arrow --pairs work/demo/pairs-esu/pairs.arrow --gsu work/demo/gsu-joint/gsu.arrow --html work/demo/eval/report.html --save-metrics work/demo/eval/metrics.json',
     '<%= config.bin %> <%= command.id %> work/demo/ctr-*/predictions.arrow --data work/demo/data --embeddings work/demo/union/joint.arrow --pairs work/demo/pairs-esu/pairs.arrow --baseline work/demo/eval/metrics.json --max-drop 0.002',
     '<%= config.bin %> <%= command.id %> din=work/demo/ctr-din/predictions.arrow gist=work/demo/ctr-gist/predictions.arrow --markdown',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --embeddings joint=work/demo/union/joint.arrow --pairs work/demo/pairs-esu/pairs.arrow --shard 0/2 --out work/demo/ranks-0',
   ];
   static override args = { predictions: Args.string({ description: 'predictions.arrow files (NAME=path or path)', multiple: true, required: false, ignoreStdin: true }) };
   static override flags = {
@@ -35,9 +37,12 @@ export default class Evaluate extends BaseCommand<typeof Evaluate> {
     html: Flags.file({ description: 'write the self-contained HTML report here (- = stdout)' }),
     'save-metrics': Flags.file({ description: 'write the JSON result (the metrics.json format) here (- = stdout)' }),
     markdown: Flags.boolean({ description: 'print GitHub markdown tables instead of the terminal table', default: false }),
+    shard: shardFlag('score only the Recall@K truth pairs with index mod n = i, into --out DIR/ranks.arrow (join with `gist merge`)'),
+    out: Flags.directory({ char: 'o', description: 'with --shard: the folder its ranks.arrow goes to', helpGroup: 'SHARDING' }),
+    ranks: Flags.directory({ description: 'merged ranks of `evaluate --shard` runs: Recall@K from them, not scored again', helpGroup: 'SHARDING' }),
   };
 
-  async run(): Promise<EvaluateResult> {
+  async run(): Promise<EvaluateResult | EvaluateShardResult> {
     const { args, flags } = await this.parse(Evaluate);
     const num = (name: string, v: string): number => {
       const x = Number(v);
@@ -60,8 +65,16 @@ export default class Evaluate extends BaseCommand<typeof Evaluate> {
       maxDrop: num('max-drop', flags['max-drop']),
       html: flags.html,
       saveMetrics: flags['save-metrics'],
+      shard: flags.shard,
+      out: flags.out,
+      ranks: flags.ranks,
     };
     const result = await evaluate(options, this.progress());
+    if (flags.shard) {
+      const part = result as unknown as EvaluateShardResult;
+      this.say(`shard ${part.shard}: ranks of ${part.pairs} truth pairs → ${part.outputs.ranks} (join the shards with gist merge, then evaluate --ranks)`);
+      return part;
+    }
     this.say(flags.markdown ? toMarkdown(result) : renderEvaluate(result));
     assertGatePassed(result.gate);
     return result;

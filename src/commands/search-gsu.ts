@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { dataFlag, outFlag, splitFlag, splitsOf } from '../cli/flags.js';
+import { dataFlag, outFlag, shardFlag, splitFlag, splitsOf } from '../cli/flags.js';
 import { parseSplits, searchGsu, type GsuMode, type GsuResult } from '../core/retrieval/gsu.js';
 
 export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
@@ -21,7 +21,7 @@ export default class SearchGsu extends BaseCommand<typeof SearchGsu> {
     k: Flags.integer({ char: 'k', description: 'events kept per sample', default: 100 }),
     mode: Flags.string({ description: 'soft: exact top-K cosine; hard: same category, most recent K (needs a category column)', options: ['soft', 'hard'], default: 'soft' }),
     split: splitFlag('splits of target samples to search'),
-    shard: Flags.string({ description: 'i/n: only users with user_id mod n = i (join with `gist merge`)' }),
+    shard: shardFlag('only users with user_id mod n = i (join with `gist merge`)'),
     threads: Flags.integer({ description: 'worker threads (default: available cores; 0 = main thread); results do not depend on it' }),
   };
 

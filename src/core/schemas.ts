@@ -122,6 +122,41 @@ export const PAIRS: TableSpec = {
   ],
 };
 
+/**
+ * esu-samples.arrow — one ESU shard's per-sample attention (`extract-pairs --shard i/n`): what `gist merge` needs to
+ * merge pairs and statistics in sample order, exactly as one process does.
+ */
+export const ESU_SAMPLES: TableSpec = {
+  name: 'esu_samples',
+  doc: 'Per source sample of an ESU shard: the most-attended candidate and a_k (merged by `gist merge`).',
+  columns: [
+    { name: 'sample_id', kind: 'int32', min: 0, doc: 'source sample, ascending' },
+    { name: 'status', kind: 'int8', min: 0, max: 2, doc: '0 fewer than R candidates, 1 history below --min-history, 2 attended' },
+    { name: 'target_item', kind: 'int32', min: 0, max: MAX_ITEM_ID, doc: "the sample's item" },
+    { name: 'related_item', kind: 'int32', min: -1, max: MAX_ITEM_ID, doc: 'most-attended candidate (−1 unless status 2)' },
+    { name: 'attention', kind: 'float32', finite: true, doc: 'its attention a_k (0 unless status 2)' },
+    { name: 'history_length', kind: 'int32', min: 0, doc: 'distinct items in the history before the sample' },
+    { name: 'ts', kind: 'float64', finite: true, doc: 'sample time' },
+    { name: 'split', kind: 'int8', min: 0, max: 2, doc: 'split code (0 train, 1 valid, 2 test)' },
+  ],
+};
+
+/**
+ * ranks.arrow — Recall@K's scoring half (`evaluate --shard i/n`, joined by `gist merge`, read by `evaluate --ranks`):
+ * where each truth pair's related item ranks among the candidates, per embedding.
+ */
+export const EVAL_RANKS: TableSpec = {
+  name: 'eval_ranks',
+  doc: "Per embedding and truth pair: candidates scoring above the pair's related item, and ties.",
+  columns: [
+    { name: 'row', kind: 'int32', min: 0, doc: 'embedding · pairs + pair: the order one process writes' },
+    { name: 'embedding', kind: 'utf8', doc: 'embedding name (--embeddings NAME=file)' },
+    { name: 'pair', kind: 'int32', min: 0, doc: 'index of the pair among the scored truth pairs' },
+    { name: 'greater', kind: 'int32', min: -1, doc: 'candidates scoring strictly higher (−1: the related item is no candidate)' },
+    { name: 'ties', kind: 'int32', min: 0, doc: 'other candidates scoring exactly the same' },
+  ],
+};
+
 /** predictions.arrow — scores of a CTR model on the valid and test splits. */
 export const PREDICTIONS: TableSpec = {
   name: 'predictions',
@@ -208,4 +243,4 @@ export const PREDICTED: TableSpec = {
   ],
 };
 
-export const ALL_SPECS: readonly TableSpec[] = [ITEMS, USERS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES, PREDICTED];
+export const ALL_SPECS: readonly TableSpec[] = [ITEMS, USERS, SEQUENCES, SAMPLES, EMBEDDINGS, PAIRS, ESU_SAMPLES, EVAL_RANKS, PREDICTIONS, GSU, PLANTED, EXPORTED_SAMPLES, PREDICTED];

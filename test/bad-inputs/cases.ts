@@ -91,8 +91,8 @@ export const CASES: Case[] = [
   { n: 56, command: 'embed', title: 'a model dir from another command (encoder as union model)', args: ['--union-model', 'models/content/model', '--items', 'data/items.arrow', '-o', 'cases/56/out'], out: 'cases/56/out', exit: 3, message: /^models\/content\/model\/config\.json: not a gist union model/ },
   { n: 57, command: 'train-union', title: 'an embeddings file as --pairs', args: ['-d', 'data', '--pairs', 'emb/joint.arrow', '--content', 'emb/joint.arrow', '--behavior', 'emb/joint.arrow', '-o', 'cases/57/out'], out: 'cases/57/out', exit: 3, message: /^emb\/joint\.arrow, column target_item: missing column \(expected pairs table\)/ },
   { n: 58, command: 'train-behavior', title: 'items.arrow as --id-embeddings', args: ['-d', 'data', '--id-embeddings', 'data/items.arrow', '-o', 'cases/58/out'], out: 'cases/58/out', exit: 3, message: /^data\/items\.arrow, column vector: missing column \(expected embeddings table\)/ },
-  { n: 59, command: 'merge', title: 'a folder from another command as a shard', args: ['models/content', 'idx', '-o', 'cases/59/out'], out: 'cases/59/out', exit: 4, message: /^models\/content\/gsu\.arrow: no such file \(expected a search-gsu --shard output\)/ },
-  { n: 60, command: 'merge', title: 'an embeddings file as a shard', args: ['emb/joint.arrow', 'emb/joint4.arrow', '-o', 'cases/60/out'], out: 'cases/60/out', exit: 3, message: /^emb\/joint\.arrow, column sample_id: missing column \(expected gsu table\)/ },
+  { n: 59, command: 'merge', title: 'a folder from another command as a shard', args: ['models/content', 'idx', '-o', 'cases/59/out'], out: 'cases/59/out', exit: 3, message: /^models\/content\/config\.json, column shard: not a --shard output \(no shard in its config\.json\)/ },
+  { n: 60, command: 'merge', title: 'an embeddings file as a shard', args: ['emb/joint.arrow', 'emb/joint4.arrow', '-o', 'cases/60/out'], out: 'cases/60/out', exit: 3, message: /^emb\/joint\.arrow: not a shard folder \(give the output folder of a --shard run\)/ },
   {
     n: 61,
     command: 'evaluate',

@@ -6,7 +6,7 @@
 import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encodeArrow, type Columns } from '../../src/core/arrow-io.js';
 import { makeRng, type Rng } from '../../src/core/rng.js';
-import { ALL_SPECS, EMBEDDINGS, EXPORTED_SAMPLES, GSU, PREDICTED, USERS, ITEMS, PAIRS, PLANTED, PREDICTIONS, SAMPLES, SEQUENCES, type TableSpec } from '../../src/core/schemas.js';
+import { ALL_SPECS, EMBEDDINGS, ESU_SAMPLES, EVAL_RANKS, EXPORTED_SAMPLES, GSU, PREDICTED, USERS, ITEMS, PAIRS, PLANTED, PREDICTIONS, SAMPLES, SEQUENCES, type TableSpec } from '../../src/core/schemas.js';
 
 const META = { command: 'fuzz', version: '0.0.0', seed: 1, config_hash: '0000000000000000' };
 
@@ -68,6 +68,25 @@ export function validColumns(spec: TableSpec, n: number, rng: Rng, numItems = Ma
         attention: Float32Array.from({ length: n }, () => rng.next()),
         count: Int32Array.from({ length: n }, () => 1 + rng.int(3)),
         split: split(['train', 'valid', 'test']),
+      };
+    case ESU_SAMPLES.name:
+      return {
+        sample_id: ids,
+        status: Int8Array.from({ length: n }, () => rng.int(3)),
+        target_item: ints(numItems),
+        related_item: ints(numItems),
+        attention: Float32Array.from({ length: n }, () => rng.next()),
+        history_length: Int32Array.from({ length: n }, () => rng.int(50)),
+        ts: Float64Array.from({ length: n }, (_, i) => 10 * i),
+        split: Int8Array.from({ length: n }, () => rng.int(3)),
+      };
+    case EVAL_RANKS.name:
+      return {
+        row: ids,
+        embedding: Array.from({ length: n }, (_, i) => `e${i % 2}`),
+        pair: ids,
+        greater: Int32Array.from({ length: n }, () => rng.int(10) - 1),
+        ties: Int32Array.from({ length: n }, () => rng.int(3)),
       };
     case PREDICTIONS.name:
       return {

@@ -3,12 +3,16 @@
  * content alone — ct = F_C(v), bh = F_B(v), u = union(ct, bh) — with the trained models of train-content,
  * train-behavior and train-union. No retraining, no behaviour data needed.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { requireRange } from '../config.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
-import { UsageError } from '../errors.js';
+import { readArrow, type OutputMeta, type VectorColumn } from '../arrow-io.js';
+import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
+import { blockRows, parseShard, shardLabel, unshardedMeta, type ShardPart } from '../shard.js';
 import { EMBEDDINGS } from '../schemas.js';
 import { gatherRows, type ContentEncoder } from './encoder.js';
 import { readContentItems, type ContentItems } from './items.js';
@@ -18,8 +22,8 @@ import { unionEmbedAll } from './train-union.js';
 import type { UnionModel } from './union.js';
 
 export interface EmbedOptions {
-  /** Union model folder (`UNION_OUT/model`). */
-  model: string;
+  /** Union model folder (`UNION_OUT/model`); without it the encoders' ct/bh alone (their final encoding pass). */
+  model?: string;
   /** Content encoder folder (`CONTENT_OUT/model`); needed unless the union model uses bh only. */
   contentModel?: string;
   /** Behavior encoder folder (`BEHAVIOR_OUT/model`); needed unless the union model uses ct only. */
@@ -31,6 +35,8 @@ export interface EmbedOptions {
   backend: BackendName;
   /** Items per inference batch. */
   batchSize?: number;
+  /** "i/n": blocks of batchSize rows, block b to shard b mod n; join with `gist merge`. */
+  shard?: string;
   onProgress?: OnProgress;
 }
 
@@ -39,7 +45,8 @@ export interface EmbedResult {
   dim: number;
   view: string;
   seconds: number;
-  outputs: { joint: string; content?: string; behavior?: string };
+  shard: string | null;
+  outputs: { joint?: string; content?: string; behavior?: string };
 }
 
 /** ct, bh and u for a set of items, from already-loaded models (also used by tests and other commands). */
@@ -74,38 +81,88 @@ export async function embedItems(opts: EmbedOptions): Promise<EmbedResult> {
   const t0 = performance.now();
   const batchSize = opts.batchSize ?? 2048;
   requireRange('--batch-size', batchSize, 1, 1 << 20);
+  const shard = parseShard(opts.shard);
   const onProgress = opts.onProgress ?? noProgress;
   await initBackend(opts.backend);
-  const union = await loadUnion(opts.model);
+  const union = opts.model ? await loadUnion(opts.model) : null;
   let content: ContentEncoder | null = null;
   let behavior: ContentEncoder | null = null;
   try {
-    if (union.arch.view !== 'behavior') {
-      if (!opts.contentModel) throw new UsageError(`--content-model is required: the union model (view ${union.arch.view}) uses ct`);
-      content = (await loadEncoder(opts.contentModel, 'content')).encoder;
-    }
-    if (union.arch.view !== 'content') {
-      if (!opts.behaviorModel) throw new UsageError(`--behavior-model is required: the union model (view ${union.arch.view}) uses bh`);
-      behavior = (await loadEncoder(opts.behaviorModel, 'behavior')).encoder;
-    }
-    const items = readContentItems(opts.items);
+    if (!union && !opts.contentModel && !opts.behaviorModel) throw new UsageError('give --union-model (joint u), or --content-model and/or --behavior-model (their ct/bh alone)');
+    if (union && union.arch.view !== 'behavior' && !opts.contentModel) throw new UsageError(`--content-model is required: the union model (view ${union.arch.view}) uses ct`);
+    if (union && union.arch.view !== 'content' && !opts.behaviorModel) throw new UsageError(`--behavior-model is required: the union model (view ${union.arch.view}) uses bh`);
+    if (union?.arch.view === 'content' && opts.behaviorModel) throw new UsageError('the union model (view content) reads no bh: drop --behavior-model');
+    if (union?.arch.view === 'behavior' && opts.contentModel) throw new UsageError('the union model (view behavior) reads no ct: drop --content-model');
+    if (opts.contentModel) content = (await loadEncoder(opts.contentModel, 'content')).encoder;
+    if (opts.behaviorModel) behavior = (await loadEncoder(opts.behaviorModel, 'behavior')).encoder;
+    const all = readContentItems(opts.items);
+    // A shard takes whole inference batches (blocks of --batch-size rows, block b to shard b mod n), so every
+    // batch is the one a single run computes and the merged vectors are its bytes.
+    const items = shard ? pickItems(all, blockRows(all.count, batchSize, shard)) : all;
     onProgress({ phase: 'embed', done: 0, total: 1 });
-    const { ct, bh, u } = embedContentItems(items, union, content, behavior, batchSize);
+    const { ct, bh, u } = union ? embedContentItems(items, union, content, behavior, batchSize) : { ct: content?.encodeAll(content.prepare(items), batchSize) ?? null, bh: behavior?.encodeAll(behavior.prepare(items), batchSize) ?? null, u: null };
     onProgress({ phase: 'embed', done: 1, total: 1 });
-    const config = { model: opts.model, content_model: opts.contentModel ?? null, behavior_model: opts.behaviorModel ?? null, items: opts.items, batch_size: batchSize };
-    const meta = outputMeta('embed', opts.seed, config, { view: union.arch.view, dim: union.arch.dim });
+    const config = { model: opts.model ?? null, content_model: opts.contentModel ?? null, behavior_model: opts.behaviorModel ?? null, items: opts.items, batch_size: batchSize };
+    const view = union?.arch.view ?? (content && behavior ? 'encoders' : content ? 'content-encoder' : 'behavior-encoder');
+    const dim = union?.arch.dim ?? (content ?? (behavior as ContentEncoder)).dim;
+    const meta = { ...outputMeta('embed', opts.seed, config, { view, dim }), ...(shard ? { shard: shardLabel(shard) } : {}) };
     return await OutputStage.run(opts.out, [], (stage) => {
-      const outputs: EmbedResult['outputs'] = {
-        joint: stage.writeArrow('joint.arrow', EMBEDDINGS, { item_id: items.itemId, vector: { dim: union.arch.dim, values: u } }, meta),
-      };
-      if (ct) outputs.content = stage.writeArrow('content.arrow', EMBEDDINGS, { item_id: items.itemId, vector: { dim: union.arch.contentDim, values: ct } }, meta);
-      if (bh) outputs.behavior = stage.writeArrow('behavior.arrow', EMBEDDINGS, { item_id: items.itemId, vector: { dim: union.arch.behaviorDim, values: bh } }, meta);
-      stage.writeJson('config.json', { command: 'embed', seed: opts.seed, backend: opts.backend, config });
-      return { items: items.count, dim: union.arch.dim, view: union.arch.view, seconds: round6((performance.now() - t0) / 1000), outputs };
+      const outputs: EmbedResult['outputs'] = {};
+      if (u && union) outputs.joint = stage.writeArrow(EMBED_FILES.joint, EMBEDDINGS, { item_id: items.itemId, vector: { dim: union.arch.dim, values: u } }, meta);
+      if (ct && content) outputs.content = stage.writeArrow(EMBED_FILES.content, EMBEDDINGS, { item_id: items.itemId, vector: { dim: content.dim, values: ct } }, meta);
+      if (bh && behavior) outputs.behavior = stage.writeArrow(EMBED_FILES.behavior, EMBEDDINGS, { item_id: items.itemId, vector: { dim: behavior.dim, values: bh } }, meta);
+      stage.writeJson('config.json', { command: 'embed', seed: opts.seed, backend: opts.backend, config, ...(shard ? { shard: shardLabel(shard) } : {}) });
+      return { items: items.count, dim, view, shard: shard ? shardLabel(shard) : null, seconds: round6((performance.now() - t0) / 1000), outputs };
     });
   } finally {
-    union.dispose();
+    union?.dispose();
     content?.dispose();
     behavior?.dispose();
   }
+}
+
+/** The files `gist embed` writes, each an EMBEDDINGS table in the items file's row order. */
+export const EMBED_FILES = { joint: 'joint.arrow', content: 'content.arrow', behavior: 'behavior.arrow' } as const;
+
+function pickItems(items: ContentItems, rows: Int32Array): ContentItems {
+  const content = items.content ? { dim: items.content.dim, values: gatherRows(items.content.values, items.content.dim, rows) } : null;
+  return { count: rows.length, itemId: Int32Array.from(rows, (r) => items.itemId[r]), title: Array.from(rows, (r) => items.title[r]), text: Array.from(rows, (r) => items.text[r]), content };
+}
+
+/** `gist merge` of `embed --shard i/n` folders: each file's blocks back in row order, as one run writes them. */
+export async function mergeEmbedShards(parts: ShardPart[], out: string): Promise<{ file: string; rows: number }> {
+  const batch = (parts[0].config.config as { batch_size: number }).batch_size;
+  const names = Object.values(EMBED_FILES).filter((f) => fs.existsSync(path.join(parts[0].dir, f)));
+  return OutputStage.run(out, parts.map((p) => p.dir), (stage) => {
+    let main = '';
+    let rows = 0;
+    for (const name of names) {
+      const files = parts.map((p) => readArrow(path.join(p.dir, name), EMBEDDINGS));
+      const meta = unshardedMeta(files[0].metadata);
+      files.forEach((f, i) => {
+        if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${path.join(parts[i].dir, name)}: written with other settings than ${path.join(parts[0].dir, name)} (metadata differs)`);
+      });
+      const vec = (f: (typeof files)[number]) => f.columns.vector as VectorColumn;
+      const dim = vec(files[0]).dim;
+      const total = files.reduce((t, f) => t + f.numRows, 0);
+      const itemId = new Int32Array(total);
+      const values = new Float32Array(total * dim);
+      const taken = new Int32Array(parts.length);
+      for (let b = 0, at = 0; at < total; b++) {
+        const s = b % parts.length;
+        const f = files[s];
+        const n = Math.min(batch, f.numRows - taken[s]);
+        if (n <= 0) throw new InputDataError(`shard ${s}/${parts.length} ends early (block ${b} missing): not a complete set of embed shards`, path.join(parts[s].dir, name));
+        itemId.set((f.columns.item_id as Int32Array).subarray(taken[s], taken[s] + n), at);
+        values.set(vec(f).values.subarray(taken[s] * dim, (taken[s] + n) * dim), at * dim);
+        taken[s] += n;
+        at += n;
+      }
+      const file = stage.writeArrow(name, EMBEDDINGS, { item_id: itemId, vector: { dim, values } }, meta as unknown as OutputMeta);
+      if (!main) [main, rows] = [file, total];
+    }
+    const { shard: _part, ...config } = parts[0].config;
+    stage.writeJson('config.json', config);
+    return { file: main, rows };
+  });
 }

@@ -91,14 +91,7 @@ export class CtrBatcher {
 
   /** History length (after the maxHistory cut) of each of the given samples. */
   historyLengths(idx: Int32Array): Int32Array {
-    const { samples, history } = this.inputs;
-    const out = new Int32Array(idx.length);
-    for (let i = 0; i < idx.length; i++) {
-      const s = idx[i];
-      const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], this.cfg.maxHistory);
-      out[i] = hi - lo;
-    }
-    return out;
+    return historyLengthsBefore(this.inputs.samples, this.inputs.history, this.cfg.maxHistory, idx);
   }
 
   /** Assemble the batch of samples `order[from..to)`. */
@@ -215,4 +208,15 @@ export function capIndices(indices: Int32Array, max: number, rng: { shuffle<T ex
   const copy = Int32Array.from(indices);
   rng.shuffle(copy);
   return copy.subarray(0, max).sort();
+}
+
+/** Events each sample's history holds (before its time, at most `maxHistory`). */
+export function historyLengthsBefore(samples: Samples, history: SequenceStore, maxHistory: number, idx: Int32Array): Int32Array {
+  const out = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const s = idx[i];
+    const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], maxHistory);
+    out[i] = hi - lo;
+  }
+  return out;
 }

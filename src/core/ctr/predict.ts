@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { encodeArrow, type Columns } from '../arrow-io.js';
+import { encodeArrow, readArrow, type Columns, type OutputMeta } from '../arrow-io.js';
 import { readJsonFile } from '../config.js';
 import { datasetIdentity, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
@@ -17,18 +17,21 @@ import { InputDataError, IoError, UsageError } from '../errors.js';
 import { noProgress, OutputStage, outputMeta, type OnProgress } from '../output.js';
 import { parquetBytes } from '../parquet.js';
 import { aliasedColumn, csvField, forEachTableRow } from '../prepare/delimited.js';
-import { searchGsu } from '../retrieval/gsu.js';
+import { mergeGsuShards, searchGsu } from '../retrieval/gsu.js';
+import { blockRows, parseShard, rowsByKey, shardLabel, unshardedMeta, type ShardPart } from '../shard.js';
 import { makeRng } from '../rng.js';
 import { PREDICTED, SPLITS, type Split } from '../schemas.js';
-import { CtrBatcher } from './batcher.js';
+import { CtrBatcher, historyLengthsBefore } from './batcher.js';
 import { resolveModelConfig, variantNeeds, type CtrModelConfig } from './config.js';
 import { loadGsu, loadJoint } from './inputs.js';
 import { CtrModel } from './model.js';
 import { CTR_OUTPUTS } from './train.js';
-import { scoreSamples } from './trainer.js';
+import { scoreSamples, scoringOrder } from './trainer.js';
 import { camelKeys } from '../keys.js';
 
 export const PREDICT_FORMATS = ['arrow', 'parquet', 'csv'] as const;
+/** Samples per scoring batch. */
+const PREDICT_BATCH = 2048;
 export type PredictFormat = (typeof PREDICT_FORMATS)[number];
 
 export interface PredictOptions {
@@ -48,11 +51,14 @@ export interface PredictOptions {
   format?: PredictFormat;
   seed: number;
   backend: BackendName;
+  /** "i/n": only blocks b of the scoring order with b mod n = i (predictions.arrow whatever the format; `gist merge` writes it). */
+  shard?: string;
   onProgress?: OnProgress;
 }
 
 export interface PredictResult {
   out: string;
+  shard: string | null;
   predictions: string;
   format: PredictFormat;
   variant: string;
@@ -165,6 +171,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   const format = resolveFormat(o.format);
   if (o.samples && o.splits) throw new UsageError('--split chooses among the dataset\'s own samples; with --samples FILE every row is scored');
   await initBackend(o.backend);
+  const shard = parseShard(o.shard);
   const { model, cfg, record } = await loadCtrModel(o.model);
   const needs = variantNeeds(cfg.variant, cfg.asi);
   if (!needs.gsu && o.embeddings) throw new UsageError(`the model is ${cfg.variant}: it searches nothing, so --gsu-embeddings is not read; drop it`);
@@ -182,6 +189,13 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     samples = ds.samples[cfg.domain];
     rows = samplesInSplit(samples, o.splits ?? SPLITS);
   }
+  if (shard) {
+    // Whole scoring batches of one run (blocks of its length-sorted order, block b to shard b mod n): the shard
+    // scores exactly the batches a single run does, so the merged scores are its bits.
+    const order = scoringOrder(historyLengthsBefore(samples, ds.sequences[cfg.domain], cfg.maxHistory, rows));
+    const all = rows;
+    rows = Int32Array.from(blockRows(order.length, PREDICT_BATCH, shard), (p) => all[order[p]]).sort();
+  }
   if (needs.gsu && cfg.domain !== 'target') throw new UsageError('GSU search is for target-domain models');
 
   return OutputStage.run(o.out, [o.data, o.model], async (stage) => {
@@ -194,7 +208,8 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       // The search stages its own output inside ours; its gsu.arrow then moves (no copy) to OUT/gsu.arrow.
       const searchDir = stage.file('gsu-search');
       try {
-        const r = await searchGsu({ data: o.data, embeddings: embeddings ?? undefined, out: searchDir, config: { mode: settings.mode, k: Math.max(settings.k, cfg.maxSearch) }, seed: o.seed, samples, onProgress });
+        const only = shard ? { rows, shard: shardLabel(shard) } : undefined;
+        const r = await searchGsu({ data: o.data, embeddings: embeddings ?? undefined, out: searchDir, config: { mode: settings.mode, k: Math.max(settings.k, cfg.maxSearch) }, seed: o.seed, samples, only, onProgress });
         gsuFile = stage.file('gsu.arrow');
         fs.renameSync(r.file, gsuFile);
       } finally {
@@ -206,8 +221,8 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     const gsu = gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null;
     const joint = jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
     model.bindData(ds.items.category, joint);
-    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint }, 2048);
-    const scores = scoreSamples(model, batcher, rows, 2048, onProgress, 'predict');
+    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint }, PREDICT_BATCH);
+    const scores = scoreSamples(model, batcher, rows, PREDICT_BATCH, onProgress, 'predict');
 
     const columns: Columns = {
       sample_id: rows,
@@ -220,24 +235,15 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     if (!o.samples) columns.split = { codes: Int32Array.from(rows, (i) => samples.split[i]), values: [...SPLITS] };
     if (userKeys) columns.user_key = Array.from(rows, (i) => userKeys[samples.userId[i]]);
     if (ds.items.key) columns.item_key = Array.from(rows, (i) => ds.items.key![samples.itemId[i]]);
-    const meta = outputMeta('predict', o.seed, { model: cfg, samples: o.samples ?? null, splits: o.splits ?? null }, datasetIdentity(o.data));
-    const name = `predictions.${format}`;
-    const bytes = encodeArrow(PREDICTED, columns, meta);
-    if (format === 'arrow') stage.writeText(name, bytes);
-    else if (format === 'parquet') stage.writeText(name, parquetBytes(tableFromIPC(bytes)));
-    else {
-      const names = Object.keys(columns);
-      const t = tableFromIPC(bytes);
-      const cols = names.map((c) => t.getChild(c)!);
-      let text = names.join(',') + '\n';
-      for (let r = 0; r < rows.length; r++) text += cols.map((c) => csvField(String(c.get(r)))).join(',') + '\n';
-      stage.writeText(name, text);
-    }
+    const meta = { ...outputMeta('predict', o.seed, { model: cfg, samples: o.samples ?? null, splits: o.splits ?? null }, datasetIdentity(o.data)), ...(shard ? { shard: shardLabel(shard) } : {}) };
+    // A shard writes Arrow (what `gist merge` reads); the merge writes the format asked for.
+    const name = writePredictions(stage, columns, meta, shard ? 'arrow' : format);
     let sum = 0;
     for (const s of scores) sum += s;
-    const config = { command: 'predict', seed: o.seed, backend: o.backend, model: path.resolve(o.model), data: path.resolve(o.data), samples: o.samples ? path.resolve(o.samples) : null, embeddings, joint: jointFile, format };
+    const config = { command: 'predict', seed: o.seed, backend: o.backend, model: path.resolve(o.model), data: path.resolve(o.data), samples: o.samples ? path.resolve(o.samples) : null, embeddings, joint: jointFile, format, ...(shard ? { shard: shardLabel(shard) } : {}) };
     return {
       out: path.resolve(o.out),
+      shard: shard ? shardLabel(shard) : null,
       predictions: stage.final(name),
       format,
       variant: cfg.variant,
@@ -249,5 +255,51 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       joint: jointFile ? path.resolve(jointFile) : null,
       outputs: { predictions: stage.final(name), ...(gsuFile ? { gsu: stage.final('gsu.arrow') } : {}), config: stage.writeJson('config.json', config) },
     };
+  });
+}
+
+/** predictions.<format> from PREDICTED columns; returns the file name. */
+function writePredictions(stage: OutputStage, columns: Columns, meta: OutputMeta, format: PredictFormat): string {
+  const name = `predictions.${format}`;
+  const bytes = encodeArrow(PREDICTED, columns, meta);
+  if (format === 'arrow') stage.writeText(name, bytes);
+  else if (format === 'parquet') stage.writeText(name, parquetBytes(tableFromIPC(bytes)));
+  else {
+    const names = Object.keys(columns);
+    const t = tableFromIPC(bytes);
+    const cols = names.map((c) => t.getChild(c)!);
+    let text = names.join(',') + '\n';
+    for (let r = 0; r < t.numRows; r++) text += cols.map((c) => csvField(String(c.get(r)))).join(',') + '\n';
+    stage.writeText(name, text);
+  }
+  return name;
+}
+
+/** `gist merge` of `predict --shard i/n` folders: rows back in sample order, in the format asked for, with the GSU rows merged too. */
+export async function mergePredictShards(parts: ShardPart[], out: string): Promise<{ file: string; rows: number }> {
+  const files = parts.map((p) => readArrow(path.join(p.dir, 'predictions.arrow'), PREDICTED));
+  const meta = unshardedMeta(files[0].metadata);
+  files.forEach((f, i) => {
+    if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${parts[i].dir}: written with other settings than ${parts[0].dir} (metadata differs)`);
+  });
+  // One run writes its rows in ascending sample_id; the shards hold disjoint users, so disjoint samples.
+  const columns = rowsByKey(files, 'sample_id', PREDICTED.columns.map((c) => c.name));
+  const total = (columns.sample_id as Int32Array).length;
+  const { shard: _part, ...config } = parts[0].config;
+  const format = resolveFormat(config.format as string);
+  const gsuShards = parts.map((p) => path.join(p.dir, 'gsu.arrow'));
+  return OutputStage.run(out, parts.map((p) => p.dir), async (stage) => {
+    const name = writePredictions(stage, columns, meta as unknown as OutputMeta, format);
+    if (gsuShards.every((f) => fs.existsSync(f))) {
+      const mergeDir = stage.file('gsu-merge');
+      try {
+        const r = await mergeGsuShards({ inputs: gsuShards, out: mergeDir });
+        fs.renameSync(r.file, stage.file('gsu.arrow'));
+      } finally {
+        fs.rmSync(mergeDir, { recursive: true, force: true });
+      }
+    }
+    stage.writeJson('config.json', config);
+    return { file: stage.final(name), rows: total };
   });
 }

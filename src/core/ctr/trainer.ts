@@ -40,11 +40,15 @@ export interface TrainLoopResult {
 }
 
 /** Score samples `idx` in batches; returns probabilities aligned with idx. */
+/** Positions in the order samples are scored: by history length (less padding), ties by position. */
+export function scoringOrder(lengths: Int32Array): Int32Array {
+  return Int32Array.from({ length: lengths.length }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+}
+
 export function scoreSamples(model: CtrModel, batcher: CtrBatcher, idx: Int32Array, batchSize: number, onProgress: OnProgress = noProgress, phase = 'scoring'): Float32Array {
   // Score in order of history length (less padding). The order is deterministic, and a sample's score depends
   // on its batch only through float rounding (≤ 1 ulp seen on wasm).
-  const lengths = batcher.historyLengths(idx);
-  const byLength = Int32Array.from({ length: idx.length }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const byLength = scoringOrder(batcher.historyLengths(idx));
   const sorted = Int32Array.from(byLength, (i) => idx[i]);
   const tmp = new Float32Array(idx.length);
   const bs = Math.min(batchSize, batcher.capacity);

@@ -12,12 +12,15 @@ import { makeRng } from '../rng.js';
 import { gsuPlantedShares, plantedNeighbourRecall, readPlanted, type Planted } from './planted.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { auc, gauc, logloss, rocCurve } from '../metrics.js';
-import { currentInvocation, noProgress, type OnProgress } from '../output.js';
+import { currentInvocation, noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { VERSION } from '../version.js';
 import { checkGate, readBaselineMetrics } from './gate.js';
 import { loadEmbeddings, loadGsuScores, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
 import { defaultPopularityThreshold, popularityGroups } from './popularity.js';
-import { pairRanks, recallFromRanks } from './recall.js';
+import { pairRanks, recallFromRanks, type PairRanks } from './recall.js';
+import { readArrow, type OutputMeta } from '../arrow-io.js';
+import { EVAL_RANKS } from '../schemas.js';
+import { inShard, parseShard, rowsByKey, shardLabel, unshardedMeta, type ShardPart, type ShardSpec } from '../shard.js';
 import { renderReportHtml, type ReportData } from './report-html.js';
 import { nullable, type PlantedMetrics, type EvaluateResult, type GsuSummary, type RecallMetrics, type RunMetrics } from './result.js';
 
@@ -57,6 +60,15 @@ export interface EvaluateOptions {
   html?: string;
   /** write the result JSON here */
   saveMetrics?: string;
+  /**
+   * "i/n": only Recall@K's scoring half, for the truth pairs with index mod n = i, written to `out`/ranks.arrow
+   * (`gist merge` joins the shards; `ranks` reads the result).
+   */
+  shard?: string;
+  /** the folder a shard writes (with `shard`) */
+  out?: string;
+  /** a merged ranks folder (or ranks.arrow): Recall@K from these ranks instead of scoring the pairs again */
+  ranks?: string;
 }
 
 /** Defaults of the options flags leave out. */
@@ -88,6 +100,12 @@ function checkOptions(o: EvaluateOptions): void {
   if (!(o.maxDrop >= 0 && Number.isFinite(o.maxDrop))) throw new UsageError(`--max-drop must be ≥ 0, got ${o.maxDrop}`);
   if (!o.ks.length || o.ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--ks must be positive integers, got ${o.ks.join(',')}`);
   if (!(EVAL_SPLITS as readonly string[]).includes(o.split)) throw new UsageError(`--split must be test or valid, got ${o.split}`);
+  if (o.shard !== undefined) {
+    if (!o.out) throw new UsageError('--shard writes ranks.arrow into --out DIR: give --out');
+    if (!o.embeddings.length || !o.pairs) throw new UsageError('--shard shards Recall@K scoring: give --embeddings and --pairs');
+    if (o.predictions.length || o.gsu.length || o.html || o.saveMetrics || o.baselineMetrics || o.ranks) throw new UsageError('--shard scores Recall@K pairs only: predictions, --gsu, --html, --save-metrics, --baseline-metrics and --ranks belong to the evaluate that reads the merged ranks (--ranks DIR)');
+  } else if (o.out) throw new UsageError('--out is for --shard (the ranks of one shard)');
+  if (o.ranks && !o.pairs) throw new UsageError('--ranks replaces the scoring of --pairs: give --embeddings and --pairs as the shards had them');
 }
 
 function loadDataItems(dir: string): Items {
@@ -172,6 +190,9 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
 
   // Recall@K of embeddings
   const recall: RecallMetrics[] = [];
+  const shard = parseShard(o.shard);
+  const ranksIn = o.ranks ? readRanks(o.ranks, o) : null;
+  const shardRows: { embedding: string[]; pair: number[]; greater: number[]; ties: number[] } = { embedding: [], pair: [], greater: [], ties: [] };
   if (o.embeddings.length && o.pairs) {
     const truth = loadTruthPairs(o.pairs, o.trainPairs ?? []);
     if (truth.heldOut === 0) warnings.push(`Recall@K truth: ${o.pairs} has no valid/test pairs; recall is n/a (null)`);
@@ -187,7 +208,19 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       const domain = items ? relatedDomain(items, related) : -1;
       const cands: number[] = [];
       for (let id = 0; id < rows; id++) if (emb.has[id] && (domain < 0 || items!.domain[id] === domain)) cands.push(id);
-      const ranks = pairRanks(emb.vectors, { target, related }, Int32Array.from(cands), (p) => onProgress({ ...p, info: e.name }));
+      if (shard) {
+        // This shard's pairs only; their ranks are computed exactly as in one run (each pair on its own).
+        const mine = Int32Array.from({ length: target.length }, (_, i) => i).filter((i) => inShard(i, shard));
+        const part = pairRanks(emb.vectors, { target: mine.map((i) => target[i]), related: mine.map((i) => related[i]) }, Int32Array.from(cands), (p) => onProgress({ ...p, info: e.name }));
+        mine.forEach((i, j) => {
+          shardRows.embedding.push(e.name);
+          shardRows.pair.push(i);
+          shardRows.greater.push(part.greater[j]);
+          shardRows.ties.push(part.ties[j]);
+        });
+        continue;
+      }
+      const ranks = ranksIn ? ranksOf(ranksIn, e.name, keep.length, o.ranks as string) : pairRanks(emb.vectors, { target, related }, Int32Array.from(cands), (p) => onProgress({ ...p, info: e.name }));
       const atK = recallFromRanks(ranks, ks);
       // K at or past the candidate count retrieves every candidate: recall 1 there measures nothing.
       const tooLarge = ks.filter((k) => k >= cands.length);
@@ -210,6 +243,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       addCurve(report.embeddingCurves, e.name, path.join(path.dirname(e.file), 'loss_curve.json'));
     }
   }
+
+  if (shard) return (await writeRanksShard(o, shard, shardRows)) as unknown as EvaluateResult;
 
   // GSU similarity scores
   const gsu: GsuSummary[] = [];
@@ -252,6 +287,73 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   if (o.saveMetrics) writeOutputFile(o.saveMetrics, JSON.stringify(ordered, null, 2) + '\n');
   if (o.html) writeOutputFile(o.html, renderReportHtml({ ...report, result: ordered }));
   return ordered;
+}
+
+/** What `evaluate --shard i/n` returns: the ranks of its share of the truth pairs. */
+export interface EvaluateShardResult {
+  shard: string;
+  pairs: number;
+  outputs: { ranks: string };
+}
+
+/** The settings that decide the ranks: shards of one run, and the evaluate reading them, must agree on them. */
+function ranksSettings(o: EvaluateOptions): Record<string, unknown> {
+  const embeddings = parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings').map((e) => `${e.name}=${path.resolve(e.file)}`);
+  return { command: 'evaluate', embeddings, pairs: path.resolve(o.pairs as string), train_pairs: (o.trainPairs ?? []).map((f) => path.resolve(f)), data: o.data ? path.resolve(o.data) : null };
+}
+
+async function writeRanksShard(o: EvaluateOptions, shard: ShardSpec, r: { embedding: string[]; pair: number[]; greater: number[]; ties: number[] }): Promise<EvaluateShardResult> {
+  // Row key: the embedding's place in --embeddings, then the pair: the order of one run's ranks.
+  const names = parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings').map((e) => e.name);
+  const rowKey = Int32Array.from(r.pair, (p, i) => (names.indexOf(r.embedding[i]) << 24) | p);
+  if (r.pair.some((p) => p >= 1 << 24) || names.length > 127) throw new UsageError('evaluate --shard: at most 127 embeddings and 16M truth pairs');
+  const settings = ranksSettings(o);
+  const meta = outputMeta('evaluate', 0, settings);
+  return OutputStage.run(o.out as string, [], (stage) => {
+    const file = stage.writeArrow(RANKS_FILE, EVAL_RANKS, { row: rowKey, embedding: r.embedding, pair: Int32Array.from(r.pair), greater: Int32Array.from(r.greater), ties: Int32Array.from(r.ties) }, { ...meta, shard: shardLabel(shard) });
+    stage.writeJson('config.json', { ...settings, shard: shardLabel(shard) });
+    return { shard: shardLabel(shard), pairs: r.pair.length, outputs: { ranks: file } };
+  });
+}
+
+export const RANKS_FILE = 'ranks.arrow';
+
+/** `gist merge` of `evaluate --shard i/n` folders: one ranks.arrow in the order of one run. */
+export async function mergeRanksShards(parts: ShardPart[], out: string): Promise<{ file: string; rows: number }> {
+  const files = parts.map((p) => readArrow(path.join(p.dir, RANKS_FILE), EVAL_RANKS));
+  const meta = unshardedMeta(files[0].metadata);
+  const columns = rowsByKey(files, 'row', EVAL_RANKS.columns.map((c) => c.name));
+  const { shard: _part, ...config } = parts[0].config;
+  return OutputStage.run(out, parts.map((p) => p.dir), (stage) => {
+    const file = stage.writeArrow(RANKS_FILE, EVAL_RANKS, columns, meta as unknown as OutputMeta);
+    stage.writeJson('config.json', config);
+    return { file, rows: (columns.row as Int32Array).length };
+  });
+}
+
+function readRanks(input: string, o: EvaluateOptions): { file: string; embedding: string[]; pair: Int32Array; greater: Int32Array; ties: Int32Array } {
+  const file = input.endsWith('.arrow') ? input : path.join(input, RANKS_FILE);
+  if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (--ranks: a gist merge of evaluate --shard folders)`);
+  const f = readArrow(file, EVAL_RANKS);
+  if (f.metadata.shard !== undefined) throw new InputDataError(`one shard (${f.metadata.shard}) of the ranks: merge every shard with gist merge first`, file);
+  if (f.metadata.config_hash !== outputMeta('evaluate', 0, ranksSettings(o)).config_hash) throw new UsageError(`--ranks ${file} was scored with other --embeddings, --pairs, --train-pairs or --data than given here`);
+  return { file, embedding: f.columns.embedding as string[], pair: f.columns.pair as Int32Array, greater: f.columns.greater as Int32Array, ties: f.columns.ties as Int32Array };
+}
+
+function ranksOf(r: ReturnType<typeof readRanks>, name: string, pairs: number, where: string): PairRanks {
+  const greater = new Int32Array(pairs);
+  const ties = new Int32Array(pairs);
+  const seen = new Uint8Array(pairs);
+  for (let i = 0; i < r.pair.length; i++) {
+    if (r.embedding[i] !== name) continue;
+    const p = r.pair[i];
+    if (p >= pairs || seen[p]) throw new InputDataError(`pair ${p} of ${name} out of range or repeated`, r.file, 'pair', i);
+    seen[p] = 1;
+    greater[p] = r.greater[i];
+    ties[p] = r.ties[i];
+  }
+  if (seen.some((x) => x === 0)) throw new InputDataError(`${name}: not every truth pair has a rank (${where} is from another run)`, r.file);
+  return { greater, ties };
 }
 
 /** Planted-truth diagnostics when --data is synthetic (planted.arrow): GSU sub-topic shares, embedding neighbours. */

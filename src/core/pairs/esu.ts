@@ -10,13 +10,15 @@
  * maximum attention a_k, overall and per time bucket (the paper's Figure 5 checks that its mean is stable).
  */
 import * as path from 'node:path';
-import { datasetIdentity, loadDataset, SequenceStore, SPLIT_CODE, type Samples } from '../dataset.js';
+import { readArrow, type Columns, type OutputMeta } from '../arrow-io.js';
+import { datasetIdentity, loadDataset, SequenceStore, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadCtrModel } from '../ctr/predict.js';
 import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { makeRng } from '../rng.js';
-import { SPLITS, type Split } from '../schemas.js';
+import { ESU_SAMPLES, SPLITS, type Split } from '../schemas.js';
+import { blockRows, parseShard, rowsByKey, shardLabel, unshardedMeta, type ShardPart, type ShardSpec } from '../shard.js';
 import { CtrBatcher } from '../ctr/batcher.js';
 import { resolveModelConfig, type CtrModelConfig } from '../ctr/config.js';
 import { CtrModel } from '../ctr/model.js';
@@ -49,6 +51,8 @@ export interface EsuOptions {
   batchSize: number;
   seed: number;
   backend: BackendName;
+  /** "i/n": only blocks b of batchSize chosen samples with b mod n = i, written for `gist merge` (esu-samples.arrow). */
+  shard?: string;
   onProgress?: OnProgress;
 }
 
@@ -84,112 +88,232 @@ export async function loadSourceModel(modelOutDir: string): Promise<{ model: Ctr
   return { model, cfg };
 }
 
+/** Per chosen source sample, in sample order: what the attention picked (one shard's rows, or all of them). */
+export interface EsuSampleRows {
+  sampleId: Int32Array;
+  /** 0 fewer than R candidates, 1 history below min-history, 2 attended. */
+  status: Int8Array;
+  targetItem: Int32Array;
+  relatedItem: Int32Array;
+  attention: Float32Array;
+  historyLength: Int32Array;
+  ts: Float64Array;
+  split: Int8Array;
+}
+
+const STATUS = { short: 0, belowMinHistory: 1, attended: 2 } as const;
+
+/** What the ESU's settings record: config.json, and the hash in every output's metadata. */
+function esuConfig(o: EsuOptions, cfg: CtrModelConfig): Record<string, unknown> {
+  return { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, candidates: o.candidates, source_model: cfg };
+}
+
 export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
+  if (o.shard !== undefined) throw new UsageError('extractEsuPairs: use extractEsuShard for --shard');
+  return (await runEsu(o)) as EsuResult;
+}
+
+/** One shard of the ESU (`--shard i/n`): esu-samples.arrow for `gist merge`. */
+export async function extractEsuShard(o: EsuOptions & { shard: string }): Promise<EsuShardResult> {
+  return (await runEsu(o)) as EsuShardResult;
+}
+
+async function runEsu(o: EsuOptions): Promise<EsuResult | EsuShardResult> {
   const onProgress = o.onProgress ?? noProgress;
   if (!(o.theta > 0 && o.theta <= 1)) throw new UsageError(`--theta must be in (0, 1], got ${o.theta}`);
   if (!Number.isInteger(o.minHistory) || o.minHistory < 1) throw new UsageError(`--min-history must be a positive integer, got ${o.minHistory}`);
+  const shard = parseShard(o.shard);
   await initBackend(o.backend);
   const ds = loadDataset(o.dataDir);
   const { model, cfg } = await loadSourceModel(o.modelDir);
+  let rows: EsuSampleRows;
   try {
     if (cfg.numItems !== ds.items.count) throw new UsageError(`--model was trained on ${cfg.numItems} items but ${o.dataDir} has ${ds.items.count}: not the same dataset`);
-    model.bindData(ds.items.category, null);
-    const samples = ds.samples.source;
-    const splitCodes = new Set(o.splits.map((s) => SPLIT_CODE[s]));
-    const chosen: number[] = [];
-    for (let i = 0; i < samples.count; i++) if (splitCodes.has(samples.split[i]) && (o.includeNegatives || samples.label[i] === 1)) chosen.push(i);
     if (o.candidates > cfg.maxHistory) throw new UsageError(`--candidates ${o.candidates} exceeds the source model's history window (${cfg.maxHistory})`);
-    const sets = o.candidates > 0 ? gsuCandidateSets(samples, ds.sequences.source, Int32Array.from(chosen), model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, o.candidates, onProgress) : recentWindows(samples, ds.sequences.source, Int32Array.from(chosen), cfg.maxHistory);
-    const idx = sets.rows;
-    const batcher = new CtrBatcher(cfg, { items: ds.items, samples: sets.samples, history: sets.history, gsu: null, joint: null }, o.batchSize);
-    const probs = new Float32Array(o.batchSize);
-    const att = new Float32Array(o.batchSize * cfg.maxHistory);
-    // Per sample with history: a_k and the pair (target, related).
-    const maxAtt: number[] = [];
-    const maxTs: number[] = [];
-    const lengthRows = HISTORY_LENGTH_BUCKETS.map((b) => ({ history: b.label, samples: 0, by_theta: Object.fromEntries(THETA_GRID.map((t) => [t.toFixed(1), 0])) as Record<string, number> }));
-    let short = sets.short;
-    const N = ds.items.count;
-    /** key = ((target · N) + related) · 3 + split → [count ≥ θ, Σ a_k ≥ θ, max a_k] */
-    const merged = new Map<number, [number, number, number]>();
-    for (let from = 0; from < idx.length; from += o.batchSize) {
-      const to = Math.min(idx.length, from + o.batchSize);
-      const batch = batcher.fill(idx, from, to);
+    rows = attendSamples(o, ds, model, cfg, shard, onProgress);
+  } finally {
+    model.dispose();
+  }
+  const config = esuConfig(o, cfg);
+  const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta, ...datasetIdentity(o.dataDir) });
+  return OutputStage.run(o.outDir, [o.dataDir, o.modelDir], (stage) => {
+    if (shard) {
+      const file = stage.writeArrow(ESU_SHARD_FILE, ESU_SAMPLES, esuSampleColumns(rows), { ...meta, shard: shardLabel(shard) });
+      stage.writeJson('config.json', { ...config, shard: shardLabel(shard) });
+      return { method: 'esu', shard: shardLabel(shard), samples: rows.sampleId.length, outputs: { samples: file } } satisfies EsuShardResult;
+    }
+    return writeEsuOutputs(stage, rows, config, meta, o.theta, o.buckets, ds.items.count, o.candidates);
+  });
+}
+
+/** `extract-pairs --method esu --shard i/n`: the per-sample rows of its blocks of samples. */
+export interface EsuShardResult {
+  method: 'esu';
+  shard: string;
+  samples: number;
+  outputs: { samples: string };
+}
+
+export const ESU_SHARD_FILE = 'esu-samples.arrow';
+
+function esuSampleColumns(r: EsuSampleRows): Columns {
+  return { sample_id: r.sampleId, status: r.status, target_item: r.targetItem, related_item: r.relatedItem, attention: r.attention, history_length: r.historyLength, ts: r.ts, split: r.split };
+}
+
+/**
+ * Score the chosen samples with the source model's target attention over S_A, in blocks of `batchSize` chosen
+ * samples, each block one batch (its samples with a full S_A). A shard takes blocks b with b mod n = i: its
+ * batches are the very batches of one run, so the attention (and the pairs) are the same to the bit.
+ */
+function attendSamples(o: EsuOptions, ds: Dataset, model: CtrModel, cfg: CtrModelConfig, shard: ShardSpec | null, onProgress: OnProgress): EsuSampleRows {
+  model.bindData(ds.items.category, null);
+  const samples = ds.samples.source;
+  const splitCodes = new Set(o.splits.map((s) => SPLIT_CODE[s]));
+  const all: number[] = [];
+  for (let i = 0; i < samples.count; i++) if (splitCodes.has(samples.split[i]) && (o.includeNegatives || samples.label[i] === 1)) all.push(i);
+  const chosen = Array.from(blockRows(all.length, o.batchSize, shard), (r) => all[r]);
+  // Every chosen sample gets a row (status short until attended), so shards merge by sample id alone.
+  const m = chosen.length;
+  const out: EsuSampleRows = {
+    sampleId: Int32Array.from(chosen),
+    status: new Int8Array(m),
+    targetItem: Int32Array.from(chosen, (s) => samples.itemId[s]),
+    relatedItem: new Int32Array(m).fill(-1),
+    attention: new Float32Array(m),
+    historyLength: new Int32Array(m),
+    ts: Float64Array.from(chosen, (s) => samples.ts[s]),
+    split: Int8Array.from(chosen, (s) => samples.split[s]),
+  };
+  const idVectors = o.candidates > 0 ? model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)) : null;
+  const probs = new Float32Array(o.batchSize);
+  const att = new Float32Array(o.batchSize * cfg.maxHistory);
+  for (let from = 0; from < m; from += o.batchSize) {
+    const to = Math.min(m, from + o.batchSize);
+    const block = Int32Array.from(chosen.slice(from, to));
+    const sets = idVectors ? gsuCandidateSets(samples, ds.sequences.source, block, idVectors, cfg.embeddingDim, o.candidates) : recentWindows(samples, ds.sequences.source, block, cfg.maxHistory);
+    const rowOf = new Map<number, number>(Array.from(block, (s, r) => [s, from + r]));
+    if (sets.rows.length > 0) {
+      const batcher = new CtrBatcher(cfg, { items: ds.items, samples: sets.samples, history: sets.history, gsu: null, joint: null }, o.batchSize);
+      const batch = batcher.fill(sets.rows, 0, sets.rows.length);
       model.score(batch, probs, 0, att);
       const L = batch.hist.len;
       for (let b = 0; b < batch.size; b++) {
+        const local = batch.sampleIds[b];
+        const r = rowOf.get(sets.origin ? sets.origin[local] : local) as number;
+        out.historyLength[r] = sets.historyLength[local];
         const n = batch.hist.counts[b];
         if (n === 0 || n < o.minHistory) {
-          short++;
+          out.status[r] = STATUS.belowMinHistory;
           continue;
         }
         let k = 0;
         for (let j = 1; j < n; j++) if (att[b * L + j] > att[b * L + k]) k = j;
-        const a = att[b * L + k];
-        const local = batch.sampleIds[b];
-        const s = sets.origin ? sets.origin[local] : local;
-        maxAtt.push(a);
-        maxTs.push(samples.ts[s]);
-        const row = lengthRows[HISTORY_LENGTH_BUCKETS.findIndex((x) => sets.historyLength[local] <= x.max)];
-        row.samples++;
-        for (const t of THETA_GRID) if (a >= t) row.by_theta[t.toFixed(1)]++;
-        const key = (samples.itemId[s] * N + batch.hist.items[b * L + k]) * 3 + samples.split[s];
-        let e = merged.get(key);
-        if (!e) merged.set(key, (e = [0, 0, 0]));
-        if (a >= o.theta) {
-          e[0] += 1;
-          e[1] += a;
-        }
-        if (a > e[2]) e[2] = a;
+        out.status[r] = STATUS.attended;
+        out.attention[r] = att[b * L + k];
+        out.relatedItem[r] = batch.hist.items[b * L + k];
       }
-      onProgress({ phase: 'ESU attention', done: to, total: idx.length });
     }
-    const keys = [...merged.keys()].sort((a, b) => a - b);
-    const rows: PairRows = { target: [], related: [], score: [], count: [], split: [] };
-    const byTheta: Record<string, number> = {};
-    for (const t of THETA_GRID) byTheta[t.toFixed(1)] = 0;
-    const unique = new Set<number>();
-    const bySplit = { train: 0, valid: 0, test: 0 } as Record<Split, number>;
-    for (const key of keys) {
-      const [count, sum, maxA] = merged.get(key) as [number, number, number];
-      for (const t of THETA_GRID) if (maxA >= t) byTheta[t.toFixed(1)]++;
-      if (count === 0) continue;
-      const split = key % 3;
-      const pair = (key - split) / 3;
-      rows.target.push(Math.floor(pair / N));
-      rows.related.push(pair % N);
-      rows.score.push(sum / count);
-      rows.count.push(count);
-      rows.split.push(split);
-      unique.add(pair);
-      bySplit[SPLITS[split]]++;
-    }
-    const stats = maxAttentionStats(Float64Array.from(maxAtt), Float64Array.from(maxTs), o.buckets);
-    const config = { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, candidates: o.candidates, source_model: cfg };
-    return await OutputStage.run(o.outDir, [o.dataDir, o.modelDir], (stage) => {
-      const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta, ...datasetIdentity(o.dataDir) });
-      const result: EsuResult = {
-        method: 'esu',
-        pairs: rows.target.length,
-        unique_pairs: unique.size,
-        theta: o.theta,
-        samples_scored: idx.length,
-        samples_with_history: maxAtt.length,
-        candidates: o.candidates,
-        samples_short_history: short,
-        by_history_length: lengthRows,
-        pairs_by_split: bySplit,
-        max_attention: stats,
-        by_theta: byTheta,
-        outputs: { pairs: writePairs(stage, rows, meta, true), stats: stage.final(PAIR_OUTPUTS.stats) },
-      };
-      stage.writeJson(PAIR_OUTPUTS.stats, { ...result, config });
-      stage.writeJson('config.json', config);
-      return result;
-    });
-  } finally {
-    model.dispose();
+    onProgress({ phase: 'ESU attention', done: to, total: m });
   }
+  return out;
+}
+
+/**
+ * Pairs and statistics from the per-sample rows, in sample order (one run's, or the merged shards'): duplicates
+ * merged per (pair, split) with the mean a_k of the samples at or above θ and their number.
+ */
+function writeEsuOutputs(stage: OutputStage, r: EsuSampleRows, config: Record<string, unknown>, meta: OutputMeta, theta: number, buckets: number, numItems: number, candidates: number): EsuResult {
+  const maxAtt: number[] = [];
+  const maxTs: number[] = [];
+  const lengthRows = HISTORY_LENGTH_BUCKETS.map((b) => ({ history: b.label, samples: 0, by_theta: Object.fromEntries(THETA_GRID.map((t) => [t.toFixed(1), 0])) as Record<string, number> }));
+  let short = 0;
+  let scored = 0;
+  const N = numItems;
+  /** key = ((target · N) + related) · 3 + split → [count ≥ θ, Σ a_k ≥ θ, max a_k] */
+  const merged = new Map<number, [number, number, number]>();
+  for (let i = 0; i < r.sampleId.length; i++) {
+    if (r.status[i] !== STATUS.short) scored++;
+    if (r.status[i] !== STATUS.attended) {
+      short++;
+      continue;
+    }
+    const a = r.attention[i];
+    maxAtt.push(a);
+    maxTs.push(r.ts[i]);
+    const row = lengthRows[HISTORY_LENGTH_BUCKETS.findIndex((x) => r.historyLength[i] <= x.max)];
+    row.samples++;
+    for (const t of THETA_GRID) if (a >= t) row.by_theta[t.toFixed(1)]++;
+    const key = (r.targetItem[i] * N + r.relatedItem[i]) * 3 + r.split[i];
+    let e = merged.get(key);
+    if (!e) merged.set(key, (e = [0, 0, 0]));
+    if (a >= theta) {
+      e[0] += 1;
+      e[1] += a;
+    }
+    if (a > e[2]) e[2] = a;
+  }
+  const keys = [...merged.keys()].sort((a, b) => a - b);
+  const rows: PairRows = { target: [], related: [], score: [], count: [], split: [] };
+  const byTheta: Record<string, number> = {};
+  for (const t of THETA_GRID) byTheta[t.toFixed(1)] = 0;
+  const unique = new Set<number>();
+  const bySplit = { train: 0, valid: 0, test: 0 } as Record<Split, number>;
+  for (const key of keys) {
+    const [count, sum, maxA] = merged.get(key) as [number, number, number];
+    for (const t of THETA_GRID) if (maxA >= t) byTheta[t.toFixed(1)]++;
+    if (count === 0) continue;
+    const split = key % 3;
+    const pair = (key - split) / 3;
+    rows.target.push(Math.floor(pair / N));
+    rows.related.push(pair % N);
+    rows.score.push(sum / count);
+    rows.count.push(count);
+    rows.split.push(split);
+    unique.add(pair);
+    bySplit[SPLITS[split]]++;
+  }
+  const result: EsuResult = {
+    method: 'esu',
+    pairs: rows.target.length,
+    unique_pairs: unique.size,
+    theta,
+    samples_scored: scored,
+    samples_with_history: maxAtt.length,
+    candidates,
+    samples_short_history: short,
+    by_history_length: lengthRows,
+    pairs_by_split: bySplit,
+    max_attention: maxAttentionStats(Float64Array.from(maxAtt), Float64Array.from(maxTs), buckets),
+    by_theta: byTheta,
+    outputs: { pairs: writePairs(stage, rows, meta, true), stats: stage.final(PAIR_OUTPUTS.stats) },
+  };
+  stage.writeJson(PAIR_OUTPUTS.stats, { ...result, config });
+  stage.writeJson('config.json', config);
+  return result;
+}
+
+/** `gist merge` of `extract-pairs --method esu --shard i/n` folders: the pairs and stats.json one process writes. */
+export async function mergeEsuShards(parts: ShardPart[], out: string): Promise<EsuResult> {
+  const files = parts.map((p) => readArrow(path.join(p.dir, ESU_SHARD_FILE), ESU_SAMPLES));
+  const meta = unshardedMeta(files[0].metadata);
+  files.forEach((f, i) => {
+    if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${parts[i].dir}: written with other settings than ${parts[0].dir} (metadata differs)`);
+  });
+  // Users are disjoint across shards, so sample ids are too: every row in sample order, as one run has them.
+  const c0 = rowsByKey(files, 'sample_id', ESU_SAMPLES.columns.map((c) => c.name));
+  const rows: EsuSampleRows = {
+    sampleId: c0.sample_id as Int32Array,
+    status: c0.status as Int8Array,
+    targetItem: c0.target_item as Int32Array,
+    relatedItem: c0.related_item as Int32Array,
+    attention: c0.attention as Float32Array,
+    historyLength: c0.history_length as Int32Array,
+    ts: c0.ts as Float64Array,
+    split: c0.split as Int8Array,
+  };
+  // The shards' settings are the run's (config.json and the metadata's config_hash), as one process writes them.
+  const c = parts[0].config as { theta: number; buckets: number; candidates: number; source_model: { num_items: number } };
+  return OutputStage.run(out, parts.map((p) => p.dir), (stage) => writeEsuOutputs(stage, rows, parts[0].config, meta as unknown as OutputMeta, c.theta, c.buckets, c.source_model.num_items, c.candidates));
 }
 
 /** History-length buckets (distinct items before the sample) of `stats.json`'s pairs-by-length report. */

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseShard, shardLabel } from '../shard.js';
 import { readArrow, type ListColumn } from '../arrow-io.js';
 import { readJsonFile, resolveConfig } from '../config.js';
 import { datasetIdentity, loadDataset, requireSameItems, SPLIT_CODE, type Samples } from '../dataset.js';
@@ -61,6 +62,8 @@ export interface GsuOptions {
   onProgress?: OnProgress;
   /** Search these target samples instead of the dataset's own (`gist predict` on new samples). */
   samples?: Samples;
+  /** Only these sample ids, as part `shard` of a sharded run (`gist predict --shard`: its own blocks of samples). */
+  only?: { rows: Int32Array; shard: string };
 }
 
 export interface GsuResult {
@@ -90,16 +93,7 @@ export interface GsuResult {
   config: GsuConfig;
 }
 
-/** Parse "i/n" (0-based i). */
-export function parseShard(spec: string | undefined): { index: number; count: number } | null {
-  if (spec === undefined) return null;
-  const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
-  if (!m) throw new UsageError(`--shard must look like i/n (e.g. 0/4), got "${spec}"`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new UsageError(`--shard ${spec}: need 0 ≤ i < n`);
-  return { index, count };
-}
+export { parseShard } from '../shard.js';
 
 export function parseSplits(spec: string | undefined): Split[] | undefined {
   if (spec === undefined || spec === 'all') return undefined;
@@ -160,7 +154,11 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   // the samples this run searches, in sample_id order
   const splitOk = new Uint8Array(3);
   for (const s of config.splits) splitOk[SPLIT_CODE[s]] = 1;
-  const inRun = (i: number): boolean => splitOk[samples.split[i]] === 1 && (shard === null || samples.userId[i] % shard.count === shard.index);
+  if (opts.only && shard) throw new UsageError('searchGsu: shard by users or by rows, not both');
+  const picked = opts.only ? new Uint8Array(samples.count) : null;
+  if (picked) for (const r of opts.only!.rows) picked[r] = 1;
+  const inRun = (i: number): boolean => splitOk[samples.split[i]] === 1 && (shard === null || samples.userId[i] % shard.count === shard.index) && (picked === null || picked[i] === 1);
+  const part = shard ? shardLabel(shard) : (opts.only?.shard ?? null);
   let total = 0;
   for (let i = 0; i < samples.count; i++) if (inRun(i)) total++;
 
@@ -189,7 +187,8 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   }
 
   const meta = outputMeta('search-gsu', opts.seed, config, { dataset: ds.manifest.name ?? '', embeddings_config_hash: embeddingsHash, ...datasetIdentity(opts.data) });
-  const fileConfig = { ...config, data: opts.data, embeddings: opts.embeddings ?? null };
+  // A shard's config.json names its command and shard (what `gist merge` reads); the merge writes it without the shard.
+  const fileConfig = { ...config, data: opts.data, embeddings: opts.embeddings ?? null, ...(part ? { command: 'search-gsu', shard: part } : {}) };
   const useWorkers = threads > 0;
   const base: GsuContextData = {
     mode: config.mode,
@@ -219,7 +218,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
     await pool?.ready;
     const started = performance.now();
     return await OutputStage.run(opts.out, [opts.data], async (stage) => {
-      const writer = new GsuWriter(stage.file('gsu.arrow'), shard ? { ...meta, shard: `${shard.index}/${shard.count}` } : meta, k);
+      const writer = new GsuWriter(stage.file('gsu.arrow'), part ? { ...meta, shard: part } : meta, k);
       let emptyRows = 0;
       let entries = 0;
       let history = 0;
@@ -376,7 +375,7 @@ async function searchWindow(
 
 // ---- merge ---------------------------------------------------------------------------------------------
 
-export interface MergeResult {
+export interface GsuMergeResult {
   out: string;
   file: string;
   shards: number;
@@ -384,7 +383,7 @@ export interface MergeResult {
 }
 
 /** Join the gsu.arrow files of shards 0..n−1 (each from `search-gsu --shard i/n`) into one, byte-identical to a single run. */
-export async function mergeGsuShards(opts: { inputs: string[]; out: string }): Promise<MergeResult> {
+export async function mergeGsuShards(opts: { inputs: string[]; out: string }): Promise<GsuMergeResult> {
   if (opts.inputs.length === 0) throw new UsageError('merge needs at least one shard folder');
   const parts = opts.inputs.map((dir) => {
     const file = fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? path.join(dir, 'gsu.arrow') : dir;
@@ -394,7 +393,7 @@ export async function mergeGsuShards(opts: { inputs: string[]; out: string }): P
     // The settings, without the invocation record (each shard ran its own command line).
     let config: Record<string, unknown> | null = null;
     if (fs.existsSync(cfgFile)) {
-      const { invocation: _ran, ...settings } = readJsonFile(cfgFile);
+      const { invocation: _ran, shard: _part, ...settings } = readJsonFile(cfgFile);
       config = settings;
     }
     const configText = config ? JSON.stringify(config) : null;
@@ -451,7 +450,10 @@ export async function mergeGsuShards(opts: { inputs: string[]; out: string }): P
       writer.abort();
       throw err;
     }
-    if (parts[0].config !== null) stage.writeJson('config.json', parts[0].config);
+    if (parts[0].config !== null) {
+      const { command: _cmd, ...settings } = parts[0].config;
+      stage.writeJson('config.json', settings);
+    }
     return { out: path.resolve(opts.out), file: stage.final('gsu.arrow'), shards: n, rows: writer.rows };
   });
 }
