@@ -16,6 +16,8 @@ import { parquetBytes } from './parquet.js';
 import { csvField } from './prepare/delimited.js';
 import { VERSION } from './version.js';
 import { DOMAINS, EXPORTED_SAMPLES, SPLITS, type Domain, type Split } from './schemas.js';
+import { inShard, parseShard } from './shard.js';
+import { loadGsu, type GsuIndex } from './ctr/inputs.js';
 
 export const EXPORT_FORMATS = ['csv', 'tsv', 'parquet'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -35,6 +37,10 @@ export interface ExportOptions {
   crossHistory: number;
   /** Splits to export (default all). */
   splits?: string[];
+  /** A gsu.arrow of these target samples: its items and scores are joined as gsu_items / gsu_scores. */
+  gsu?: string;
+  /** "i/n": only the users with user_id mod n = i — one part of a multi-file dataset (no merge: readers take the folder). */
+  shard?: string;
 }
 
 export interface ExportResult {
@@ -81,14 +87,19 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
   const splits = opts.splits ?? [...SPLITS];
   for (const s of splits) if (!(SPLITS as readonly string[]).includes(s)) throw new UsageError(`unknown split "${s}" (known: ${SPLITS.join(', ')})`);
   const keep = SPLITS.map((s) => splits.includes(s));
+  const shard = parseShard(opts.shard);
 
   const ds = loadDataset(opts.data);
+  if (opts.gsu && domain !== 'target') throw new UsageError('--gsu joins the GSU of target samples: use --domain target');
+  const gsu = opts.gsu ? loadGsu(opts.gsu, ds.samples.target.count, ds.items.count, opts.data) : null;
+  const exported = (i: number): boolean => keep[samples.split[i]] && inShard(samples.userId[i], shard);
   const samples = ds.samples[domain];
   const own = ds.sequences[domain];
   const other = ds.sequences[domain === 'target' ? 'source' : 'target'];
   const sep = format === 'tsv' ? '\t' : ',';
   const columns = ['sample_id', 'user_id', 'item_id', 'label', 'split', 'ts', 'hist_items', 'hist_ts'];
   if (opts.crossHistory > 0) columns.push('cross_items', 'cross_ts');
+  if (gsu) columns.push('gsu_items', 'gsu_scores');
   if (samples.pTrue) columns.push('p_true');
   // The user's own ids (imported data), so rows join back to their catalogue.
   const userKeys = loadUserKeys(opts.data);
@@ -97,7 +108,7 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
   if (itemKeys) columns.push('item_key');
 
   if (format === 'parquet') {
-    const rows = writeParquetExport({ opts, ds, samples, own, other, keep, columns, target, userKeys }, onProgress);
+    const rows = writeParquetExport({ opts, ds, samples, own, other, exported, gsu, columns, target, userKeys }, onProgress);
     onProgress({ phase: 'export', done: samples.count, total: samples.count });
     return { out: isStdout(opts.out) ? opts.out : path.resolve(opts.out), format, domain, rows, columns, max_history: opts.maxHistory, cross_history: opts.crossHistory };
   }
@@ -106,7 +117,7 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
   try {
     let buf = columns.join(sep) + '\n';
     for (let i = 0; i < samples.count; i++) {
-      if (!keep[samples.split[i]]) continue;
+      if (!exported(i)) continue;
       const u = samples.userId[i];
       const t = samples.ts[i];
       const [a, b] = own.historyBefore(u, t, opts.maxHistory);
@@ -114,6 +125,11 @@ export function exportSamples(opts: ExportOptions, onProgress: OnProgress = noPr
       if (opts.crossHistory > 0) {
         const [c, d] = other.historyBefore(u, t, opts.crossHistory);
         line += `${sep}${joined(other, c, d, false)}${sep}${joined(other, c, d, true)}`;
+      }
+      if (gsu) {
+        const r = gsu.rowOfSample[i];
+        const [a2, b2] = r < 0 ? [0, 0] : [gsu.offsets[r], gsu.offsets[r + 1]];
+        line += `${sep}${Array.from(gsu.items.subarray(a2, b2)).join('^')}${sep}${Array.from(gsu.scores.subarray(a2, b2), (x) => Number(x.toPrecision(6))).join('^')}`;
       }
       if (samples.pTrue) line += `${sep}${Number(samples.pTrue[i].toPrecision(6))}`;
       if (userKeys) line += sep + csvField(userKeys[u], sep);
@@ -161,15 +177,16 @@ interface ParquetExport {
   samples: Samples;
   own: SequenceStore;
   other: SequenceStore;
-  keep: boolean[];
+  exported: (sample: number) => boolean;
+  gsu: GsuIndex | null;
   columns: string[];
   target: SinkTarget;
   userKeys: string[] | null;
 }
 
-function writeParquetExport({ opts, ds, samples, own, other, keep, columns, target, userKeys }: ParquetExport, onProgress: OnProgress): number {
+function writeParquetExport({ opts, ds, samples, own, other, exported, gsu, columns, target, userKeys }: ParquetExport, onProgress: OnProgress): number {
   const rows: number[] = [];
-  for (let i = 0; i < samples.count; i++) if (keep[samples.split[i]]) rows.push(i);
+  for (let i = 0; i < samples.count; i++) if (exported(i)) rows.push(i);
   const idx = Int32Array.from(rows);
   onProgress({ phase: 'export', done: 0, total: samples.count });
   const hist = listColumns(own, samples, idx, opts.maxHistory);
@@ -188,6 +205,7 @@ function writeParquetExport({ opts, ds, samples, own, other, keep, columns, targ
     cols.cross_items = cross.items;
     cols.cross_ts = cross.ts;
   }
+  if (gsu) Object.assign(cols, gsuColumns(gsu, idx));
   if (samples.pTrue) cols.p_true = Float32Array.from(idx, (i) => samples.pTrue![i]);
   if (userKeys) cols.user_key = Array.from(idx, (i) => userKeys[samples.userId[i]]);
   if (ds.items.key) cols.item_key = Array.from(idx, (i) => ds.items.key![samples.itemId[i]]);
@@ -203,4 +221,22 @@ function writeParquetExport({ opts, ds, samples, own, other, keep, columns, targ
     throw err;
   }
   return idx.length;
+}
+
+/** The GSU's items and scores of the exported samples as list columns (empty lists for samples it has no row for). */
+function gsuColumns(gsu: GsuIndex, idx: Int32Array): { gsu_items: ListColumn<Int32Array>; gsu_scores: ListColumn<Float32Array> } {
+  const offsets = new Int32Array(idx.length + 1);
+  const span = (s: number): [number, number] => (gsu.rowOfSample[s] < 0 ? [0, 0] : [gsu.offsets[gsu.rowOfSample[s]], gsu.offsets[gsu.rowOfSample[s] + 1]]);
+  for (let r = 0; r < idx.length; r++) {
+    const [a, b] = span(idx[r]);
+    offsets[r + 1] = offsets[r] + (b - a);
+  }
+  const items = new Int32Array(offsets[idx.length]);
+  const scores = new Float32Array(offsets[idx.length]);
+  for (let r = 0; r < idx.length; r++) {
+    const [a, b] = span(idx[r]);
+    items.set(gsu.items.subarray(a, b), offsets[r]);
+    scores.set(gsu.scores.subarray(a, b), offsets[r]);
+  }
+  return { gsu_items: { offsets, values: items }, gsu_scores: { offsets, values: scores } };
 }

@@ -223,6 +223,8 @@ export const EXPORTED_SAMPLES: TableSpec = {
     { name: 'hist_ts', kind: 'list_float64', doc: 'their times' },
     { name: 'cross_items', kind: 'list_int32', optional: true, min: 0, doc: 'other-domain items before ts (--cross-history)' },
     { name: 'cross_ts', kind: 'list_float64', optional: true, doc: 'their times' },
+    { name: 'gsu_items', kind: 'list_int32', optional: true, min: 0, doc: 'source items the GSU searched for the sample, best first (--gsu)' },
+    { name: 'gsu_scores', kind: 'list_float32', optional: true, finite: true, doc: 'their scores' },
     sampleColumn('p_true'),
     ...OWN_ID_COLUMNS,
   ],

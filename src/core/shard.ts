@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArrowFile, Columns, DictColumn } from './arrow-io.js';
+import { readArrow, type ArrowFile, type Columns, type DictColumn, type OutputMeta } from './arrow-io.js';
+import type { TableSpec } from './schemas.js';
 import { readJsonFile } from './config.js';
 import { InputDataError, IoError, UsageError } from './errors.js';
 
@@ -85,6 +86,19 @@ export function checkShardSet(parts: ShardPart[], command?: string): ShardPart[]
   const missing = seen.flatMap((v, i) => (v ? [] : [`${i}/${n}`]));
   if (missing.length) throw new UsageError(`missing shard(s) ${missing.join(', ')}`);
   return [...parts].sort((a, b) => a.shard.index - b.shard.index);
+}
+
+/**
+ * Read one file of every shard (`name` in each shard folder) and check that their metadata agree up to the
+ * shard; returns the files and the metadata the merged file carries (what one process writes).
+ */
+export function readShardFiles(parts: readonly ShardPart[], name: string, spec: TableSpec): { files: ArrowFile[]; meta: OutputMeta } {
+  const files = parts.map((p) => readArrow(path.join(p.dir, name), spec));
+  const meta = unshardedMeta(files[0].metadata);
+  files.forEach((f, i) => {
+    if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${path.join(parts[i].dir, name)}: written with other settings than ${path.join(parts[0].dir, name)} (metadata differs)`);
+  });
+  return { files, meta: meta as unknown as OutputMeta };
 }
 
 /** Arrow metadata of a shard's file without what differs between shards (`shard`) or is the writer's own (`gist.table`). */

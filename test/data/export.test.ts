@@ -153,3 +153,36 @@ test('a flag-parsing error under --json is a USAGE error with one clean line', (
   assert.match(error.message, /^Parsing --max-history: Expected an integer/);
   assert.ok(!error.message.includes('\n'));
 });
+
+test('export --gsu joins the searched items and scores; --shard parts together are the whole export (a Parquet dataset folder)', async () => {
+  const { searchGsu } = await import('../../src/core/retrieval/gsu.js');
+  const g = await searchGsu({ data: FIXTURE, out: path.join(work, 'gsu-hard'), config: { mode: 'hard', k: 7 }, seed: 1 });
+  const whole = path.join(work, 'with-gsu.parquet');
+  const r = exportSamples({ data: FIXTURE, out: whole, domain: 'target', maxHistory: 5, crossHistory: 0, gsu: g.file });
+  assert.deepEqual(r.columns.slice(8, 10), ['gsu_items', 'gsu_scores']);
+  const t = readParquetTable(whole);
+  const { loadGsu } = await import('../../src/core/ctr/inputs.js');
+  const gsu = loadGsu(g.file, ds.samples.target.count, ds.items.count);
+  for (const i of [0, 11, t.numRows - 1]) {
+    const row = t.get(i)!.toJSON() as { sample_id: number; gsu_items: { toArray(): Int32Array }; gsu_scores: { toArray(): Float32Array } };
+    const at = gsu.rowOfSample[row.sample_id];
+    assert.deepEqual(Array.from(row.gsu_items.toArray()), Array.from(gsu.items.subarray(gsu.offsets[at], gsu.offsets[at + 1])), `row ${i}`);
+    assert.equal(row.gsu_scores.toArray().length, row.gsu_items.toArray().length);
+  }
+  // Parts by user: disjoint, together every row once; a reader takes the folder.
+  const seen = new Set<number>();
+  for (let i = 0; i < 3; i++) {
+    const part = path.join(work, 'parts', `part-${i}-of-3.parquet`);
+    fs.mkdirSync(path.dirname(part), { recursive: true });
+    exportSamples({ data: FIXTURE, out: part, domain: 'target', maxHistory: 5, crossHistory: 0, gsu: g.file, shard: `${i}/3` });
+    const p = readParquetTable(part);
+    for (let r2 = 0; r2 < p.numRows; r2++) {
+      const row = p.get(r2)!.toJSON() as { sample_id: number; user_id: number };
+      assert.equal(row.user_id % 3, i);
+      assert.ok(!seen.has(row.sample_id));
+      seen.add(row.sample_id);
+    }
+  }
+  assert.equal(seen.size, t.numRows);
+  assert.throws(() => exportSamples({ data: FIXTURE, out: path.join(work, 'x.csv'), domain: 'source', maxHistory: 5, crossHistory: 0, gsu: g.file }), UsageError);
+});

@@ -60,6 +60,15 @@ test('extract-pairs (ESU): n shards merged = the single run (pairs.arrow, stats.
   }
 });
 
+test('search-gsu: n shards merged = the single run, n = 1, 2, 3, more than users', async () => {
+  const gsu = (out: string, shard?: string) => searchGsu({ data: TINY, embeddings: at('content', 'content.arrow'), out, config: { k: 10 }, shard, threads: 0, seed: 7 });
+  await gsu(at('gsu'));
+  for (const n of [1, 2, 3, USERS + 1]) {
+    const merged = await shardsOf(n, 'gsu', (shard, out) => gsu(out, shard));
+    same(at('gsu', 'gsu.arrow'), path.join(merged, 'gsu.arrow'), `search-gsu, ${n} shards`);
+  }
+});
+
 test('embed: n shards of item blocks merged = the single run, with the union model and with an encoder alone', async () => {
   await extractEsuPairs(esu(at('pairs')));
   await trainUnion({ data: TINY, content: at('content', 'content.arrow'), pairs: at('pairs', 'pairs.arrow'), out: at('union'), config: { view: 'content', epochs: 1, minSteps: 0, dim: 8 }, seed: 7, backend: 'wasm' });

@@ -9,10 +9,10 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { requireRange } from '../config.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
-import { readArrow, type OutputMeta, type VectorColumn } from '../arrow-io.js';
+import type { VectorColumn } from '../arrow-io.js';
 import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
-import { blockRows, parseShard, shardLabel, unshardedMeta, type ShardPart } from '../shard.js';
+import { blockRows, parseShard, shardLabel, readShardFiles, type ShardPart } from '../shard.js';
 import { EMBEDDINGS } from '../schemas.js';
 import { gatherRows, type ContentEncoder } from './encoder.js';
 import { readContentItems, type ContentItems } from './items.js';
@@ -137,11 +137,7 @@ export async function mergeEmbedShards(parts: ShardPart[], out: string): Promise
     let main = '';
     let rows = 0;
     for (const name of names) {
-      const files = parts.map((p) => readArrow(path.join(p.dir, name), EMBEDDINGS));
-      const meta = unshardedMeta(files[0].metadata);
-      files.forEach((f, i) => {
-        if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${path.join(parts[i].dir, name)}: written with other settings than ${path.join(parts[0].dir, name)} (metadata differs)`);
-      });
+      const { files, meta } = readShardFiles(parts, name, EMBEDDINGS);
       const vec = (f: (typeof files)[number]) => f.columns.vector as VectorColumn;
       const dim = vec(files[0]).dim;
       const total = files.reduce((t, f) => t + f.numRows, 0);
@@ -158,7 +154,7 @@ export async function mergeEmbedShards(parts: ShardPart[], out: string): Promise
         taken[s] += n;
         at += n;
       }
-      const file = stage.writeArrow(name, EMBEDDINGS, { item_id: itemId, vector: { dim, values } }, meta as unknown as OutputMeta);
+      const file = stage.writeArrow(name, EMBEDDINGS, { item_id: itemId, vector: { dim, values } }, meta);
       if (!main) [main, rows] = [file, total];
     }
     const { shard: _part, ...config } = parts[0].config;

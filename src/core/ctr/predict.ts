@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { encodeArrow, readArrow, type Columns, type OutputMeta } from '../arrow-io.js';
+import { encodeArrow, type Columns, type OutputMeta } from '../arrow-io.js';
 import { readJsonFile } from '../config.js';
 import { datasetIdentity, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
@@ -18,7 +18,7 @@ import { noProgress, OutputStage, outputMeta, type OnProgress } from '../output.
 import { parquetBytes } from '../parquet.js';
 import { aliasedColumn, csvField, forEachTableRow } from '../prepare/delimited.js';
 import { mergeGsuShards, searchGsu } from '../retrieval/gsu.js';
-import { blockRows, parseShard, rowsByKey, shardLabel, unshardedMeta, type ShardPart } from '../shard.js';
+import { blockRows, parseShard, rowsByKey, shardLabel, readShardFiles, type ShardPart } from '../shard.js';
 import { makeRng } from '../rng.js';
 import { PREDICTED, SPLITS, type Split } from '../schemas.js';
 import { CtrBatcher, historyLengthsBefore } from './batcher.js';
@@ -277,11 +277,7 @@ function writePredictions(stage: OutputStage, columns: Columns, meta: OutputMeta
 
 /** `gist merge` of `predict --shard i/n` folders: rows back in sample order, in the format asked for, with the GSU rows merged too. */
 export async function mergePredictShards(parts: ShardPart[], out: string): Promise<{ file: string; rows: number }> {
-  const files = parts.map((p) => readArrow(path.join(p.dir, 'predictions.arrow'), PREDICTED));
-  const meta = unshardedMeta(files[0].metadata);
-  files.forEach((f, i) => {
-    if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${parts[i].dir}: written with other settings than ${parts[0].dir} (metadata differs)`);
-  });
+  const { files, meta } = readShardFiles(parts, 'predictions.arrow', PREDICTED);
   // One run writes its rows in ascending sample_id; the shards hold disjoint users, so disjoint samples.
   const columns = rowsByKey(files, 'sample_id', PREDICTED.columns.map((c) => c.name));
   const total = (columns.sample_id as Int32Array).length;
@@ -289,7 +285,7 @@ export async function mergePredictShards(parts: ShardPart[], out: string): Promi
   const format = resolveFormat(config.format as string);
   const gsuShards = parts.map((p) => path.join(p.dir, 'gsu.arrow'));
   return OutputStage.run(out, parts.map((p) => p.dir), async (stage) => {
-    const name = writePredictions(stage, columns, meta as unknown as OutputMeta, format);
+    const name = writePredictions(stage, columns, meta, format);
     if (gsuShards.every((f) => fs.existsSync(f))) {
       const mergeDir = stage.file('gsu-merge');
       try {

@@ -18,9 +18,9 @@ import { checkGate, readBaselineMetrics } from './gate.js';
 import { loadEmbeddings, loadGsuScores, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
 import { defaultPopularityThreshold, popularityGroups } from './popularity.js';
 import { pairRanks, recallFromRanks, type PairRanks } from './recall.js';
-import { readArrow, type OutputMeta } from '../arrow-io.js';
+import { readArrow } from '../arrow-io.js';
 import { EVAL_RANKS } from '../schemas.js';
-import { inShard, parseShard, rowsByKey, shardLabel, unshardedMeta, type ShardPart, type ShardSpec } from '../shard.js';
+import { inShard, parseShard, rowsByKey, shardLabel, readShardFiles, type ShardPart, type ShardSpec } from '../shard.js';
 import { renderReportHtml, type ReportData } from './report-html.js';
 import { nullable, type PlantedMetrics, type EvaluateResult, type GsuSummary, type RecallMetrics, type RunMetrics } from './result.js';
 
@@ -320,12 +320,11 @@ export const RANKS_FILE = 'ranks.arrow';
 
 /** `gist merge` of `evaluate --shard i/n` folders: one ranks.arrow in the order of one run. */
 export async function mergeRanksShards(parts: ShardPart[], out: string): Promise<{ file: string; rows: number }> {
-  const files = parts.map((p) => readArrow(path.join(p.dir, RANKS_FILE), EVAL_RANKS));
-  const meta = unshardedMeta(files[0].metadata);
+  const { files, meta } = readShardFiles(parts, RANKS_FILE, EVAL_RANKS);
   const columns = rowsByKey(files, 'row', EVAL_RANKS.columns.map((c) => c.name));
   const { shard: _part, ...config } = parts[0].config;
   return OutputStage.run(out, parts.map((p) => p.dir), (stage) => {
-    const file = stage.writeArrow(RANKS_FILE, EVAL_RANKS, columns, meta as unknown as OutputMeta);
+    const file = stage.writeArrow(RANKS_FILE, EVAL_RANKS, columns, meta);
     stage.writeJson('config.json', config);
     return { file, rows: (columns.row as Int32Array).length };
   });

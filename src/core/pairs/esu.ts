@@ -10,15 +10,15 @@
  * maximum attention a_k, overall and per time bucket (the paper's Figure 5 checks that its mean is stable).
  */
 import * as path from 'node:path';
-import { readArrow, type Columns, type OutputMeta } from '../arrow-io.js';
+import type { Columns, OutputMeta } from '../arrow-io.js';
 import { datasetIdentity, loadDataset, SequenceStore, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadCtrModel } from '../ctr/predict.js';
-import { InputDataError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { makeRng } from '../rng.js';
 import { ESU_SAMPLES, SPLITS, type Split } from '../schemas.js';
-import { blockRows, parseShard, rowsByKey, shardLabel, unshardedMeta, type ShardPart, type ShardSpec } from '../shard.js';
+import { blockRows, parseShard, rowsByKey, shardLabel, readShardFiles, type ShardPart, type ShardSpec } from '../shard.js';
 import { CtrBatcher } from '../ctr/batcher.js';
 import { resolveModelConfig, type CtrModelConfig } from '../ctr/config.js';
 import { CtrModel } from '../ctr/model.js';
@@ -294,11 +294,7 @@ function writeEsuOutputs(stage: OutputStage, r: EsuSampleRows, config: Record<st
 
 /** `gist merge` of `extract-pairs --method esu --shard i/n` folders: the pairs and stats.json one process writes. */
 export async function mergeEsuShards(parts: ShardPart[], out: string): Promise<EsuResult> {
-  const files = parts.map((p) => readArrow(path.join(p.dir, ESU_SHARD_FILE), ESU_SAMPLES));
-  const meta = unshardedMeta(files[0].metadata);
-  files.forEach((f, i) => {
-    if (JSON.stringify(unshardedMeta(f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${parts[i].dir}: written with other settings than ${parts[0].dir} (metadata differs)`);
-  });
+  const { files, meta } = readShardFiles(parts, ESU_SHARD_FILE, ESU_SAMPLES);
   // Users are disjoint across shards, so sample ids are too: every row in sample order, as one run has them.
   const c0 = rowsByKey(files, 'sample_id', ESU_SAMPLES.columns.map((c) => c.name));
   const rows: EsuSampleRows = {
@@ -313,7 +309,7 @@ export async function mergeEsuShards(parts: ShardPart[], out: string): Promise<E
   };
   // The shards' settings are the run's (config.json and the metadata's config_hash), as one process writes them.
   const c = parts[0].config as { theta: number; buckets: number; candidates: number; source_model: { num_items: number } };
-  return OutputStage.run(out, parts.map((p) => p.dir), (stage) => writeEsuOutputs(stage, rows, parts[0].config, meta as unknown as OutputMeta, c.theta, c.buckets, c.source_model.num_items, c.candidates));
+  return OutputStage.run(out, parts.map((p) => p.dir), (stage) => writeEsuOutputs(stage, rows, parts[0].config, meta, c.theta, c.buckets, c.source_model.num_items, c.candidates));
 }
 
 /** History-length buckets (distinct items before the sample) of `stats.json`'s pairs-by-length report. */
