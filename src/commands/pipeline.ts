@@ -3,6 +3,8 @@ import { BaseCommand } from '../cli/base-command.js';
 import { renderPipelineTable } from '../cli/render-pipeline.js';
 import { PREPARE_FORMATS } from '../core/prepare/index.js';
 import { runPipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline/pipeline.js';
+import { PLAN_DEFAULTS, PLAN_KINDS, writePlan, type PlanKind, type PlanResult } from '../core/pipeline/plan.js';
+import { UsageError } from '../core/errors.js';
 import { SYNTH_PRESET_NAMES } from '../core/synth.js';
 import type { BackendName } from '../core/engine/backend.js';
 
@@ -10,12 +12,16 @@ export default class Pipeline extends BaseCommand<typeof Pipeline> {
   static override summary = 'Run the whole GIST study: data, source model, pairs, encoders, index, GSU, every CTR variant, evaluation.';
   static override description = `Steps (each writes WORK/<step>/): data → source → pairs-esu, pairs-swing → content → behavior → union (+ union-no-gate, union-no-cross, union-swing, union-content, union-behavior) → index → gsu-joint, gsu-content, gsu-hard → ctr-<variant> … → eval (report.html, metrics.json).
 A step whose config and inputs did not change since its last run is skipped (state in WORK/pipeline-state.json); --from STEP reruns that step and everything after it.
---config FILE is a JSON object overriding any field of the pipeline config (see README: "Pipeline config"); an unknown key is a usage error.`;
+--config FILE is a JSON object overriding any field of the pipeline config (see README: "Pipeline config"); an unknown key is a usage error.
+--plan k8s|argo|parallel writes the run instead of running it (README: "Scaling out"): every step as its gist command, the GSU searches (and other sharded steps) as --shards N shards joined by gist merge — Kubernetes Jobs (kubectl apply -f), an Argo Workflow (argo submit), or a bash script for GNU parallel (GIST_SSHLOGIN spreads it over hosts). --out is then the work folder as the runners see it; the plan goes to --plan-file (default stdout).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data synthetic --out work/demo',
     '<%= config.bin %> <%= command.id %> --data ../shared/datasets/food-kitchen --format food-kitchen --out work/food-kitchen',
     '<%= config.bin %> <%= command.id %> --data fixtures/tiny --config fixtures/pipeline-fast.json --out work/tiny --json',
     '<%= config.bin %> <%= command.id %> --data synthetic --out work/demo --from gsu-joint',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --config fixtures/pipeline-fast.json --out work/demo-par --plan parallel --shards 2 --plan-file work/plan.sh',
+    '<%= config.bin %> <%= command.id %> --out /gist/work/demo --plan k8s --shards 4 --image registry.example.com/gist-ctr:0.1.0 --cpu 2 --memory 8Gi --volume-claim gist-work --plan-file work/plan-k8s.yaml',
+    '<%= config.bin %> <%= command.id %> --out /gist/work/demo --plan argo --shards 4 --volume-claim gist-work --plan-file work/plan-argo.yaml',
   ];
   static override flags = {
     data: Flags.string({ char: 'd', description: '"synthetic", a prepared dataset folder, or a raw folder with --format', default: 'synthetic' }),
@@ -24,10 +30,25 @@ A step whose config and inputs did not change since its last run is skipped (sta
     out: Flags.directory({ char: 'o', description: 'work folder (state, every step output, eval/report.html)', required: true }),
     config: Flags.file({ description: 'JSON file overriding pipeline config fields', exists: true }),
     from: Flags.string({ description: 'rerun from this step (and all steps after it)' }),
+    plan: Flags.string({ description: 'write the run as a plan instead of running it: Kubernetes Jobs, an Argo Workflow, or a GNU parallel script', options: [...PLAN_KINDS], helpGroup: 'PLAN' }),
+    shards: Flags.integer({ description: `shards of each sharded step (GSU search, …) [default: ${PLAN_DEFAULTS.shards}]`, min: 1, helpGroup: 'PLAN' }),
+    'plan-file': Flags.string({ description: 'where the plan goes (- = stdout) [default: -]', helpGroup: 'PLAN' }),
+    image: Flags.string({ description: `k8s/argo: container image with gist on its PATH [default: ${PLAN_DEFAULTS.image}]`, helpGroup: 'PLAN' }),
+    cpu: Flags.string({ description: `k8s/argo: CPU of each step's container, requests = limits [default: ${PLAN_DEFAULTS.cpu}]`, helpGroup: 'PLAN' }),
+    memory: Flags.string({ description: `k8s/argo: memory of each step's container, requests = limits [default: ${PLAN_DEFAULTS.memory}]`, helpGroup: 'PLAN' }),
+    'volume-claim': Flags.string({ description: `k8s/argo: PersistentVolumeClaim every pod mounts [default: ${PLAN_DEFAULTS.volumeClaim}]`, helpGroup: 'PLAN' }),
+    mount: Flags.string({ description: 'k8s/argo: where the volume is mounted; --out and --data lie under it [default: --out]', helpGroup: 'PLAN' }),
+    'run-id': Flags.string({ description: "k8s: this run's id in Job names and completion markers [default: from the clock]", helpGroup: 'PLAN' }),
   };
 
-  async run(): Promise<PipelineResult> {
+  /** Flags that only shape a plan. */
+  private static readonly planFlags = ['shards', 'plan-file', 'image', 'cpu', 'memory', 'volume-claim', 'mount', 'run-id'] as const;
+
+  async run(): Promise<PipelineResult | PlanResult> {
     const { flags } = this;
+    if (flags.plan) return this.plan(flags.plan as PlanKind);
+    const given = Pipeline.planFlags.filter((f) => flags[f] !== undefined);
+    if (given.length) throw new UsageError(`--${given[0]} is for --plan k8s|argo|parallel`);
     const options: PipelineOptions = {
       data: flags.data,
       format: flags.format,
@@ -46,6 +67,36 @@ A step whose config and inputs did not change since its last run is skipped (sta
     };
     const result = await runPipeline(options);
     this.say(renderPipelineTable(result));
+    return result;
+  }
+
+  private async plan(kind: PlanKind): Promise<PlanResult> {
+    const { flags } = this;
+    if (flags.from) throw new UsageError('--from is for a run; a plan always holds every step');
+    const file = flags['plan-file'] ?? '-';
+    this.claimStdout({ '--plan-file': file });
+    const result = await writePlan({
+      kind,
+      shards: flags.shards ?? PLAN_DEFAULTS.shards,
+      file,
+      data: flags.data,
+      format: flags.format,
+      work: flags.out,
+      configFile: flags.config,
+      config: flags.preset ? { synth: { preset: flags.preset, overrides: {} } } : {},
+      seed: flags.seed,
+      backend: flags.backend as BackendName,
+      image: flags.image,
+      cpu: flags.cpu,
+      memory: flags.memory,
+      volumeClaim: flags['volume-claim'],
+      mount: flags.mount,
+      runId: flags['run-id'],
+    });
+    const sharded = result.steps.filter((s) => s.shards > 1).map((s) => s.name);
+    const how = { k8s: `kubectl apply -f ${file}`, argo: `argo submit --watch ${file}`, parallel: `bash ${file}` }[kind];
+    this.say(`${kind} plan: ${result.steps.length} steps (${sharded.length ? `${sharded.join(', ')} in ${result.shards} shards each` : 'none sharded'}), ${result.units} ${kind === 'k8s' ? 'Jobs' : kind === 'argo' ? 'DAG tasks' : 'parallel runs'}; checked by ${result.validated} → ${result.file}`);
+    if (file !== '-') this.say(`  run it: ${how}`);
     return result;
   }
 }

@@ -13,7 +13,8 @@ import { DATASET_FILES, loadItems } from '../dataset.js';
 import { synthesize } from '../synth.js';
 import { prepareDataset, PREPARE_FORMATS } from '../prepare/index.js';
 import { trainCtr, type CtrModelFlags } from '../ctr/train.js';
-import { resolveModelConfig, resolveTrainConfig, variantNeeds, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
+import { BEHAVIOR_FLAGS, CONTENT_FLAGS, CTR_MODEL_FLAGS, CTR_TRAIN_FLAGS, configFlags, pairs, SWING_FLAGS, synthFlags, UNION_FLAGS } from './argv.js';
+import { DEFAULT_CTR_MODEL_CONFIG, DEFAULT_CTR_TRAIN_CONFIG, resolveModelConfig, resolveTrainConfig, variantNeeds, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
 import { DEFAULT_ESU_CANDIDATES, extractEsuPairs, type EsuResult } from '../pairs/esu.js';
 import { extractSwingPairs } from '../pairs/swing.js';
 import { DEFAULT_SWING_CONFIG, type SwingConfig } from '../pairs/swing.js';
@@ -24,8 +25,8 @@ import { buildIndex } from '../retrieval/hnsw.js';
 import { searchGsu } from '../retrieval/gsu.js';
 import { nativeKernels, scorerName } from '../retrieval/native.js';
 import { kernelUsesFma } from '../retrieval/score-kernel.js';
-import { DOMAINS } from '../schemas.js';
-import { evaluate } from '../evaluate/evaluate.js';
+import { DOMAINS, type Domain } from '../schemas.js';
+import { evaluate, DEFAULT_EVALUATE_OPTIONS, type EvaluateOptions } from '../evaluate/evaluate.js';
 import type { EvaluateResult, PlantedMetrics } from '../evaluate/result.js';
 import { inputFingerprint, runSteps, type StepDef, type StepOutcome } from './runner.js';
 import { camelKeys } from '../keys.js';
@@ -223,6 +224,54 @@ function kernelKey(step: string): unknown {
   return null;
 }
 
+/**
+ * ESU extraction shards (`gist extract-pairs --method esu --shard i/n`, joined by `gist merge`): the plan runs
+ * pairs-esu and pairs-truth as n shards and a merge, like the GSU steps. Swing does not shard (its user pairs
+ * span every user).
+ */
+export const EXTRACT_PAIRS_SHARDS = true;
+
+/** Time buckets of the ESU max-attention report, and source samples per attention batch. */
+const ESU_BUCKETS = 8;
+const ESU_BATCH = 2048;
+
+/** Queries the index step samples for its recall report (`build-index --queries`). */
+const INDEX_RECALL_QUERIES = 500;
+
+/** Flags every step's command takes: the run's seed and tensor backend. */
+const common = (ctx: Ctx): string[] => ['--seed', String(ctx.seed), '--backend', ctx.backend];
+
+/** `extract-pairs --method esu` as the pairs steps call extractEsuPairs (every setting explicit: the CLI's defaults differ). */
+function esuArgv(ctx: Ctx, theta: number, splits: string[]): string[] {
+  return [
+    'extract-pairs',
+    '--data',
+    ctx.dataDir,
+    '--method',
+    'esu',
+    '--model',
+    w(ctx, 'source'),
+    // the batch size too: a sample's attention rounds with its batch's padding, and ESU shards are blocks of batches
+    ...pairs({ '--theta': theta, '--candidates': ctx.cfg.esuCandidates, '--min-history': 1, '--buckets': ESU_BUCKETS, '--batch-size': ESU_BATCH, '--split': splits }),
+    ...common(ctx),
+  ];
+}
+
+/** `search-gsu` as the GSU steps call searchGsu: soft search with `embeddings`, hard (category) search with null. */
+function gsuArgv(ctx: Ctx, embeddings: string | null): string[] {
+  const mode = embeddings === null ? ['--mode', 'hard'] : ['--embeddings', embeddings, '--mode', 'soft'];
+  return ['search-gsu', '--data', ctx.dataDir, ...mode, '--k', String(ctx.cfg.k), ...common(ctx)];
+}
+
+/** train-ctr flags of a pipeline model section: every setting explicit (train-ctr has flag defaults of its own). */
+function ctrFlags(where: string, fixed: { domain: Domain; variant: CtrVariant; asi: AsiMode }, section: PipelineConfig['source']): string[] {
+  const model = resolveModelConfig({ ...section.model, ...fixed });
+  return [
+    ...configFlags(`${where}.model`, { ...model }, { ...DEFAULT_CTR_MODEL_CONFIG }, CTR_MODEL_FLAGS, true),
+    ...configFlags(`${where}.train`, { ...resolveTrainConfig(section.train) }, { ...DEFAULT_CTR_TRAIN_CONFIG }, CTR_TRAIN_FLAGS, true),
+  ];
+}
+
 function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
   const steps: StepDef<Ctx>[] = [
     {
@@ -230,6 +279,10 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: [],
       outDir: 'data',
       config: (ctx) => (ctx.dataSource === 'synthetic' ? { synth: ctx.cfg.synth, seed: ctx.seed } : { input: path.resolve(ctx.dataSource), format: ctx.format ?? null, prepare: ctx.cfg.prepare, seed: ctx.seed }),
+      argv: (ctx) =>
+        ctx.dataSource === 'synthetic'
+          ? ['synth', '--preset', ctx.cfg.synth.preset, ...synthFlags(ctx.cfg.synth.overrides), ...common(ctx)]
+          : ['prepare', '--format', ctx.format as string, '--input', ctx.dataSource, ...pairs({ '--negatives': ctx.cfg.prepare.negatives, '--target-genres': ctx.format === 'movielens' ? ctx.cfg.prepare.targetGenres : undefined }), ...common(ctx)],
       run: async (ctx) => {
         if (ctx.dataSource === 'synthetic') return synthesize({ preset: ctx.cfg.synth.preset, out: ctx.dataDir, seed: ctx.seed, overrides: ctx.cfg.synth.overrides }, ctx.onProgress);
         return prepareDataset(
@@ -243,6 +296,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['data'],
       outDir: 'source',
       config: (ctx) => ctx.cfg.source,
+      argv: (ctx) => ['train-ctr', '--data', ctx.dataDir, ...ctrFlags('source', { domain: 'source', variant: 'din', asi: 'none' }, ctx.cfg.source), ...common(ctx)],
       run: (ctx) =>
         trainCtr({ dataDir: ctx.dataDir, outDir: w(ctx, 'source'), domain: 'source', variant: 'din', asi: 'none', model: ctx.cfg.source.model, train: ctx.cfg.source.train, seed: ctx.seed, backend: ctx.backend, resume: false, onProgress: ctx.onProgress }),
     },
@@ -251,8 +305,10 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['source'],
       outDir: 'pairs-esu',
       config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates }),
+      shards: EXTRACT_PAIRS_SHARDS,
+      argv: (ctx) => esuArgv(ctx, ctx.cfg.theta, ['train', 'valid', 'test']),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['train', 'valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['train', 'valid', 'test'], buckets: ESU_BUCKETS, batchSize: ESU_BATCH, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-truth',
@@ -260,8 +316,10 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: 'pairs-truth',
       enabled: (ctx) => separateTruth(ctx.cfg),
       config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates }),
+      shards: EXTRACT_PAIRS_SHARDS,
+      argv: (ctx) => esuArgv(ctx, ctx.cfg.recallTheta as number, ['valid', 'test']),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-truth'), theta: ctx.cfg.recallTheta as number, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['valid', 'test'], buckets: 8, batchSize: 2048, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-truth'), theta: ctx.cfg.recallTheta as number, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['valid', 'test'], buckets: ESU_BUCKETS, batchSize: ESU_BATCH, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-swing',
@@ -269,6 +327,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: 'pairs-swing',
       enabled: (ctx) => ctx.cfg.unionAblations,
       config: (ctx) => ctx.cfg.swing,
+      argv: (ctx) => ['extract-pairs', '--data', ctx.dataDir, '--method', 'swing', ...configFlags('swing', { ...ctx.cfg.swing }, { ...DEFAULT_SWING_CONFIG }, SWING_FLAGS, true), ...common(ctx)],
       run: (ctx) => extractSwingPairs({ dataDir: ctx.dataDir, outDir: w(ctx, 'pairs-swing'), config: ctx.cfg.swing, seed: ctx.seed, onProgress: ctx.onProgress }),
     },
     {
@@ -276,6 +335,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['data'],
       outDir: 'content',
       config: (ctx) => ctx.cfg.content,
+      argv: (ctx) => ['train-content', '--data', ctx.dataDir, ...configFlags('content', ctx.cfg.content, { ...DEFAULT_TRAIN_CONTENT_CONFIG }, CONTENT_FLAGS), ...common(ctx)],
       run: (ctx) => trainContent({ data: ctx.dataDir, out: w(ctx, 'content'), config: ctx.cfg.content, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
@@ -283,6 +343,17 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['source', 'content'],
       outDir: 'behavior',
       config: (ctx) => ctx.cfg.behavior,
+      argv: (ctx) => [
+        'train-behavior',
+        '--data',
+        ctx.dataDir,
+        '--id-embeddings',
+        w(ctx, 'source', 'id_embeddings.arrow'),
+        '--content-model',
+        w(ctx, 'content', 'model'),
+        ...configFlags('behavior', ctx.cfg.behavior, { ...DEFAULT_TRAIN_BEHAVIOR_CONFIG }, BEHAVIOR_FLAGS),
+        ...common(ctx),
+      ],
       run: (ctx) =>
         trainBehavior({ data: ctx.dataDir, idEmbeddings: w(ctx, 'source', 'id_embeddings.arrow'), contentModel: w(ctx, 'content', 'model'), out: w(ctx, 'behavior'), config: ctx.cfg.behavior, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
@@ -293,6 +364,19 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['content', 'behavior', u.pairs === 'esu' ? 'pairs-esu' : 'pairs-swing'],
       outDir: u.name,
       config: (ctx) => ({ ...ctx.cfg.union, ...u.over }),
+      argv: (ctx) => [
+        'train-union',
+        '--data',
+        ctx.dataDir,
+        '--content',
+        w(ctx, 'content', 'content.arrow'),
+        '--behavior',
+        w(ctx, 'behavior', 'behavior.arrow'),
+        '--pairs',
+        w(ctx, `pairs-${u.pairs}`, 'pairs.arrow'),
+        ...configFlags('union', { ...ctx.cfg.union, ...u.over }, { ...DEFAULT_TRAIN_UNION_CONFIG }, UNION_FLAGS),
+        ...common(ctx),
+      ],
       run: (ctx) =>
         trainUnion({
           data: ctx.dataDir,
@@ -313,14 +397,26 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['union', 'pairs-esu', 'pairs-truth'],
       outDir: 'index',
       config: (ctx) => ctx.cfg.index,
+      argv: (ctx) => [
+        'build-index',
+        '--embeddings',
+        w(ctx, 'union', 'joint.arrow'),
+        ...pairs({ '--m': ctx.cfg.index.m, '--ef-construction': ctx.cfg.index.efConstruction, '--ef': ctx.cfg.index.ef, '--queries': INDEX_RECALL_QUERIES }),
+        '--recall',
+        '--pairs',
+        truthPairs(ctx),
+        ...common(ctx),
+      ],
       run: (ctx) =>
-        buildIndex({ embeddings: w(ctx, 'union', 'joint.arrow'), out: w(ctx, 'index'), config: ctx.cfg.index, seed: ctx.seed, recall: { queries: 500, pairs: truthPairs(ctx) }, onProgress: ctx.onProgress }),
+        buildIndex({ embeddings: w(ctx, 'union', 'joint.arrow'), out: w(ctx, 'index'), config: ctx.cfg.index, seed: ctx.seed, recall: { queries: INDEX_RECALL_QUERIES, pairs: truthPairs(ctx) }, onProgress: ctx.onProgress }),
     },
     {
       name: 'gsu-joint',
       deps: ['union'],
       outDir: 'gsu-joint',
       config: (ctx) => ({ k: ctx.cfg.k }),
+      shards: true,
+      argv: (ctx) => gsuArgv(ctx, w(ctx, 'union', 'joint.arrow')),
       run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, 'union', 'joint.arrow'), out: w(ctx, 'gsu-joint'), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
     },
     // GSU over the other unions' u, for gist runs that ask for them (Tables 2 and 4).
@@ -330,6 +426,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
         deps: [union],
         outDir: gsuStepOf(union),
         config: (ctx) => ({ k: ctx.cfg.k }),
+        shards: true,
+        argv: (ctx) => gsuArgv(ctx, w(ctx, union, 'joint.arrow')),
         run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, union, 'joint.arrow'), out: w(ctx, gsuStepOf(union)), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
       }),
     ),
@@ -338,6 +436,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['content'],
       outDir: 'gsu-content',
       config: (ctx) => ({ k: ctx.cfg.k }),
+      shards: true,
+      argv: (ctx) => gsuArgv(ctx, w(ctx, 'content', 'content.arrow')),
       run: (ctx) => searchGsu({ data: ctx.dataDir, embeddings: w(ctx, 'content', 'content.arrow'), out: w(ctx, 'gsu-content'), config: { mode: 'soft', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
     },
     {
@@ -346,6 +446,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: 'gsu-hard',
       enabled: (ctx) => ctx.hasCategories(),
       config: (ctx) => ({ k: ctx.cfg.k }),
+      shards: true,
+      argv: (ctx) => gsuArgv(ctx, null),
       run: (ctx) => searchGsu({ data: ctx.dataDir, out: w(ctx, 'gsu-hard'), config: { mode: 'hard', k: ctx.cfg.k }, seed: ctx.seed, onProgress: ctx.onProgress }),
     },
   );
@@ -359,6 +461,15 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: `ctr-${r.name}`,
       enabled: (ctx) => r.variant !== 'sim-hard' || ctx.hasCategories(),
       config: (ctx) => ({ run: r, target: ctx.cfg.target }),
+      argv: (ctx) => [
+        'train-ctr',
+        '--data',
+        ctx.dataDir,
+        ...(gsuStep && variantNeeds(r.variant, r.asi).gsu ? ['--gsu', w(ctx, gsuStep, 'gsu.arrow')] : []),
+        ...(variantNeeds(r.variant, r.asi).joint ? ['--embeddings', w(ctx, union, 'joint.arrow')] : []),
+        ...ctrFlags(`target (run ${r.name})`, { domain: 'target', variant: r.variant, asi: r.asi }, ctx.cfg.target),
+        ...common(ctx),
+      ],
       run: (ctx) =>
         trainCtr({
           dataDir: ctx.dataDir,
@@ -395,6 +506,51 @@ function embeddingRuns(ctx: Ctx): string[] {
   ];
 }
 
+/**
+ * What `evaluate` gets at the end of a run (`ran`: the steps that were not disabled). `truth`: held-out ESU pairs
+ * exist, so embeddings are scored by Recall@K against them; `planted`: the data has planted truth.
+ */
+function evaluateOptions(ctx: Ctx, ran: ReadonlySet<string>, truth: boolean, planted: boolean): EvaluateOptions {
+  const predictions = ctx.cfg.runs.filter((r) => ran.has(`ctr-${r.name}`)).map((r) => `${r.name}=${w(ctx, `ctr-${r.name}`, 'predictions.arrow')}`);
+  const gsu = ['gsu-joint', 'gsu-content', 'gsu-hard', ...UNION_STEPS.filter((u) => u !== 'union').map(gsuStepOf)].filter((g) => ran.has(g)).map((g) => `${g}=${w(ctx, g, 'gsu.arrow')}`);
+  return {
+    ...DEFAULT_EVALUATE_OPTIONS,
+    predictions,
+    split: 'test',
+    // AUC gains are relative to DIN when it ran (evaluate's default otherwise: the first run).
+    baselineRun: predictions.some((p) => p.startsWith('din=')) ? 'din' : undefined,
+    data: ctx.dataDir,
+    gsu,
+    embeddings: truth || planted ? embeddingRuns(ctx) : [],
+    pairs: truth ? truthPairs(ctx) : undefined,
+    // Truth pairs the unions trained on (ESU; Swing for union-swing) would reward memorisation: left out.
+    trainPairs: truth ? [w(ctx, 'pairs-esu', 'pairs.arrow'), ...(ran.has('union-swing') ? [w(ctx, 'pairs-swing', 'pairs.arrow')] : [])] : undefined,
+    ks: ctx.cfg.ks,
+    html: w(ctx, 'eval', 'report.html'),
+    saveMetrics: w(ctx, 'eval', 'metrics.json'),
+  };
+}
+
+/** `gist evaluate` arguments for evaluate options (predictions first: the repeatable flags take one value each). */
+function evaluateArgv(o: EvaluateOptions): string[] {
+  const each = (flag: string, values: readonly string[] | undefined): string[] => (values ?? []).flatMap((v) => [flag, v]);
+  if (o.maxDrop !== DEFAULT_EVALUATE_OPTIONS.maxDrop || o.baselineMetrics || o.popularityThreshold !== undefined) throw new Error('plan: evaluate options the pipeline does not set');
+  return [
+    'evaluate',
+    ...o.predictions,
+    '--split',
+    o.split,
+    ...pairs({ '--baseline-run': o.baselineRun, '--data': o.data }),
+    ...each('--gsu', o.gsu),
+    ...each('--embeddings', o.embeddings),
+    ...pairs({ '--pairs': o.pairs }),
+    ...each('--train-pairs', o.trainPairs),
+    '--ks',
+    o.ks.join(','),
+    ...pairs({ '--html': o.html, '--save-metrics': o.saveMetrics }),
+  ];
+}
+
 /** Resolve a pipeline config: defaults ⊕ file ⊕ inline overrides; unknown keys are usage errors. */
 export function resolvePipelineConfig(file?: string, inline: Record<string, unknown> = {}): PipelineConfig {
   // Keys in snake_case (documented) or camelCase (files written before 0.2) alike.
@@ -425,18 +581,90 @@ export function resolvePipelineConfig(file?: string, inline: Record<string, unkn
   return cfg;
 }
 
+/** The dataset folder the steps read, and whether `data` names a prepared folder (used as is: no data step). */
+function dataOf(data: string, format: string | undefined, work: string): { dataDir: string; prepared: boolean } {
+  if (data === 'synthetic') return { dataDir: path.join(work, 'data'), prepared: false };
+  if (isPrepared(data)) return { dataDir: path.resolve(data), prepared: true };
+  if (!format) throw new UsageError(`${data} is not a prepared dataset folder: give --format ${PREPARE_FORMATS.join('|')} to prepare it`);
+  return { dataDir: path.join(work, 'data'), prepared: false };
+}
+
+/** The steps of a run: a prepared folder has no data step, and steps that depended on it depend on nothing. */
+function stepsFor(cfg: PipelineConfig, prepared: boolean): StepDef<Ctx>[] {
+  const steps = buildSteps(cfg);
+  return prepared ? steps.filter((s) => s.name !== 'data').map((s) => ({ ...s, deps: s.deps.filter((d) => d !== 'data') })) : steps;
+}
+
+/** Pipeline inputs a plan is made from (as `gist pipeline` takes them). */
+export interface PipelinePlanInput {
+  data: string;
+  format?: string;
+  /** The work folder as the machines that run the plan see it. */
+  work: string;
+  config?: Record<string, unknown>;
+  configFile?: string;
+  seed: number;
+  backend: BackendName;
+}
+
+/** One step of a plan: its gist command line (without `gist` and `--out`), its output folder, what it waits for. */
+export interface PlannedStep {
+  name: string;
+  deps: string[];
+  argv: string[];
+  /** `--out` of the command (null: the command names its outputs itself, as evaluate's --html/--save-metrics). */
+  out: string | null;
+  /** The command takes --shard i/n and `gist merge` joins the shards into `out`. */
+  shards: boolean;
+}
+
+/** Whether the dataset's items have categories (SIM hard applies), decided before any step runs. */
+function categoriesBeforeRun(data: string, format: string | undefined, dataDir: string, prepared: boolean): boolean {
+  if (data === 'synthetic') return true; // synth: category = topic
+  if (prepared) return loadItems(path.join(dataDir, DATASET_FILES.items)).category !== null;
+  if (format === 'movielens') return true; // first genre
+  if (format === 'food-kitchen') return false;
+  throw new UsageError(`--plan: whether ${data}'s items have categories (SIM hard) is known only once it is imported: run \`gist prepare --format ${format}\` first and plan on the prepared folder`);
+}
+
+/**
+ * The whole run as gist commands in dependency order, ending with `evaluate`: what `gist pipeline --plan` hands
+ * to a cluster or GNU parallel. Each command writes what the in-process step writes (same files, same bytes, as
+ * the pipeline's own test checks); steps the data rules out (SIM hard without categories) are left out.
+ * Evaluate is planned as if held-out ESU pairs exist (the in-process run, finding none, skips Recall@K).
+ */
+export function pipelineCommands(o: PipelinePlanInput): { work: string; dataDir: string; steps: PlannedStep[] } {
+  const cfg = resolvePipelineConfig(o.configFile, o.config);
+  const work = o.work;
+  const { dataDir, prepared } = dataOf(o.data, o.format, work);
+  const categories = categoriesBeforeRun(o.data, o.format, dataDir, prepared);
+  const ctx: Ctx = {
+    work,
+    dataDir,
+    dataSource: o.data === 'synthetic' ? o.data : path.resolve(o.data),
+    format: o.format,
+    cfg,
+    seed: o.seed,
+    backend: o.backend,
+    onProgress: noProgress,
+    hasCategories: () => categories,
+  };
+  const enabled = stepsFor(cfg, prepared).filter((s) => !s.enabled || s.enabled(ctx));
+  const names = new Set(enabled.map((s) => s.name));
+  const steps: PlannedStep[] = enabled.map((s) => {
+    if (!s.argv) throw new Error(`pipeline step ${s.name} has no command line`);
+    return { name: s.name, deps: s.deps.filter((d) => names.has(d)), argv: s.argv(ctx), out: w(ctx, s.outDir), shards: s.shards ?? false };
+  });
+  // evaluate reads the last outputs of every branch: it runs after everything, as in the single process
+  steps.push({ name: 'eval', deps: [...names], argv: evaluateArgv(evaluateOptions(ctx, names, true, false)), out: null, shards: false });
+  return { work, dataDir, steps };
+}
+
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const t0 = performance.now();
   const cfg = resolvePipelineConfig(o.configFile, o.config);
   const work = path.resolve(o.work);
-  let dataDir: string;
-  if (o.data === 'synthetic') dataDir = path.join(work, 'data');
-  else if (isPrepared(o.data)) dataDir = path.resolve(o.data);
-  else {
-    if (!o.format) throw new UsageError(`${o.data} is not a prepared dataset folder: give --format ${PREPARE_FORMATS.join('|')} to prepare it`);
-    dataDir = path.join(work, 'data');
-  }
-  const prepared = o.data !== 'synthetic' && isPrepared(o.data);
+  const { dataDir, prepared } = dataOf(o.data, o.format, work);
   let categories: boolean | undefined;
   const ctx: Ctx = {
     work,
@@ -449,47 +677,25 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     onProgress: o.onProgress ?? noProgress,
     hasCategories: () => (categories ??= loadItems(path.join(dataDir, DATASET_FILES.items)).category !== null),
   };
-  let steps = buildSteps(cfg);
-  if (prepared) {
-    // A prepared folder is used as is: no data step; steps that depended on it depend on nothing.
-    steps = steps.filter((s) => s.name !== 'data').map((s) => ({ ...s, deps: s.deps.filter((d) => d !== 'data') }));
-  }
+  const steps = stepsFor(cfg, prepared);
   // Every step's output rests on the seed, the backend and the input data (another folder, or its files
   // rewritten in place: a synthetic data step's own config covers its data).
   const keyBase = { seed: o.seed, backend: o.backend, data: o.data === 'synthetic' ? 'synthetic' : inputFingerprint(prepared ? datasetFiles(dataDir) : [o.data]) };
   const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, { from: o.from, keyBase, stepKey: kernelKey, onStep: o.onStep });
 
   const ran = new Set(outcomes.filter((x) => x.status !== 'disabled').map((x) => x.name));
-  const predictions = cfg.runs.filter((r) => ran.has(`ctr-${r.name}`)).map((r) => `${r.name}=${w(ctx, `ctr-${r.name}`, 'predictions.arrow')}`);
-  const gsu = ['gsu-joint', 'gsu-content', 'gsu-hard', ...UNION_STEPS.filter((u) => u !== 'union').map(gsuStepOf)].filter((g) => ran.has(g)).map((g) => `${g}=${w(ctx, g, 'gsu.arrow')}`);
   const evalDir = w(ctx, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
-  const report = path.join(evalDir, 'report.html');
-  const metrics = path.join(evalDir, 'metrics.json');
   const esu = outcomes.find((x) => x.name === 'pairs-esu')?.result as Partial<EsuResult> | undefined;
   const truth = separateTruth(cfg) ? (outcomes.find((x) => x.name === 'pairs-truth')?.result as Partial<EsuResult> | undefined) : esu;
   const truthTheta = cfg.recallTheta ?? cfg.theta;
   const heldOutPairs = (truth?.pairs_by_split?.valid ?? 0) + (truth?.pairs_by_split?.test ?? 0);
   const warnings: string[] = [];
   if (heldOutPairs === 0) warnings.push(`no ESU pairs from valid/test samples at θ = ${truthTheta}: Recall@K skipped (lower recallTheta in the config to get some)`);
-  const ev: EvaluateResult = await evaluate(
-    {
-      predictions,
-      split: 'test',
-      // AUC gains are relative to DIN when it ran (evaluate's default otherwise: the first run).
-      baselineRun: predictions.some((p) => p.startsWith('din=')) ? 'din' : undefined,
-      data: dataDir,
-      gsu,
-      embeddings: heldOutPairs > 0 || fs.existsSync(path.join(dataDir, DATASET_FILES.planted)) ? embeddingRuns(ctx) : [],
-      pairs: heldOutPairs > 0 ? truthPairs(ctx) : undefined,
-      // Truth pairs the unions trained on (ESU; Swing for union-swing) would reward memorisation: left out.
-      trainPairs: heldOutPairs > 0 ? [w(ctx, 'pairs-esu', 'pairs.arrow'), ...(ran.has('union-swing') ? [w(ctx, 'pairs-swing', 'pairs.arrow')] : [])] : undefined,
-      ks: cfg.ks,
-      html: report,
-      saveMetrics: metrics,
-    },
-    ctx.onProgress,
-  );
+  const evalOptions = evaluateOptions(ctx, ran, heldOutPairs > 0, fs.existsSync(path.join(dataDir, DATASET_FILES.planted)));
+  const report = evalOptions.html as string;
+  const metrics = evalOptions.saveMetrics as string;
+  const ev: EvaluateResult = await evaluate(evalOptions, ctx.onProgress);
   const scoredPairs = ev.recall[0]?.pairs ?? 0;
   if (ev.recall.length && scoredPairs < 30) warnings.push(`Recall@K rests on ${scoredPairs} held-out ESU pairs (θ = ${truthTheta}): too few to rank embeddings; lower recallTheta in the config`);
   const table: PipelineTableRow[] = ev.runs.map((r) => ({

@@ -23,6 +23,13 @@ export interface StepDef<Ctx> {
   /** False to leave the step out (e.g. hard search on a dataset without categories). */
   enabled?(ctx: Ctx): boolean;
   run(ctx: Ctx): Promise<unknown>;
+  /**
+   * The same work as `run` as a gist command line (without `gist` and without `--out`, which the plan adds):
+   * `gist pipeline --plan` writes these so a cluster or GNU parallel runs them, with outputs identical to `run`'s.
+   */
+  argv?(ctx: Ctx): string[];
+  /** The command takes `--shard i/n`, and `gist merge` joins the shard folders into the output `run` writes. */
+  readonly shards?: boolean;
 }
 
 export interface StepRecord {
