@@ -18,6 +18,8 @@ interface CtrFlagValues {
   m1: number;
   m2: number;
   'simdist-norm': string;
+  'sim-score-dim': number;
+  'eval-batch-size': number;
   epochs: number;
   'batch-size': number;
   patience: number;
@@ -39,6 +41,7 @@ export function ctrModelOverrides(flags: CtrFlagValues, given: Given): Partial<C
     m1: given('m1', flags.m1),
     m2: given('m2', flags.m2),
     simDistNorm: given('simdist-norm', flags['simdist-norm'] as 'fraction' | 'log-count'),
+    simScoreDim: given('sim-score-dim', flags['sim-score-dim']),
   };
 }
 
@@ -50,5 +53,6 @@ export function ctrTrainOverrides(flags: CtrFlagValues, given: Given, lr: number
     patience: given('patience', flags.patience),
     maxTrainSamples: given('max-train-samples', flags['max-train-samples']),
     bucketBatches: given('bucket-batches', flags['bucket-batches']),
+    evalBatchSize: given('eval-batch-size', flags['eval-batch-size']),
   };
 }

@@ -31,6 +31,8 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     'min-history': Flags.integer({ description: 'esu: skip samples with fewer history events (1 keeps all; a 1-event history always has a_k = 1)', min: 1, default: 1 }),
     alpha: Flags.string({ description: 'swing: smoothing alpha in 1 / (alpha + |I_u ∩ I_v|)', default: String(DEFAULT_SWING_CONFIG.alpha) }),
     'top-n': Flags.integer({ description: 'swing: neighbours kept per item', min: 1, default: DEFAULT_SWING_CONFIG.topN }),
+    'max-items-per-user': Flags.integer({ description: 'swing: most recent distinct items per user', min: 1, default: DEFAULT_SWING_CONFIG.maxItemsPerUser }),
+    'max-users-per-item': Flags.integer({ description: 'swing: users per item at most (a seeded sample beyond)', min: 1, default: DEFAULT_SWING_CONFIG.maxUsersPerItem }),
   };
 
   async run(): Promise<EsuResult | EsuShardResult | SwingResult> {
@@ -42,7 +44,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     };
     if (flags.method === 'swing') {
       if (flags.shard) throw new UsageError('--shard is for --method esu: Swing scores user pairs across every user (run it whole)');
-      const config = { ...DEFAULT_SWING_CONFIG, alpha: num('alpha', flags.alpha), topN: flags['top-n'] };
+      const config = { alpha: num('alpha', flags.alpha), topN: flags['top-n'], maxItemsPerUser: flags['max-items-per-user'], maxUsersPerItem: flags['max-users-per-item'] };
       const r = await extractSwingPairs({ dataDir: flags.data, outDir: flags.out, config, seed: flags.seed, onProgress: this.progress() });
       this.say(`${r.pairs} Swing pairs for ${r.items_with_pairs} items (${r.user_pairs} user pairs, alpha ${r.alpha}, top ${r.top_n}) → ${r.outputs.pairs}`);
       return r;

@@ -231,11 +231,11 @@ test('--plan refuses what it cannot express, before writing anything', () => {
   ensureBuilt();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-plan-bad-'));
   const cfg = path.join(dir, 'cfg.json');
-  // train-ctr has no flag for sim_score_dim: a plan would silently train another model
-  fs.writeFileSync(cfg, JSON.stringify({ target: { model: { sim_score_dim: 4 } } }));
+  // gist synth has no flag for topic_weight (only its --config file): a plan would silently make other data
+  fs.writeFileSync(cfg, JSON.stringify({ synth: { preset: 'tiny', overrides: { topic_weight: 2 } } }));
   const file = path.join(dir, 'plan.sh');
   const cases: [string[], RegExp][] = [
-    [['--data', TINY, '--config', cfg, '--out', path.join(dir, 'w'), '--plan', 'parallel', '--plan-file', file], /sim_score_dim/],
+    [['--data', 'synthetic', '--config', cfg, '--out', path.join(dir, 'w'), '--plan', 'parallel', '--plan-file', file], /topic_weight/],
     [['--data', TINY, '--out', 'relative/work', '--plan', 'k8s', '--plan-file', file], /absolute/],
     [['--data', TINY, '--out', path.join(dir, 'w'), '--plan', 'k8s', '--plan-file', file], /not under/],
     [['--data', TINY, '--out', path.join(dir, 'w'), '--shards', '2'], /--shards is for --plan/],

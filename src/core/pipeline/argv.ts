@@ -4,14 +4,11 @@
  * command has no flag for cannot be planned: that is a usage error, never silently dropped.
  */
 import { UsageError } from '../errors.js';
+import { camelKey as camel, snakeKey as snake } from '../keys.js';
 
 /** config key → its flag (`--bag-dim`), or null when the command has none. */
 export type FlagTable = Readonly<Record<string, string | null>>;
 
-/** snake_case spelling of a config key, as config files and messages write it. */
-const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-/** camelCase spelling (config files may use either). */
-const camel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** A flag value as the CLI parses it back: numbers in JS's shortest round-trip form, lists comma-separated. */
 export function flagValue(v: unknown): string {
@@ -67,7 +64,7 @@ export const CTR_MODEL_FLAGS: FlagTable = {
   m1: '--m1',
   m2: '--m2',
   simDistNorm: '--simdist-norm',
-  simScoreDim: null,
+  simScoreDim: '--sim-score-dim',
   // filled from the data, never set by the pipeline
   numItems: null,
   numCategories: null,
@@ -80,7 +77,7 @@ export const CTR_TRAIN_FLAGS: FlagTable = {
   lr: '--lr',
   patience: '--patience',
   maxTrainSamples: '--max-train-samples',
-  evalBatchSize: null,
+  evalBatchSize: '--eval-batch-size',
   bucketBatches: '--bucket-batches',
 };
 
@@ -117,7 +114,7 @@ export const UNION_FLAGS: FlagTable = {
   evalMaxPairs: '--eval-max-pairs',
   pairWeighting: '--pair-weighting',
 };
-export const SWING_FLAGS: FlagTable = { alpha: '--alpha', topN: '--top-n', maxItemsPerUser: null, maxUsersPerItem: null };
+export const SWING_FLAGS: FlagTable = { alpha: '--alpha', topN: '--top-n', maxItemsPerUser: '--max-items-per-user', maxUsersPerItem: '--max-users-per-item' };
 
 /** `gist synth` flags for SynthConfig overrides (the rest only through its --config file, which a plan does not carry). */
 export const SYNTH_FLAGS: Readonly<Record<string, string>> = {
