@@ -3,7 +3,8 @@ import { BaseCommand } from '../cli/base-command.js';
 import { renderPipelineTable } from '../cli/render-pipeline.js';
 import { PREPARE_FORMATS } from '../core/prepare/index.js';
 import { runPipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline/pipeline.js';
-import { PLAN_DEFAULTS, PLAN_KINDS, writePlan, type PlanKind, type PlanResult } from '../core/pipeline/plan.js';
+import { PLAN_ONLY_FLAGS, planFlags } from '../cli/plan-flags.js';
+import { PLAN_DEFAULTS, writePlan, type PlanKind, type PlanResult } from '../core/pipeline/plan.js';
 import { UsageError } from '../core/errors.js';
 import { SYNTH_PRESET_NAMES } from '../core/synth.js';
 import type { BackendName } from '../core/engine/backend.js';
@@ -30,24 +31,13 @@ A step whose config and inputs did not change since its last run is skipped (sta
     out: Flags.directory({ char: 'o', description: 'work folder (state, every step output, eval/report.html)', required: true }),
     config: Flags.file({ description: 'JSON file overriding pipeline config fields', exists: true }),
     from: Flags.string({ description: 'rerun from this step (and all steps after it)' }),
-    plan: Flags.string({ description: 'write the run as a plan instead of running it: Kubernetes Jobs, an Argo Workflow, or a GNU parallel script', options: [...PLAN_KINDS], helpGroup: 'PLAN' }),
-    shards: Flags.integer({ description: `shards of each sharded step (GSU search, …) [default: ${PLAN_DEFAULTS.shards}]`, min: 1, helpGroup: 'PLAN' }),
-    'plan-file': Flags.string({ description: 'where the plan goes (- = stdout) [default: -]', helpGroup: 'PLAN' }),
-    image: Flags.string({ description: `k8s/argo: container image with gist on its PATH [default: ${PLAN_DEFAULTS.image}]`, helpGroup: 'PLAN' }),
-    cpu: Flags.string({ description: `k8s/argo: CPU of each step's container, requests = limits [default: ${PLAN_DEFAULTS.cpu}]`, helpGroup: 'PLAN' }),
-    memory: Flags.string({ description: `k8s/argo: memory of each step's container, requests = limits [default: ${PLAN_DEFAULTS.memory}]`, helpGroup: 'PLAN' }),
-    'volume-claim': Flags.string({ description: `k8s/argo: PersistentVolumeClaim every pod mounts [default: ${PLAN_DEFAULTS.volumeClaim}]`, helpGroup: 'PLAN' }),
-    mount: Flags.string({ description: 'k8s/argo: where the volume is mounted; --out and --data lie under it [default: --out]', helpGroup: 'PLAN' }),
-    'run-id': Flags.string({ description: "k8s: this run's id in Job names and completion markers [default: from the clock]", helpGroup: 'PLAN' }),
+    ...planFlags,
   };
-
-  /** Flags that only shape a plan. */
-  private static readonly planFlags = ['shards', 'plan-file', 'image', 'cpu', 'memory', 'volume-claim', 'mount', 'run-id'] as const;
 
   async run(): Promise<PipelineResult | PlanResult> {
     const { flags } = this;
     if (flags.plan) return this.plan(flags.plan as PlanKind);
-    const given = Pipeline.planFlags.filter((f) => flags[f] !== undefined);
+    const given = PLAN_ONLY_FLAGS.filter((f) => flags[f] !== undefined);
     if (given.length) throw new UsageError(`--${given[0]} is for --plan k8s|argo|parallel`);
     const options: PipelineOptions = {
       data: flags.data,
