@@ -26,7 +26,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     split: splitFlag('esu: splits whose samples produce pairs'),
     buckets: Flags.integer({ description: 'esu: time buckets for the max-attention report', min: 1, default: 10 }),
     candidates: Flags.integer({ description: "esu: R, the size of S_A — the source GSU's top-R distinct history items by ID-embedding cosine that the attention runs over (0 = the model's recent-history window)", min: 0, default: DEFAULT_ESU_CANDIDATES }),
-    'batch-size': Flags.integer({ description: 'esu: source samples per attention batch', min: 1, default: 1024 }),
+    'batch-size': Flags.integer({ description: 'esu: source samples per attention batch (each block of this many chosen samples is one batch; the pipeline uses 2048)', min: 1, default: 2048 }),
     shard: shardFlag('esu: run the source samples of users with user_id mod n = i only, for `gist merge` (Swing does not shard: its user pairs span every user)'),
     'min-history': Flags.integer({ description: 'esu: skip samples with fewer history events (1 keeps all; a 1-event history always has a_k = 1)', min: 1, default: 1 }),
     alpha: Flags.string({ description: 'swing: smoothing alpha in 1 / (alpha + |I_u ∩ I_v|)', default: String(DEFAULT_SWING_CONFIG.alpha) }),
