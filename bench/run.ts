@@ -6,11 +6,13 @@
  *   retrieval  — search-gsu / build-index figures (bench/retrieval.ts, when it exports runRetrievalBench)
  *   startup_ms — median of 5 `node bin/run.js --help` (needs `npm run build`; null when dist/ is missing)
  *   memory     — peak RSS of search-gsu and train-ctr at 64k and 256k samples (bench/memory.ts; needs dist/)
+ *   scaling    — search-gsu time at L = 1k, 10k, 100k and train-ctr time at 3 sample counts, fitted (bench/scaling.ts)
  *   paper_scale — the last `npm run bench:paper` record (bench/paper.ts: the paper-shaped pipeline, ~10 min)
  * Top-level ratios: train_vs_torch, gsu_peak_ratio, inserts_vs_python, qps_vs_python_at_equal_recall (≥ 1 = met).
  *
  * Flags: --quick (short run; sets GIST_BENCH_SCALE=0.05 for retrieval unless set), --no-peers (no python peers:
- * torch is skipped and so is the retrieval bench, which always runs its own), --no-retrieval, --no-ctr, --no-memory.
+ * torch is skipped and so is the retrieval bench, which always runs its own), --no-retrieval, --no-ctr, --no-memory,
+ * --no-scaling.
  * The full run took 7.5 minutes on the shared 2-core VM with a load average of ~7 (CTR 4.2 min, retrieval ~3).
  * `npm run -s bench` keeps npm's own banner off stdout, so stdout is exactly the JSON.
  * Smoke check (< 60 s, no python needed): `node --import tsx bench/run.ts --quick --no-peers`.
@@ -22,11 +24,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runCtrBench } from './ctr.js';
 import { runMemoryBench } from './memory.js';
 import { PAPER_TARGET, readPaperRun } from './paper.js';
+import { runScalingBench } from './scaling.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const args = new Set(process.argv.slice(2));
-const known = ['--quick', '--no-peers', '--no-retrieval', '--no-ctr', '--no-memory'];
+const known = ['--quick', '--no-peers', '--no-retrieval', '--no-ctr', '--no-memory', '--no-scaling'];
 for (const a of args) {
   if (!known.includes(a)) {
     process.stderr.write(`bench: unknown flag ${a} (known: ${known.join(' ')})\n`);
@@ -106,6 +109,14 @@ if (!args.has('--no-memory')) {
     result.memory_bounded = memory.commands.every((c) => c.bounded);
   } catch (err) {
     result.memory = { error: (err as Error).message };
+  }
+}
+if (!args.has('--no-scaling')) {
+  log('scaling: search-gsu vs L, train-ctr vs samples');
+  try {
+    result.scaling = await runScalingBench({ quick, log });
+  } catch (err) {
+    result.scaling = { error: (err as Error).message };
   }
 }
 // the paper-shaped pipeline run takes ~10 minutes: `npm run bench:paper` records it, this reports the record
