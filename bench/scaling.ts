@@ -29,20 +29,10 @@ export function fitAffine(x: readonly number[], y: readonly number[]): { fixed: 
   return { fixed: my - perUnit * mx, per_unit: perUnit };
 }
 
-/** Exponent b and factor a of time ≈ a · x^b (least squares on log–log). */
+/** Exponent b and factor a of time ≈ a · x^b: the affine fit on log–log axes. */
 export function fitPowerLaw(x: readonly number[], y: readonly number[]): { exponent: number; factor: number } {
-  const lx = x.map(Math.log);
-  const ly = y.map(Math.log);
-  const mx = lx.reduce((s, v) => s + v, 0) / lx.length;
-  const my = ly.reduce((s, v) => s + v, 0) / ly.length;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < lx.length; i++) {
-    sxy += (lx[i] - mx) * (ly[i] - my);
-    sxx += (lx[i] - mx) ** 2;
-  }
-  const exponent = sxx > 0 ? sxy / sxx : NaN;
-  return { exponent, factor: Math.exp(my - exponent * mx) };
+  const { fixed, per_unit } = fitAffine(x.map(Math.log), y.map(Math.log));
+  return { exponent: per_unit, factor: Math.exp(fixed) };
 }
 
 export interface ScalingRow {

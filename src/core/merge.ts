@@ -11,7 +11,7 @@ import { mergePredictShards } from './ctr/predict.js';
 import { mergeRanksShards } from './evaluate/evaluate.js';
 import { mergeEsuShards } from './pairs/esu.js';
 import { mergeGsuShards } from './retrieval/gsu.js';
-import { checkShardSet, readShardPart } from './shard.js';
+import { checkShardSet, readShardPart, type ShardPart } from './shard.js';
 
 export interface MergeResult {
   /** The command whose shards were merged. */
@@ -23,8 +23,19 @@ export interface MergeResult {
   rows: number;
 }
 
+/** Each command's merge of its shard folders (search-gsu's, which reads gsu.arrow's metadata, is mergeGsuShards). */
+const MERGERS: Record<string, (parts: ShardPart[], out: string) => Promise<{ file: string; rows: number }>> = {
+  'extract-pairs': async (parts, out) => {
+    const r = await mergeEsuShards(parts, out);
+    return { file: r.outputs.pairs, rows: r.pairs };
+  },
+  embed: mergeEmbedShards,
+  predict: mergePredictShards,
+  evaluate: mergeRanksShards,
+};
+
 /** Commands whose `--shard` outputs `gist merge` joins. */
-export const MERGEABLE_COMMANDS = ['search-gsu', 'extract-pairs', 'embed', 'predict', 'evaluate'] as const;
+export const MERGEABLE_COMMANDS = ['search-gsu', ...Object.keys(MERGERS)];
 
 function readJsonIfAny(file: string): Record<string, unknown> | null {
   return fs.existsSync(file) ? readJsonFile(file) : null;
@@ -41,14 +52,8 @@ export async function mergeShards(opts: { inputs: string[]; out: string }): Prom
   }
   const parts = checkShardSet(opts.inputs.map(readShardPart));
   const command = parts[0].command;
-  if (command === 'extract-pairs') {
-    const r = await mergeEsuShards(parts, opts.out);
-    return { command, out: path.resolve(opts.out), file: r.outputs.pairs, shards: parts.length, rows: r.pairs };
-  }
-  if (command === 'embed' || command === 'predict' || command === 'evaluate') {
-    const merge = { embed: mergeEmbedShards, predict: mergePredictShards, evaluate: mergeRanksShards }[command];
-    const r = await merge(parts, opts.out);
-    return { command, out: path.resolve(opts.out), file: r.file, shards: parts.length, rows: r.rows };
-  }
-  throw new UsageError(`${parts[0].dir}: shards of ${command} cannot be merged (mergeable: ${MERGEABLE_COMMANDS.join(', ')})`);
+  const merge = MERGERS[command];
+  if (!merge) throw new UsageError(`${parts[0].dir}: shards of ${command} cannot be merged (mergeable: ${MERGEABLE_COMMANDS.join(', ')})`);
+  const r = await merge(parts, opts.out);
+  return { command, out: path.resolve(opts.out), file: r.file, shards: parts.length, rows: r.rows };
 }

@@ -72,20 +72,27 @@ export function readShardPart(input: string): ShardPart {
 export function checkShardSet(parts: ShardPart[], command?: string): ShardPart[] {
   if (parts.length === 0) throw new UsageError('merge needs at least one shard folder');
   const first = parts[0];
-  const n = first.shard.count;
-  const seen: (string | undefined)[] = Array.from({ length: n }, () => undefined);
   const settings = JSON.stringify(first.config);
   for (const p of parts) {
     if (command && p.command !== command) throw new UsageError(`${p.dir} is a shard of ${p.command}, not of ${command}`);
     if (p.command !== first.command) throw new UsageError(`${p.dir} is a shard of ${p.command}, ${first.dir} of ${first.command}`);
-    if (p.shard.count !== n) throw new UsageError(`shard counts differ: ${first.dir} is one of ${n}, ${p.dir} one of ${p.shard.count}`);
-    if (seen[p.shard.index]) throw new UsageError(`shard ${shardLabel(p.shard)} given twice (${seen[p.shard.index]} and ${p.dir})`);
-    seen[p.shard.index] = p.dir;
-    if (JSON.stringify(p.config) !== settings) throw new UsageError(`${p.dir}: config.json differs from ${first.dir} (shards of different runs)`);
+  }
+  checkShardIndices(parts.map((p) => ({ ...p.shard, where: p.dir })));
+  for (const p of parts) if (JSON.stringify(p.config) !== settings) throw new UsageError(`${p.dir}: config.json differs from ${first.dir} (shards of different runs)`);
+  return [...parts].sort((a, b) => a.shard.index - b.shard.index);
+}
+
+/** Shards 0..n−1 of one n, each exactly once (`where` names each in messages). */
+export function checkShardIndices(shards: readonly (ShardSpec & { where: string })[]): void {
+  const n = shards[0].count;
+  const seen: (string | undefined)[] = Array.from({ length: n }, () => undefined);
+  for (const s of shards) {
+    if (s.count !== n) throw new UsageError(`shard counts differ: ${shards[0].where} is one of ${n}, ${s.where} one of ${s.count}`);
+    if (seen[s.index]) throw new UsageError(`shard ${shardLabel(s)} given twice (${seen[s.index]} and ${s.where})`);
+    seen[s.index] = s.where;
   }
   const missing = seen.flatMap((v, i) => (v ? [] : [`${i}/${n}`]));
   if (missing.length) throw new UsageError(`missing shard(s) ${missing.join(', ')}`);
-  return [...parts].sort((a, b) => a.shard.index - b.shard.index);
 }
 
 /**

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseShard, shardLabel } from '../shard.js';
+import { checkShardIndices, parseShard, shardLabel, unshardedMeta } from '../shard.js';
 import { readArrow, type ListColumn } from '../arrow-io.js';
 import { readJsonFile, resolveConfig } from '../config.js';
 import { datasetIdentity, loadDataset, requireSameItems, SPLIT_CODE, type Samples } from '../dataset.js';
@@ -404,23 +404,11 @@ export async function mergeGsuShards(opts: { inputs: string[]; out: string }): P
     if (!spec || f.metadata.command !== 'search-gsu') throw new InputDataError('not a search-gsu --shard output (no shard in its metadata)', file);
     return { ...(parseShard(spec) as { index: number; count: number }), file };
   });
+  checkShardIndices(shardOf.map((s) => ({ ...s, where: s.file })));
   const n = shardOf[0].count;
-  const seen: (string | undefined)[] = Array.from({ length: n }, () => undefined);
-  for (const s of shardOf) {
-    if (s.count !== n) throw new UsageError(`shard counts differ: ${shardOf[0].file} is one of ${n}, ${s.file} one of ${s.count}`);
-    if (seen[s.index]) throw new UsageError(`shard ${s.index}/${n} given twice (${seen[s.index]} and ${s.file})`);
-    seen[s.index] = s.file;
-  }
-  const missing = seen.flatMap((v, i) => (v ? [] : [`${i}/${n}`]));
-  if (missing.length) throw new UsageError(`missing shard(s) ${missing.join(', ')}`);
-  const strip = (m: Record<string, string>): Record<string, string> => {
-    const out: Record<string, string> = {};
-    for (const [key, v] of Object.entries(m)) if (key !== 'shard' && key !== 'gist.table') out[key] = v;
-    return out;
-  };
-  const meta = strip(parts[0].f.metadata);
+  const meta = unshardedMeta(parts[0].f.metadata);
   for (const p of parts) {
-    if (JSON.stringify(strip(p.f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${p.file}: written with other settings than ${parts[0].file} (metadata differs)`);
+    if (JSON.stringify(unshardedMeta(p.f.metadata)) !== JSON.stringify(meta)) throw new UsageError(`${p.file}: written with other settings than ${parts[0].file} (metadata differs)`);
     if (p.configText !== parts[0].configText) throw new UsageError(`${p.file}: config.json differs from ${parts[0].file}`);
   }
   const k = Math.max(1, Number(JSON.parse(parts[0].configText ?? '{"k":1}').k) || 1);
