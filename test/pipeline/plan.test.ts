@@ -42,6 +42,26 @@ function files(dir: string, rel = ''): string[] {
     .sort();
 }
 
+/**
+ * Assert that `got` holds the files of `ref` (each list filtered) with the same bytes — JSON up to wall-clock
+ * fields, the HTML report up to its timestamp — and return the compared files of `ref`.
+ */
+function sameOutputs(refDir: string, got: string, keepRef: (f: string) => boolean, keepGot: (f: string) => boolean = keepRef): string[] {
+  const ref = files(refDir).filter(keepRef);
+  assert.deepEqual(files(got).filter(keepGot), ref);
+  let arrows = 0;
+  for (const rel of ref) {
+    const a = fs.readFileSync(path.join(refDir, rel));
+    const b = fs.readFileSync(path.join(got, rel));
+    if (rel.endsWith('.json')) assert.deepEqual(stripVolatile(JSON.parse(b.toString('utf8'))), stripVolatile(JSON.parse(a.toString('utf8'))), rel);
+    else if (rel.endsWith('.html')) assert.equal(stripHtml(b.toString('utf8')), stripHtml(a.toString('utf8')), rel);
+    else assert.ok(a.equals(b), `${rel} differs from the single-process run`);
+    if (rel.endsWith('.arrow')) arrows++;
+  }
+  assert.ok(arrows >= 20, `${arrows} Arrow files compared`);
+  return ref;
+}
+
 interface PlanJson {
   kind: string;
   shards: number;
@@ -51,16 +71,31 @@ interface PlanJson {
   validated: string;
 }
 
-test('--plan parallel on the tiny fixture (2 shards) writes what the single-process pipeline writes, byte for byte', { timeout: 300_000 }, () => {
+test('--jobs 2 and --plan parallel (2 shards) on the tiny fixture write what the single-process pipeline writes, byte for byte', { timeout: 300_000 }, () => {
   const hasParallel = spawnSync('sh', ['-c', 'command -v parallel'], { encoding: 'utf8' }).status === 0;
   assert.ok(hasParallel, 'GNU parallel is not installed: apt-get install parallel (.ci/run installs it)');
   ensureBuilt();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-plan-'));
   const work = path.join(base, 'w');
   const t0 = performance.now();
-  const one = gist(['pipeline', '--data', TINY, '--config', CONFIG, '--out', work, '--seed', '7', '-q']);
+  const one = gist(['pipeline', '--data', TINY, '--config', CONFIG, '--out', work, '--seed', '7', '--jobs', '1', '-q']);
   assert.equal(one.code, 0, one.stderr);
   const single = (performance.now() - t0) / 1000;
+  // --jobs 2: the same steps as gist processes, two at a time, in the same folder (paths in metadata agree).
+  fs.renameSync(work, path.join(base, 'ref'));
+  const t2 = performance.now();
+  const two = gist(['pipeline', '--data', TINY, '--config', CONFIG, '--out', work, '--seed', '7', '--jobs', '2', '--json']);
+  assert.equal(two.code, 0, two.stderr);
+  const jobsSeconds = (performance.now() - t2) / 1000;
+  const result = JSON.parse(two.stdout) as { steps: { name: string; status: string }[]; table: unknown[] };
+  assert.ok(result.steps.filter((s) => s.status === 'ran').length >= 20 && result.table.length >= 5, 'every step ran and the table is filled');
+  sameOutputs(path.join(base, 'ref'), work, (f) => f !== 'pipeline-state.json');
+  // The step state records the same keys, so a --jobs 1 run over the --jobs 2 folder skips every step.
+  const again = gist(['pipeline', '--data', TINY, '--config', CONFIG, '--out', work, '--seed', '7', '--jobs', '1', '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok((JSON.parse(again.stdout) as typeof result).steps.every((s) => s.status !== 'ran'), 'nothing reran');
+  fs.rmSync(work, { recursive: true });
+  fs.renameSync(path.join(base, 'ref'), work);
   // The plan then runs in the same folder (the single-process copy moved aside): paths in metadata agree.
   fs.renameSync(work, path.join(base, 'ref'));
   const script = path.join(base, 'plan.sh');
@@ -78,7 +113,7 @@ test('--plan parallel on the tiny fixture (2 shards) writes what the single-proc
   const run = spawnSync('bash', [script], { encoding: 'utf8', env: { ...CLI_ENV, GIST: `${process.execPath} ${BIN}`, GIST_JOBS: '2' } });
   assert.equal(run.status, 0, `${run.stderr.slice(-3000)}`);
   const planSeconds = (performance.now() - t1) / 1000;
-  process.stderr.write(`# single process ${single.toFixed(1)} s; parallel plan (2 shards, 2 jobs) ${planSeconds.toFixed(1)} s\n`);
+  process.stderr.write(`# single process ${single.toFixed(1)} s; --jobs 2 ${jobsSeconds.toFixed(1)} s; parallel plan (2 shards, 2 jobs) ${planSeconds.toFixed(1)} s\n`);
 
   // Every sharded step really ran as two shard commands, then a merge.
   for (const step of sharded) {
@@ -88,20 +123,8 @@ test('--plan parallel on the tiny fixture (2 shards) writes what the single-proc
     }
   }
   // Same files (less the single process's step state and the plan's shard folders), same bytes.
-  const ref = files(path.join(base, 'ref')).filter((f) => f !== 'pipeline-state.json');
-  const got = files(work).filter((f) => !f.split(path.sep)[0].endsWith('.shards'));
-  assert.deepEqual(got, ref);
-  let arrows = 0;
-  for (const rel of ref) {
-    const a = fs.readFileSync(path.join(base, 'ref', rel));
-    const b = fs.readFileSync(path.join(work, rel));
-    if (rel.endsWith('.json')) assert.deepEqual(stripVolatile(JSON.parse(b.toString('utf8'))), stripVolatile(JSON.parse(a.toString('utf8'))), rel);
-    else if (rel.endsWith('.html')) assert.equal(stripHtml(b.toString('utf8')), stripHtml(a.toString('utf8')), rel);
-    else assert.ok(a.equals(b), `${rel} differs from the single-process run`);
-    if (rel.endsWith('.arrow')) arrows++;
-  }
+  const ref = sameOutputs(path.join(base, 'ref'), work, (f) => f !== 'pipeline-state.json', (f) => !f.split(path.sep)[0].endsWith('.shards'));
   for (const f of ['pairs-esu/pairs.arrow', 'gsu-joint/gsu.arrow', 'union/joint.arrow', 'ctr-gist/predictions.arrow', 'eval/metrics.json']) assert.ok(ref.includes(f), f);
-  assert.ok(arrows >= 20, `${arrows} Arrow files compared`);
   fs.rmSync(base, { recursive: true, force: true });
 });
 

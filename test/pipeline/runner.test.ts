@@ -135,3 +135,67 @@ test('pipeline config: a gist run may search with another union (Tables 2 and 4)
   assert.throws(() => resolvePipelineConfig(undefined, { runs: [{ name: 'x', variant: 'gist', asi: 'none', union: 'union-bogus' }] }), /must be one of/);
   assert.throws(() => resolvePipelineConfig(undefined, { unionAblations: false, runs: TABLE4_RUNS }), /needs union_ablations/);
 });
+
+/** Steps whose command "runs" until released, so a test sees which ran at once. */
+function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<string>; maxLive: { n: number }; runCommand: NonNullable<RunStepsOptions['runCommand']> } {
+  const log: string[] = [];
+  const live = new Set<string>();
+  const maxLive = { n: 0 };
+  const mk = (name: string, deps: string[]): StepDef<Ctx> => ({
+    ...step(name, deps),
+    run: async () => {
+      throw new Error('jobs > 1 runs the command line, not run()');
+    },
+    argv: () => ['cmd', name],
+  });
+  const steps = [mk('a', []), mk('b', ['a']), mk('c', ['a']), mk('d', ['b']), mk('e', ['a']), mk('f', ['c', 'e'])];
+  const runCommand: NonNullable<RunStepsOptions['runCommand']> = async (name, argv, signal) => {
+    live.add(name);
+    maxLive.n = Math.max(maxLive.n, live.size);
+    log.push(`start ${name} ${argv.join(' ')}`);
+    await new Promise((r) => setTimeout(r, name === 'b' ? 30 : 5));
+    live.delete(name);
+    if (signal.aborted) throw new Error(`${name} stopped`);
+    const out = argv[argv.indexOf('--out') + 1];
+    fs.mkdirSync(out, { recursive: true });
+    log.push(`end ${name}`);
+    return { name, via: 'command' };
+  };
+  return { steps, log, live, maxLive, runCommand };
+}
+
+test('--jobs N: up to N steps at once, each only after its dependencies, as command lines with --out; results in declaration order', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const { steps, log, maxLive, runCommand } = commandSteps();
+  const outcomes = await runSteps(work, steps, ctx, { jobs: 2, runCommand });
+  assert.equal(maxLive.n, 2, 'two steps ran at once');
+  assert.deepEqual(outcomes.map((o) => o.name), ['a', 'b', 'c', 'd', 'e', 'f']);
+  assert.ok(outcomes.every((o) => o.status === 'ran' && (o.result as { via: string }).via === 'command'));
+  const at = (s: string): number => log.indexOf(s);
+  for (const [s, deps] of [['b', ['a']], ['c', ['a']], ['d', ['b']], ['e', ['a']], ['f', ['c', 'e']]] as const) {
+    for (const d of deps) assert.ok(at(`end ${d}`) < log.findIndex((l) => l.startsWith(`start ${s} `)), `${s} after ${d}: ${log.join(' | ')}`);
+  }
+  assert.ok(log.includes(`start a cmd a --out ${path.join(work, 'a')}`), log[0]);
+  // Recorded like an in-process run: a second run skips every step.
+  const again = await runSteps(work, steps, ctx, { jobs: 2, runCommand });
+  assert.deepEqual(again.map((o) => o.status), ['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+  await assert.rejects(runSteps(work, steps, ctx, { jobs: 0, runCommand }), UsageError);
+});
+
+test('--jobs N: a failed step stops the others and its error is thrown; finished steps stay recorded', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const { steps, log, live, runCommand } = commandSteps();
+  const aborted: string[] = [];
+  const failing: NonNullable<RunStepsOptions['runCommand']> = async (name, argv, signal) => {
+    if (name === 'c') throw new UsageError('c: bad flag');
+    signal.addEventListener('abort', () => live.has(name) && aborted.push(name));
+    return runCommand(name, argv, signal);
+  };
+  await assert.rejects(runSteps(work, steps, ctx, { jobs: 2, runCommand: failing }), (e: Error) => e instanceof UsageError && e.message === 'c: bad flag');
+  assert.deepEqual(aborted, ['b'], 'b, running beside c, was told to stop');
+  assert.ok(!log.some((l) => l.startsWith('start d') || l.startsWith('start f')), 'nothing started after the failure');
+  const state = JSON.parse(fs.readFileSync(path.join(work, 'pipeline-state.json'), 'utf8')) as { steps: Record<string, unknown> };
+  assert.deepEqual(Object.keys(state.steps), ['a']);
+});

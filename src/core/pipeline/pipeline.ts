@@ -4,7 +4,9 @@
  * evaluation. Steps whose config and inputs did not change are skipped (see runner.ts).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolveConfig, readJsonFile } from '../config.js';
 import { UsageError } from '../errors.js';
 import { noProgress, type OnProgress } from '../output.js';
@@ -28,6 +30,7 @@ import { kernelUsesFma } from '../retrieval/score-kernel.js';
 import { DOMAINS, type Domain } from '../schemas.js';
 import { evaluate, DEFAULT_EVALUATE_OPTIONS, type EvaluateOptions } from '../evaluate/evaluate.js';
 import type { EvaluateResult, PlantedMetrics } from '../evaluate/result.js';
+import { runGistCommand } from './child.js';
 import { inputFingerprint, runSteps, type StepDef, type StepOutcome } from './runner.js';
 import { camelKeys } from '../keys.js';
 
@@ -149,7 +152,22 @@ export interface PipelineOptions {
   backend: BackendName;
   onProgress?: OnProgress;
   onStep?: (name: string, status: 'start' | 'ran' | 'skipped' | 'disabled', seconds?: number) => void;
+  /**
+   * Steps run at once (default `defaultPipelineJobs()`). 1: one after another in this process; above 1 each step
+   * is its own gist process (the command line `--plan` writes), with the same outputs byte for byte.
+   */
+  jobs?: number;
+  /** How to start gist for a step's process (default: this package's bin/run.js under this Node). */
+  gistCommand?: readonly string[];
 }
+
+/** Steps a run does at once by default: one per core, at most 4 (few more are ever ready at the same time). */
+export function defaultPipelineJobs(): number {
+  return Math.max(1, Math.min(os.availableParallelism(), 4));
+}
+
+/** This package's own CLI under the running Node (src/core/pipeline and dist/core/pipeline sit alike under the root). */
+const OWN_GIST: readonly string[] = [process.execPath, fileURLToPath(new URL('../../../bin/run.js', import.meta.url))];
 
 export interface PipelineTableRow {
   variant: string;
@@ -681,7 +699,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   // Every step's output rests on the seed, the backend and the input data (another folder, or its files
   // rewritten in place: a synthetic data step's own config covers its data).
   const keyBase = { seed: o.seed, backend: o.backend, data: o.data === 'synthetic' ? 'synthetic' : inputFingerprint(prepared ? datasetFiles(dataDir) : [o.data]) };
-  const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, { from: o.from, keyBase, stepKey: kernelKey, onStep: o.onStep });
+  const gist = o.gistCommand ?? OWN_GIST;
+  const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, {
+    from: o.from,
+    keyBase,
+    stepKey: kernelKey,
+    onStep: o.onStep,
+    jobs: o.jobs ?? defaultPipelineJobs(),
+    runCommand: (step, argv, signal) => runGistCommand(gist, step, argv, signal),
+  });
 
   const ran = new Set(outcomes.filter((x) => x.status !== 'disabled').map((x) => x.name));
   const evalDir = w(ctx, 'eval');

@@ -122,10 +122,26 @@ export interface RunStepsOptions {
   /** Key material of one step beyond its config (e.g. which kernel scores GSU); null/undefined for none. */
   stepKey?: (name: string) => unknown;
   onStep?: (name: string, status: 'start' | 'ran' | 'skipped' | 'disabled', seconds?: number) => void;
+  /**
+   * Steps run at once, each whose dependencies are done (1: one after another, in this process). Above 1 every
+   * step runs as its own gist command (`StepDef.argv`) through `runCommand`, which writes what `run` writes.
+   */
+  jobs?: number;
+  /** Runs a step's gist command line (with `--out`) as a child process and resolves to its `--json` result. */
+  runCommand?: (step: string, argv: string[], signal: AbortSignal) => Promise<unknown>;
 }
 
+/**
+ * Run the steps that changed, up to `jobs` at a time: a step starts once every step it depends on has finished
+ * (ran, skipped or disabled), earlier-declared steps first. Whether a step applies is asked only then, since it
+ * may read what its dependencies wrote. A failed step stops the others (their outputs are written atomically, so
+ * none is left half-written) and its error is thrown; steps that finished are recorded and skipped next time.
+ */
 export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[], ctx: Ctx, opts: RunStepsOptions = {}): Promise<StepOutcome[]> {
   checkOrder(steps);
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number ≥ 1, got ${jobs}`);
+  if (jobs > 1 && !opts.runCommand) throw new Error('runSteps: jobs > 1 needs runCommand');
   try {
     makeDirs(work);
   } catch (err) {
@@ -134,13 +150,19 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   const state = readState(work);
   const forced = opts.from ? downstreamOf(steps, opts.from) : new Set<string>();
   const keys = new Map<string, string>();
-  const outcomes: StepOutcome[] = [];
-  for (const step of steps) {
+  const outcomes = new Map<string, StepOutcome>();
+  const exec = (step: StepDef<Ctx>, signal: AbortSignal): Promise<unknown> => {
+    if (jobs === 1) return step.run(ctx);
+    if (!step.argv) throw new Error(`pipeline step ${step.name} has no command line`);
+    return (opts.runCommand as NonNullable<RunStepsOptions['runCommand']>)(step.name, [...step.argv(ctx), '--out', path.join(work, step.outDir)], signal);
+  };
+  /** Settle a step whose dependencies are done without running it: null when it has to run. */
+  const settle = (step: StepDef<Ctx>): string | null => {
     if (step.enabled && !step.enabled(ctx)) {
       keys.set(step.name, 'disabled');
-      outcomes.push({ name: step.name, status: 'disabled', seconds: 0, result: null });
+      outcomes.set(step.name, { name: step.name, status: 'disabled', seconds: 0, result: null });
       opts.onStep?.(step.name, 'disabled');
-      continue;
+      return null;
     }
     const key = configHash({
       version: VERSION,
@@ -152,18 +174,55 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     keys.set(step.name, key);
     const prev = state.steps[step.name];
     if (!forced.has(step.name) && prev && prev.key === key && fs.existsSync(path.join(work, step.outDir))) {
-      outcomes.push({ name: step.name, status: 'skipped', seconds: 0, result: prev.result });
+      outcomes.set(step.name, { name: step.name, status: 'skipped', seconds: 0, result: prev.result });
       opts.onStep?.(step.name, 'skipped');
-      continue;
+      return null;
     }
+    return key;
+  };
+
+  const pending = [...steps];
+  const running = new Map<string, Promise<void>>();
+  const abort = new AbortController();
+  let failure: { error: unknown } | null = null;
+  const start = (step: StepDef<Ctx>, key: string): void => {
     opts.onStep?.(step.name, 'start');
     const t0 = performance.now();
-    const result = await step.run(ctx);
-    const seconds = (performance.now() - t0) / 1000;
-    state.steps[step.name] = { key, seconds, finished_at: new Date().toISOString(), result };
-    writeFileAtomic(path.join(work, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
-    outcomes.push({ name: step.name, status: 'ran', seconds, result });
-    opts.onStep?.(step.name, 'ran', seconds);
+    const done = (async () => {
+      try {
+        const result = await exec(step, abort.signal);
+        const seconds = (performance.now() - t0) / 1000;
+        state.steps[step.name] = { key, seconds, finished_at: new Date().toISOString(), result };
+        writeFileAtomic(path.join(work, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+        outcomes.set(step.name, { name: step.name, status: 'ran', seconds, result });
+        opts.onStep?.(step.name, 'ran', seconds);
+      } catch (error) {
+        if (!failure) failure = { error };
+        abort.abort();
+      } finally {
+        running.delete(step.name);
+      }
+    })();
+    running.set(step.name, done);
+  };
+  while (!failure && (pending.length || running.size)) {
+    // Start ready steps in declaration order; one that settles without running may make later ones ready.
+    for (let i = 0; i < pending.length && running.size < jobs && !failure; ) {
+      const step = pending[i];
+      if (!step.deps.every((d) => outcomes.has(d))) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      const key = settle(step);
+      if (key === null) i = 0;
+      else start(step, key);
+    }
+    if (!running.size) break;
+    await Promise.race(running.values());
   }
-  return outcomes;
+  await Promise.allSettled(running.values());
+  if (failure) throw (failure as { error: unknown }).error;
+  if (pending.length) throw new Error(`pipeline steps never became ready: ${pending.map((s) => s.name).join(', ')}`);
+  return steps.map((s) => outcomes.get(s.name) as StepOutcome);
 }
