@@ -33,6 +33,8 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
     'batch-size': Flags.integer({ description: `pairs per in-batch contrastive batch [default: ${D.batchSize}]`, min: 2 }),
     lr: numberFlag({ description: `Adam learning rate [default: ${D.lr}]` }),
     'pair-weighting': Flags.string({ description: `how often a pair is drawn: none, count, or sqrt-count (∝ √count) [default: ${D.pairWeighting}]`, options: ['none', 'count', 'sqrt-count'] }),
+    holdout: numberFlag({ description: `share of the training pairs held out to choose the epoch by their Recall@10 (0: train on all, exactly --epochs) [default: ${D.holdout}]` }),
+    patience: Flags.integer({ description: `epochs without a better held-out Recall@10 before training stops [default: ${D.patience}]`, min: 1 }),
     'min-attention': numberFlag({ description: 'train only on pairs with attention ≥ this [default: all pairs]' }),
     'eval-pairs': Flags.file({ description: 'PAIRS file: report Recall@10/100/1000 on its valid/test rows' }),
     'eval-max-pairs': Flags.integer({ description: `held-out pairs evaluated at most [default: ${D.evalMaxPairs}]`, min: 1 }),
@@ -53,6 +55,8 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
       batchSize: flags['batch-size'],
       lr: flags.lr,
       pairWeighting: flags['pair-weighting'] as TrainUnionConfig['pairWeighting'] | undefined,
+      holdout: flags.holdout,
+      patience: flags.patience,
       minAttention: flags['min-attention'],
       evalMaxPairs: flags['eval-max-pairs'],
     });
@@ -70,6 +74,7 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
     });
     this.say(`${result.outputs.joint}: ${result.items} items × ${result.dim} (view ${result.view}, gate ${result.gate}, cross ${result.cross})`);
     this.say(`  ${result.pairs_used} training pairs over ${result.items_in_pairs} items; final loss ${result.final_loss ?? 'n/a'}, temperature ${result.temperature}, ${result.seconds.toFixed(1)} s`);
+    if (result.holdout_pairs) this.say(`  kept epoch ${result.best_epoch} of ${result.epochs} (best Recall@10 of ${result.holdout_pairs} held-out pairs)`);
     if (result.recall) this.say(`  ${formatRecall(result.recall)}`);
     return result;
   }

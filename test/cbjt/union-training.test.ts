@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pairWeights, resolveTrainUnionConfig } from '../../src/core/cbjt/train-union.js';
-import { duplicateMasks, weightedOrder } from '../../src/core/cbjt/training.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { holdOutPairs, MIN_HOLDOUT_PAIRS, pairWeights, resolveTrainUnionConfig } from '../../src/core/cbjt/train-union.js';
+import { duplicateMasks, runEpochs, weightedOrder } from '../../src/core/cbjt/training.js';
+import { noProgress } from '../../src/core/output.js';
+import { initBackend } from '../../src/core/engine/backend.js';
 import { UsageError } from '../../src/core/errors.js';
 import { makeRng } from '../../src/core/rng.js';
 
@@ -92,4 +95,65 @@ test('pairWeighting is validated by the config resolver; default sqrt-count', ()
   assert.equal(resolveTrainUnionConfig({ pairWeighting: 'none' }).pairWeighting, 'none');
   assert.throws(() => resolveTrainUnionConfig({ pairWeighting: 'log' as never }), UsageError);
   assert.throws(() => resolveTrainUnionConfig({ pairWeighting: 3 as never }), UsageError);
+  assert.equal(resolveTrainUnionConfig({}).holdout, 0.1);
+  assert.throws(() => resolveTrainUnionConfig({ holdout: 1 }), UsageError);
+  assert.throws(() => resolveTrainUnionConfig({ patience: 0 }), UsageError);
+});
+
+test('holdOutPairs: a seeded share held out (capped), disjoint from the pairs trained on; none below the minimum', () => {
+  const n = 2000;
+  const pairs = { left: Int32Array.from({ length: n }, (_, i) => i), right: Int32Array.from({ length: n }, (_, i) => n + i), count: Int32Array.from({ length: n }, (_, i) => 1 + (i % 3)) };
+  const a = holdOutPairs(pairs, 0.1, 5000, makeRng(3));
+  assert.equal(a.heldOut?.query.length, 200);
+  assert.equal(a.train.left.length, 1800);
+  const held = new Set(a.heldOut!.query);
+  for (let i = 0; i < a.train.left.length; i++) {
+    assert.ok(!held.has(a.train.left[i]), 'a held-out pair is not trained on');
+    assert.equal(a.train.right[i], n + a.train.left[i], 'rows stay whole');
+    assert.equal(a.train.count[i], 1 + (a.train.left[i] % 3));
+  }
+  assert.deepEqual(Array.from(a.heldOut!.truth), Array.from(a.heldOut!.query, (q) => n + q));
+  assert.deepEqual(holdOutPairs(pairs, 0.1, 5000, makeRng(3)).heldOut, a.heldOut, 'seeded');
+  assert.notDeepEqual(holdOutPairs(pairs, 0.1, 5000, makeRng(4)).heldOut, a.heldOut);
+  assert.equal(holdOutPairs(pairs, 0.5, 150, makeRng(3)).heldOut?.query.length, 150, 'capped');
+  const few = holdOutPairs(pairs, (MIN_HOLDOUT_PAIRS - 1) / n, 5000, makeRng(3));
+  assert.equal(few.heldOut, null);
+  assert.equal(few.train, pairs, 'every pair trains');
+  assert.equal(holdOutPairs(pairs, 0, 5000, makeRng(3)).heldOut, null);
+});
+
+test('runEpochs early stopping: stops after `patience` epochs without a better score and goes back to the best epoch', async () => {
+  await initBackend('wasm');
+  const logitScale = tf.variable(tf.scalar(Math.log(1 / 0.07)));
+  const scores = [0.1, 0.3, 0.25, 0.28, 0.9];
+  let epoch = 0;
+  const saved: number[] = [];
+  let restored = -1;
+  const run = (patience: number) =>
+    runEpochs({
+      n: 8,
+      schedule: { batchSize: 4, epochs: 5, minSteps: 0 },
+      rng: makeRng(1),
+      logitScale,
+      phase: 't',
+      onProgress: noProgress,
+      step: () => 1,
+      earlyStop: { patience, score: () => scores[epoch++], save: () => saved.push(epoch), restore: () => (restored = saved.at(-1) as number) },
+    });
+  const r = run(2);
+  assert.equal(r.epochs, 4, 'epochs 3 and 4 did not beat epoch 2: stop after 4');
+  assert.equal(r.bestEpoch, 2);
+  assert.deepEqual(saved, [1, 2]);
+  assert.equal(restored, 2, 'the best epoch’s weights are put back');
+  assert.deepEqual(r.curve.map((p) => p.holdout), [0.1, 0.3, 0.25, 0.28]);
+  epoch = 0;
+  saved.length = 0;
+  restored = -1;
+  const all = run(10);
+  assert.equal(all.epochs, 5);
+  assert.equal(all.bestEpoch, 5);
+  assert.equal(restored, -1, 'the last epoch was the best: nothing to put back');
+  const plain = runEpochs({ n: 8, schedule: { batchSize: 4, epochs: 3, minSteps: 0 }, rng: makeRng(1), logitScale, phase: 't', onProgress: noProgress, step: () => 1 });
+  assert.deepEqual([plain.epochs, plain.bestEpoch, plain.curve[0].holdout], [3, 3, undefined]);
+  logitScale.dispose();
 });

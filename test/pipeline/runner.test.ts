@@ -199,3 +199,43 @@ test('--jobs N: a failed step stops the others and its error is thrown; finished
   const state = JSON.parse(fs.readFileSync(path.join(work, 'pipeline-state.json'), 'utf8')) as { steps: Record<string, unknown> };
   assert.deepEqual(Object.keys(state.steps), ['a']);
 });
+
+test('step keys hold resolved configs: a trainer default (not only a config file) that changes reruns its step', async () => {
+  const { resolvePipelineConfig, stepConfigs } = await import('../../src/core/pipeline/pipeline.js');
+  const { DEFAULT_TRAIN_UNION_CONFIG } = await import('../../src/core/cbjt/train-union.js');
+  const { DEFAULT_TRAIN_CONTENT_CONFIG } = await import('../../src/core/cbjt/train-content.js');
+  const { DEFAULT_CTR_MODEL_CONFIG } = await import('../../src/core/ctr/config.js');
+  const { configHash } = await import('../../src/core/output.js');
+  const cfg = resolvePipelineConfig(undefined, {});
+  const before = stepConfigs(cfg);
+  const union = before.union as Record<string, unknown>;
+  for (const k of Object.keys(DEFAULT_TRAIN_UNION_CONFIG)) assert.ok(k in union, `union key holds ${k}`);
+  for (const k of Object.keys(DEFAULT_TRAIN_CONTENT_CONFIG)) assert.ok(k in (before.content as object), `content key holds ${k}`);
+  assert.equal(((before['ctr-gist'] as { target: { model: { m2: number } } }).target.model.m2), DEFAULT_CTR_MODEL_CONFIG.m2);
+  assert.ok('subtopicVisibility' in ((before.data as { synth: object }).synth), 'the data step holds the resolved synth preset');
+  const saved = DEFAULT_TRAIN_UNION_CONFIG.holdout;
+  try {
+    DEFAULT_TRAIN_UNION_CONFIG.holdout = saved + 0.05;
+    const after = stepConfigs(cfg);
+    assert.notEqual(configHash(after.union), configHash(before.union), 'a new default changes the union key');
+    assert.equal(configHash(after.content), configHash(before.content), 'other steps keep theirs');
+  } finally {
+    DEFAULT_TRAIN_UNION_CONFIG.holdout = saved;
+  }
+});
+
+test('--jobs N: among ready steps the one with the costliest path to the end starts first (declaration order otherwise)', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const { runCommand, log } = commandSteps();
+  const mk = (name: string, deps: string[], cost?: number): StepDef<Ctx> => ({ ...step(name, deps), argv: () => ['cmd', name], ...(cost ? { cost } : {}) });
+  // x1 and x2 are declared first, but b leads to the costly c: b starts beside x1, x2 waits.
+  const steps = [mk('a', []), mk('x1', ['a']), mk('x2', ['a']), mk('b', ['a']), mk('c', ['b'], 5)];
+  await runSteps(work, steps, ctx, { jobs: 2, runCommand });
+  const starts = log.filter((l) => l.startsWith('start')).map((l) => l.split(' ')[1]);
+  assert.deepEqual(starts.slice(0, 3), ['a', 'b', 'x1']);
+  // One job: in this process, in declaration order.
+  const one: Ctx = { work: fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-')), cfg: {}, ran: [] };
+  await runSteps(one.work, steps.map((s) => ({ ...s, run: step(s.name, s.deps).run })), one);
+  assert.deepEqual(one.ran, ['a', 'x1', 'x2', 'b', 'c']);
+});

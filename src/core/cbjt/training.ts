@@ -12,6 +12,8 @@ export interface LossPoint {
   loss: number;
   /** τ = exp(−logit_scale) at the end of the epoch. */
   temperature: number;
+  /** The early-stopping score after the epoch (train-union: Recall@10 of its held-out pairs), when there is one. */
+  holdout?: number;
 }
 
 export interface LossCurve {
@@ -146,16 +148,27 @@ export interface EpochLoop {
   onProgress: OnProgress;
   /** One training step on the batch's row indices; returns its loss. */
   step(batch: Int32Array, epochRng: Rng): number;
+  /**
+   * Early stopping: `score()` after each epoch (higher is better); training stops once `patience` epochs in a
+   * row have not beaten the best, and the best epoch's weights (`save()`) are put back (`restore()`).
+   */
+  earlyStop?: { score(): number; patience: number; save(): void; restore(): void };
 }
 
-/** Seeded shuffled batches per epoch, τ clamped after each step, mean loss per epoch. */
-export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number } {
+/**
+ * Seeded shuffled batches per epoch, τ clamped after each step, mean loss per epoch. `epochs`: epochs run;
+ * `bestEpoch`: the epoch whose weights the model ends with (the last, unless early stopping went back).
+ */
+export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number; bestEpoch: number } {
   const curve: LossPoint[] = [];
   const { batchSize } = o.schedule;
   const stepsPerEpoch = Math.ceil(o.n / batchSize);
   const epochs = epochsToRun(o.schedule.epochs, o.schedule.minSteps, stepsPerEpoch);
   const total = epochs * stepsPerEpoch;
   let done = 0;
+  let best = -Infinity;
+  let bestEpoch = 0;
+  let ran = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochRng = o.rng.fork(`epoch${epoch}`);
     let sum = 0;
@@ -169,9 +182,19 @@ export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number } 
       done++;
       o.onProgress({ phase: o.phase, done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
     }
-    curve.push({ epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(o.logitScale)) });
-    const last = curve[curve.length - 1];
-    o.onProgress({ phase: o.phase, done, total, line: `${o.phase}: epoch ${epoch}/${epochs} loss ${last.loss.toFixed(4)} temperature ${last.temperature.toFixed(4)}` });
+    ran = epoch;
+    const point: LossPoint = { epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(o.logitScale)) };
+    curve.push(point);
+    if (o.earlyStop) point.holdout = round6(o.earlyStop.score());
+    const held = point.holdout === undefined ? '' : ` held-out ${point.holdout.toFixed(4)}`;
+    o.onProgress({ phase: o.phase, done, total, line: `${o.phase}: epoch ${epoch}/${epochs} loss ${point.loss.toFixed(4)} temperature ${point.temperature.toFixed(4)}${held}` });
+    if (!o.earlyStop) continue;
+    if ((point.holdout as number) > best) {
+      best = point.holdout as number;
+      bestEpoch = epoch;
+      o.earlyStop.save();
+    } else if (epoch - bestEpoch >= o.earlyStop.patience) break;
   }
-  return { curve, epochs };
+  if (o.earlyStop && bestEpoch > 0 && bestEpoch < ran) o.earlyStop.restore();
+  return { curve, epochs: ran, bestEpoch: o.earlyStop && bestEpoch > 0 ? bestEpoch : ran };
 }

@@ -113,6 +113,8 @@ export const UNION_FLAGS: FlagTable = {
   minAttention: '--min-attention',
   evalMaxPairs: '--eval-max-pairs',
   pairWeighting: '--pair-weighting',
+  holdout: '--holdout',
+  patience: '--patience',
 };
 export const SWING_FLAGS: FlagTable = { alpha: '--alpha', topN: '--top-n', maxItemsPerUser: '--max-items-per-user', maxUsersPerItem: '--max-users-per-item' };
 

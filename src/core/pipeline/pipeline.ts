@@ -12,17 +12,17 @@ import { UsageError } from '../errors.js';
 import { noProgress, type OnProgress } from '../output.js';
 import type { BackendName } from '../engine/backend.js';
 import { DATASET_FILES, loadItems } from '../dataset.js';
-import { synthesize } from '../synth.js';
+import { resolveSynthConfig, synthesize } from '../synth.js';
 import { prepareDataset, PREPARE_FORMATS } from '../prepare/index.js';
 import { trainCtr, type CtrModelFlags } from '../ctr/train.js';
 import { BEHAVIOR_FLAGS, CONTENT_FLAGS, CTR_MODEL_FLAGS, CTR_TRAIN_FLAGS, configFlags, pairs, SWING_FLAGS, synthFlags, UNION_FLAGS } from './argv.js';
-import { DEFAULT_CTR_MODEL_CONFIG, DEFAULT_CTR_TRAIN_CONFIG, resolveModelConfig, resolveTrainConfig, variantNeeds, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
+import { DEFAULT_CTR_MODEL_CONFIG, DEFAULT_CTR_TRAIN_CONFIG, resolveModelConfig, resolveTrainConfig, variantNeeds, type CtrModelConfig, type CtrTrainConfig, type CtrVariant, type AsiMode } from '../ctr/config.js';
 import { DEFAULT_ESU_CANDIDATES, extractEsuPairs, type EsuResult } from '../pairs/esu.js';
 import { extractSwingPairs } from '../pairs/swing.js';
 import { DEFAULT_SWING_CONFIG, type SwingConfig } from '../pairs/swing.js';
 import { trainContent, DEFAULT_TRAIN_CONTENT_CONFIG } from '../cbjt/train-content.js';
 import { trainBehavior, DEFAULT_TRAIN_BEHAVIOR_CONFIG } from '../cbjt/train-behavior.js';
-import { trainUnion, DEFAULT_TRAIN_UNION_CONFIG, type TrainUnionConfig } from '../cbjt/train-union.js';
+import { trainUnion, DEFAULT_TRAIN_UNION_CONFIG, resolveTrainUnionConfig, type TrainUnionConfig } from '../cbjt/train-union.js';
 import { buildIndex } from '../retrieval/hnsw.js';
 import { searchGsu } from '../retrieval/gsu.js';
 import { nativeKernels, scorerName } from '../retrieval/native.js';
@@ -256,6 +256,9 @@ const ESU_BATCH = 2048;
 /** Queries the index step samples for its recall report (`build-index --queries`). */
 const INDEX_RECALL_QUERIES = 500;
 
+/** Rough step costs relative to a search or pairs step (synthetic `small`: CTR models 20–150 s, encoders 5–60 s). */
+const COST = { model: 4, encoder: 2 } as const;
+
 /** Flags every step's command takes: the run's seed and tensor backend. */
 const common = (ctx: Ctx): string[] => ['--seed', String(ctx.seed), '--backend', ctx.backend];
 
@@ -281,12 +284,19 @@ function gsuArgv(ctx: Ctx, embeddings: string | null): string[] {
   return ['search-gsu', '--data', ctx.dataDir, ...mode, '--k', String(ctx.cfg.k), ...common(ctx)];
 }
 
+type CtrFixed = { domain: Domain; variant: CtrVariant; asi: AsiMode };
+
+/** A pipeline model section with every default filled in: what train-ctr runs with (and so part of the step key). */
+function resolvedCtr(section: PipelineConfig['source'], fixed: CtrFixed): { model: CtrModelConfig; train: CtrTrainConfig } {
+  return { model: resolveModelConfig({ ...section.model, ...fixed }), train: resolveTrainConfig(section.train) };
+}
+
 /** train-ctr flags of a pipeline model section: every setting explicit (train-ctr has flag defaults of its own). */
-function ctrFlags(where: string, fixed: { domain: Domain; variant: CtrVariant; asi: AsiMode }, section: PipelineConfig['source']): string[] {
-  const model = resolveModelConfig({ ...section.model, ...fixed });
+function ctrFlags(where: string, fixed: CtrFixed, section: PipelineConfig['source']): string[] {
+  const { model, train } = resolvedCtr(section, fixed);
   return [
     ...configFlags(`${where}.model`, { ...model }, { ...DEFAULT_CTR_MODEL_CONFIG }, CTR_MODEL_FLAGS, true),
-    ...configFlags(`${where}.train`, { ...resolveTrainConfig(section.train) }, { ...DEFAULT_CTR_TRAIN_CONFIG }, CTR_TRAIN_FLAGS, true),
+    ...configFlags(`${where}.train`, { ...train }, { ...DEFAULT_CTR_TRAIN_CONFIG }, CTR_TRAIN_FLAGS, true),
   ];
 }
 
@@ -296,7 +306,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'data',
       deps: [],
       outDir: 'data',
-      config: (ctx) => (ctx.dataSource === 'synthetic' ? { synth: ctx.cfg.synth, seed: ctx.seed } : { input: path.resolve(ctx.dataSource), format: ctx.format ?? null, prepare: ctx.cfg.prepare, seed: ctx.seed }),
+      config: (ctx) => (ctx.dataSource === 'synthetic' ? { synth: resolveSynthConfig(ctx.cfg.synth.preset, ctx.cfg.synth.overrides), seed: ctx.seed } : { input: path.resolve(ctx.dataSource), format: ctx.format ?? null, prepare: ctx.cfg.prepare, seed: ctx.seed }),
       argv: (ctx) =>
         ctx.dataSource === 'synthetic'
           ? ['synth', '--preset', ctx.cfg.synth.preset, ...synthFlags(ctx.cfg.synth.overrides), ...common(ctx)]
@@ -313,7 +323,9 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'source',
       deps: ['data'],
       outDir: 'source',
-      config: (ctx) => ctx.cfg.source,
+      cost: COST.model,
+      // Keys hold resolved configs, defaults included: a changed default reruns the step.
+      config: (ctx) => resolvedCtr(ctx.cfg.source, { domain: 'source', variant: 'din', asi: 'none' }),
       argv: (ctx) => ['train-ctr', '--data', ctx.dataDir, ...ctrFlags('source', { domain: 'source', variant: 'din', asi: 'none' }, ctx.cfg.source), ...common(ctx)],
       run: (ctx) =>
         trainCtr({ dataDir: ctx.dataDir, outDir: w(ctx, 'source'), domain: 'source', variant: 'din', asi: 'none', model: ctx.cfg.source.model, train: ctx.cfg.source.train, seed: ctx.seed, backend: ctx.backend, resume: false, onProgress: ctx.onProgress }),
@@ -322,7 +334,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'pairs-esu',
       deps: ['source'],
       outDir: 'pairs-esu',
-      config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates }),
+      config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
       shards: EXTRACT_PAIRS_SHARDS,
       argv: (ctx) => esuArgv(ctx, ctx.cfg.theta, ['train', 'valid', 'test']),
       run: (ctx) =>
@@ -333,7 +345,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['source'],
       outDir: 'pairs-truth',
       enabled: (ctx) => separateTruth(ctx.cfg),
-      config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates }),
+      config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
       shards: EXTRACT_PAIRS_SHARDS,
       argv: (ctx) => esuArgv(ctx, ctx.cfg.recallTheta as number, ['valid', 'test']),
       run: (ctx) =>
@@ -343,6 +355,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'pairs-swing',
       deps: ['data'],
       outDir: 'pairs-swing',
+      cost: COST.encoder,
       enabled: (ctx) => ctx.cfg.unionAblations,
       config: (ctx) => ctx.cfg.swing,
       argv: (ctx) => ['extract-pairs', '--data', ctx.dataDir, '--method', 'swing', ...configFlags('swing', { ...ctx.cfg.swing }, { ...DEFAULT_SWING_CONFIG }, SWING_FLAGS, true), ...common(ctx)],
@@ -352,7 +365,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'content',
       deps: ['data'],
       outDir: 'content',
-      config: (ctx) => ctx.cfg.content,
+      cost: COST.encoder,
+      config: (ctx) => resolveConfig(DEFAULT_TRAIN_CONTENT_CONFIG, ctx.cfg.content, 'content'),
       argv: (ctx) => ['train-content', '--data', ctx.dataDir, ...configFlags('content', ctx.cfg.content, { ...DEFAULT_TRAIN_CONTENT_CONFIG }, CONTENT_FLAGS), ...common(ctx)],
       run: (ctx) => trainContent({ data: ctx.dataDir, out: w(ctx, 'content'), config: ctx.cfg.content, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
@@ -360,7 +374,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'behavior',
       deps: ['source', 'content'],
       outDir: 'behavior',
-      config: (ctx) => ctx.cfg.behavior,
+      cost: COST.encoder,
+      config: (ctx) => resolveConfig(DEFAULT_TRAIN_BEHAVIOR_CONFIG, ctx.cfg.behavior, 'behavior'),
       argv: (ctx) => [
         'train-behavior',
         '--data',
@@ -381,7 +396,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: u.name,
       deps: ['content', 'behavior', u.pairs === 'esu' ? 'pairs-esu' : 'pairs-swing'],
       outDir: u.name,
-      config: (ctx) => ({ ...ctx.cfg.union, ...u.over }),
+      cost: COST.encoder,
+      config: (ctx) => resolveTrainUnionConfig({ ...ctx.cfg.union, ...u.over }),
       argv: (ctx) => [
         'train-union',
         '--data',
@@ -477,8 +493,9 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: `ctr-${r.name}`,
       deps,
       outDir: `ctr-${r.name}`,
+      cost: COST.model,
       enabled: (ctx) => r.variant !== 'sim-hard' || ctx.hasCategories(),
-      config: (ctx) => ({ run: r, target: ctx.cfg.target }),
+      config: (ctx) => ({ run: r, target: resolvedCtr(ctx.cfg.target, { domain: 'target', variant: r.variant, asi: r.asi }) }),
       argv: (ctx) => [
         'train-ctr',
         '--data',
@@ -605,6 +622,12 @@ function dataOf(data: string, format: string | undefined, work: string): { dataD
   if (isPrepared(data)) return { dataDir: path.resolve(data), prepared: true };
   if (!format) throw new UsageError(`${data} is not a prepared dataset folder: give --format ${PREPARE_FORMATS.join('|')} to prepare it`);
   return { dataDir: path.join(work, 'data'), prepared: false };
+}
+
+/** What each step's cache key holds from its config, for a synthetic run of `cfg` (tests: defaults are in it). */
+export function stepConfigs(cfg: PipelineConfig, seed = 1): Record<string, unknown> {
+  const ctx: Ctx = { work: 'work', dataDir: 'work/data', dataSource: 'synthetic', cfg, seed, backend: 'wasm', onProgress: noProgress, hasCategories: () => true };
+  return Object.fromEntries(buildSteps(cfg).map((s) => [s.name, s.config(ctx)]));
 }
 
 /** The steps of a run: a prepared folder has no data step, and steps that depended on it depend on nothing. */

@@ -30,6 +30,8 @@ export interface StepDef<Ctx> {
   argv?(ctx: Ctx): string[];
   /** The command takes `--shard i/n`, and `gist merge` joins the shard folders into the output `run` writes. */
   readonly shards?: boolean;
+  /** Rough relative cost (default 1): with --jobs, steps on the costliest path to the end start first. */
+  readonly cost?: number;
 }
 
 export interface StepRecord {
@@ -133,7 +135,7 @@ export interface RunStepsOptions {
 
 /**
  * Run the steps that changed, up to `jobs` at a time: a step starts once every step it depends on has finished
- * (ran, skipped or disabled), earlier-declared steps first. Whether a step applies is asked only then, since it
+ * (ran, skipped or disabled), those with the costliest path to the end first (with one job: declaration order). Whether a step applies is asked only then, since it
  * may read what its dependencies wrote. A failed step stops the others (their outputs are written atomically, so
  * none is left half-written) and its error is thrown; steps that finished are recorded and skipped next time.
  */
@@ -181,7 +183,13 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     return key;
   };
 
-  const pending = [...steps];
+  // Costliest remaining path first (ties: declaration order), so the chain that ends last is never kept waiting.
+  const tail = new Map<string, number>();
+  for (const s of [...steps].reverse()) {
+    const after = steps.filter((x) => x.deps.includes(s.name)).map((x) => tail.get(x.name) as number);
+    tail.set(s.name, (s.cost ?? 1) + Math.max(0, ...after));
+  }
+  const pending = jobs === 1 ? [...steps] : [...steps].sort((a, b) => (tail.get(b.name) as number) - (tail.get(a.name) as number));
   const running = new Map<string, Promise<void>>();
   const abort = new AbortController();
   let failure: { error: unknown } | null = null;
