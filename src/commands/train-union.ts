@@ -33,7 +33,7 @@ export default class TrainUnion extends BaseCommand<typeof TrainUnion> {
     'batch-size': Flags.integer({ description: `pairs per in-batch contrastive batch [default: ${D.batchSize}]`, min: 2 }),
     lr: numberFlag({ description: `Adam learning rate [default: ${D.lr}]` }),
     'pair-weighting': Flags.string({ description: `how often a pair is drawn: none, count, or sqrt-count (∝ √count) [default: ${D.pairWeighting}]`, options: ['none', 'count', 'sqrt-count'] }),
-    holdout: numberFlag({ description: `share of the training pairs held out to choose the epoch by their Recall@10 (0: train on all, exactly --epochs) [default: ${D.holdout}]` }),
+    holdout: numberFlag({ description: `share of the training pairs held out to choose the epoch by their Recall@10 (0: train on all, exactly --epochs; better for Swing pairs) [default: ${D.holdout}]` }),
     patience: Flags.integer({ description: `epochs without a better held-out Recall@10 before training stops [default: ${D.patience}]`, min: 1 }),
     'min-attention': numberFlag({ description: 'train only on pairs with attention ≥ this [default: all pairs]' }),
     'eval-pairs': Flags.file({ description: 'PAIRS file: report Recall@10/100/1000 on its valid/test rows' }),

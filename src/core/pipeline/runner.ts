@@ -135,9 +135,10 @@ export interface RunStepsOptions {
 
 /**
  * Run the steps that changed, up to `jobs` at a time: a step starts once every step it depends on has finished
- * (ran, skipped or disabled), those with the costliest path to the end first (with one job: declaration order). Whether a step applies is asked only then, since it
- * may read what its dependencies wrote. A failed step stops the others (their outputs are written atomically, so
- * none is left half-written) and its error is thrown; steps that finished are recorded and skipped next time.
+ * (ran, skipped or disabled), those with the costliest path to the end first (one job: declaration order).
+ * Whether a step applies is asked only then, since it may read what its dependencies wrote. A failed step stops
+ * the others (their outputs are written atomically, so none is left half-written) and its error is thrown; steps
+ * that finished are recorded and skipped next time.
  */
 export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[], ctx: Ctx, opts: RunStepsOptions = {}): Promise<StepOutcome[]> {
   checkOrder(steps);
