@@ -21,7 +21,7 @@ Up to --jobs steps run at once, each whose inputs are ready, as gist processes o
     '<%= config.bin %> <%= command.id %> --data ../shared/datasets/food-kitchen --format food-kitchen --out work/food-kitchen',
     '<%= config.bin %> <%= command.id %> --data fixtures/tiny --config fixtures/pipeline-fast.json --out work/tiny --json',
     '<%= config.bin %> <%= command.id %> --data synthetic --out work/demo --from gsu-joint',
-    '<%= config.bin %> <%= command.id %> --data synthetic --out work/demo-seq --jobs 1',
+    '<%= config.bin %> <%= command.id %> --data fixtures/tiny --config fixtures/pipeline-fast.json --out work/tiny-seq --jobs 1',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --config fixtures/pipeline-fast.json --out work/demo-par --plan parallel --shards 2 --plan-file work/plan.sh',
     '<%= config.bin %> <%= command.id %> --out /gist/work/demo --plan k8s --shards 4 --image registry.example.com/gist-ctr:0.1.0 --cpu 2 --memory 8Gi --volume-claim gist-work --plan-file work/plan-k8s.yaml',
     '<%= config.bin %> <%= command.id %> --out /gist/work/demo --plan argo --shards 4 --volume-claim gist-work --plan-file work/plan-argo.yaml',

@@ -60,8 +60,9 @@ export interface TrainUnionConfig {
    * Share of the training pairs held out to choose the epoch: after each epoch, Recall@10 of the held-out pairs
    * (target item → its related item among that item's domain); training stops after `patience` epochs without a
    * better one and keeps the best epoch's weights. 0, or fewer than 100 held-out pairs: every pair trains, for
-   * exactly the scheduled epochs. Default 0.1: on synthetic data (valid split) the union's planted sub-topic
-   * precision peaks after 1–2 epochs and falls with more, and held-out Recall@10 falls with it (README).
+   * exactly the scheduled epochs. Default 0.1: on synthetic data (valid split) the share of a target item's
+   * nearest source items in its true sub-topic peaks after 1–2 epochs and falls with more, and held-out Recall@10
+   * falls with it (README).
    */
   holdout: number;
   /** Epochs without a better held-out Recall@10 before training stops. */
