@@ -239,3 +239,17 @@ test('--jobs N: among ready steps the one with the costliest path to the end sta
   await runSteps(one.work, steps.map((s) => ({ ...s, run: step(s.name, s.deps).run })), one);
   assert.deepEqual(one.ran, ['a', 'x1', 'x2', 'b', 'c']);
 });
+
+test('--jobs N: no more steps at once than memory allows (memoryCap), and memoryJobs sizes it from the data', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const { steps, maxLive, runCommand } = commandSteps();
+  await runSteps(work, steps, ctx, { jobs: 4, runCommand, memoryCap: () => 1 });
+  assert.equal(maxLive.n, 1, 'one at a time when memory allows one');
+  const { memoryJobs } = await import('../../src/core/pipeline/pipeline.js');
+  const GiB = 2 ** 30;
+  assert.equal(memoryJobs(null, 8 * GiB), Number.POSITIVE_INFINITY, 'no data yet: no limit');
+  assert.equal(memoryJobs(0.91e9, 24 * GiB), 4, 'the paper-shaped data (0.9 GB) on this 24 GiB machine');
+  assert.equal(memoryJobs(0.91e9, 8 * GiB), 1, 'and on an 8 GiB one');
+  assert.equal(memoryJobs(20e6, 8 * GiB), 10, 'synthetic small (20 MB): cores decide');
+});

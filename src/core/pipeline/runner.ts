@@ -131,6 +131,8 @@ export interface RunStepsOptions {
   jobs?: number;
   /** Runs a step's gist command line (with `--out`) as a child process and resolves to its `--json` result. */
   runCommand?: (step: string, argv: string[], signal: AbortSignal) => Promise<unknown>;
+  /** Asked before a step would start beside others: how many may run at once now (e.g. what memory allows). */
+  memoryCap?: () => number;
 }
 
 /**
@@ -216,7 +218,8 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   };
   while (!failure && (pending.length || running.size)) {
     // Start ready steps in declaration order; one that settles without running may make later ones ready.
-    for (let i = 0; i < pending.length && running.size < jobs && !failure; ) {
+    const cap = (): number => Math.max(1, Math.min(jobs, opts.memoryCap?.() ?? jobs));
+    for (let i = 0; i < pending.length && running.size < cap() && !failure; ) {
       const step = pending[i];
       if (!step.deps.every((d) => outcomes.has(d))) {
         i++;
