@@ -1,10 +1,15 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSteps, downstreamOf, inputFingerprint, type RunStepsOptions, type StepDef } from '../../src/core/pipeline/runner.js';
 import { UsageError } from '../../src/core/errors.js';
+
+/** Work folders of this file's tests, under one folder removed when they are done. */
+const BASE = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+after(() => fs.rmSync(BASE, { recursive: true, force: true }));
+const tmp = (): string => fs.mkdtempSync(path.join(BASE, 'w-'));
 
 interface Ctx {
   work: string;
@@ -29,7 +34,7 @@ function step(name: string, deps: string[]): StepDef<Ctx> {
 const steps = [step('a', []), step('b', ['a']), step('c', ['a']), step('d', ['b'])];
 
 test('unchanged steps are skipped; a config change reruns the step and what depends on it', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   await runSteps(work, steps, ctx);
   assert.deepEqual(ctx.ran, ['a', 'b', 'c', 'd']);
@@ -47,7 +52,7 @@ test('unchanged steps are skipped; a config change reruns the step and what depe
 });
 
 test('--from reruns a step and everything downstream', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   await runSteps(work, steps, ctx);
   ctx.ran = [];
@@ -64,7 +69,7 @@ const ranNames = async (work: string, ctx: Ctx, opts: RunStepsOptions): Promise<
 };
 
 test('a new seed, backend or data identity reruns every step (issue #14: seed 2 must not reuse seed 1)', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const base = { seed: 1, backend: 'wasm', data: 'fp-1' };
   assert.deepEqual(await ranNames(work, ctx, { keyBase: base }), ['a', 'b', 'c', 'd']);
@@ -78,7 +83,7 @@ test('a new seed, backend or data identity reruns every step (issue #14: seed 2 
 });
 
 test('a step key (e.g. the GSU scorer) reruns that step and what depends on it, nothing else', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const scorerKey = (scorer: string) => (name: string) => (name === 'b' ? { gsu: scorer } : null);
   assert.deepEqual(await ranNames(work, ctx, { stepKey: scorerKey('native-avx512') }), ['a', 'b', 'c', 'd']);
@@ -88,7 +93,7 @@ test('a step key (e.g. the GSU scorer) reruns that step and what depends on it, 
 });
 
 test('inputFingerprint tells another data folder, or a file rewritten in place, apart (tiny fixture)', async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-fp-'));
+  const tmp = fs.mkdtempSync(path.join(BASE, 'fp-'));
   const one = path.join(tmp, 'one');
   const two = path.join(tmp, 'two');
   fs.cpSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'tiny'), one, { recursive: true, preserveTimestamps: true });
@@ -165,7 +170,7 @@ function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<strin
 }
 
 test('--jobs N: up to N steps at once, each only after its dependencies, as command lines with --out; results in declaration order', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const { steps, log, maxLive, runCommand } = commandSteps();
   const outcomes = await runSteps(work, steps, ctx, { jobs: 2, runCommand });
@@ -184,7 +189,7 @@ test('--jobs N: up to N steps at once, each only after its dependencies, as comm
 });
 
 test('--jobs N: a failed step stops the others and its error is thrown; finished steps stay recorded', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const { steps, log, live, runCommand } = commandSteps();
   const aborted: string[] = [];
@@ -225,7 +230,7 @@ test('step keys hold resolved configs: a trainer default (not only a config file
 });
 
 test('--jobs N: among ready steps the one with the costliest path to the end starts first (declaration order otherwise)', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const { runCommand, log } = commandSteps();
   const mk = (name: string, deps: string[], cost?: number): StepDef<Ctx> => ({ ...step(name, deps), argv: () => ['cmd', name], ...(cost ? { cost } : {}) });
@@ -235,13 +240,13 @@ test('--jobs N: among ready steps the one with the costliest path to the end sta
   const starts = log.filter((l) => l.startsWith('start')).map((l) => l.split(' ')[1]);
   assert.deepEqual(starts.slice(0, 3), ['a', 'b', 'x1']);
   // One job: in this process, in declaration order.
-  const one: Ctx = { work: fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-')), cfg: {}, ran: [] };
+  const one: Ctx = { work: tmp(), cfg: {}, ran: [] };
   await runSteps(one.work, steps.map((s) => ({ ...s, run: step(s.name, s.deps).run })), one);
   assert.deepEqual(one.ran, ['a', 'x1', 'x2', 'b', 'c']);
 });
 
 test('--jobs N: no more steps at once than memory allows (memoryCap), and memoryJobs sizes it from the data', async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-runner-'));
+  const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const { steps, maxLive, runCommand } = commandSteps();
   await runSteps(work, steps, ctx, { jobs: 4, runCommand, memoryCap: () => 1 });
