@@ -31,7 +31,8 @@ test('every --help example runs as written on a demo-shaped work folder', { time
   // a user's own data folder for `prepare --format tsv --input my-data`.
   fs.cpSync(path.join(ROOT, 'fixtures'), path.join(cwd, 'fixtures'), { recursive: true });
   const gist = (cmd: string) => spawnSync('sh', ['-c', cmd], { cwd, encoding: 'utf8', env: { ...CLI_ENV, GIST: `${process.execPath} ${BIN}` }, timeout: 300_000 });
-  const setup = gist(`$GIST pipeline --data fixtures/tiny --config fixtures/pipeline-fast.json --out work/demo -q`);
+  // One process: this is the examples' setup, not a test of --jobs (plan.test.ts has that), and faster on tiny data.
+  const setup = gist(`$GIST pipeline --data fixtures/tiny --config fixtures/pipeline-fast.json --out work/demo --jobs 1 -q`);
   assert.equal(setup.status, 0, setup.stderr);
   // The demo keeps its data in work/demo/data; a copy is the same dataset (same fingerprint) as fixtures/tiny.
   fs.cpSync(path.join(cwd, 'fixtures', 'tiny'), path.join(cwd, 'work', 'demo', 'data'), { recursive: true });
