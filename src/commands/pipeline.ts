@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { renderPipelineTable } from '../cli/render-pipeline.js';
 import { PREPARE_FORMATS } from '../core/prepare/index.js';
-import { defaultPipelineJobs, runPipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline/pipeline.js';
+import { runPipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline/pipeline.js';
 import { PLAN_ONLY_FLAGS, planFlags } from '../cli/plan-flags.js';
 import { PLAN_DEFAULTS, writePlan, type PlanKind, type PlanResult } from '../core/pipeline/plan.js';
 import { UsageError } from '../core/errors.js';
@@ -33,7 +33,7 @@ Up to --jobs steps run at once, each whose inputs are ready, as gist processes o
     out: Flags.directory({ char: 'o', description: 'work folder (state, every step output, eval/report.html)', required: true }),
     config: Flags.file({ description: 'JSON file overriding pipeline config fields', exists: true }),
     from: Flags.string({ description: 'rerun from this step (and all steps after it)' }),
-    jobs: Flags.integer({ char: 'j', description: `steps run at once, each as its own gist process (same outputs); 1 = one after another in this process [default: cores, at most 4: ${defaultPipelineJobs()} here]`, min: 1 }),
+    jobs: Flags.integer({ char: 'j', description: 'steps run at once, each as its own gist process (same outputs; fewer when memory is short); 1 = one after another in this process [default: the number of cores, at most 4]', min: 1 }),
     ...planFlags,
   };
 
