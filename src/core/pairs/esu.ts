@@ -382,41 +382,67 @@ export function gsuCandidateSets(samples: Samples, history: SequenceStore, chose
   const ts: number[] = [];
   const lengths: number[] = [];
   let short = 0;
-  const lastAt = new Map<number, number>(); // item → index of its latest event before the sample
-  const cand: number[] = [];
-  const score = new Float64Array(numItems);
+  // item → index of its latest event before the sample, valid where stamp[item] = the sample's turn (no clearing).
+  const lastAt = new Int32Array(numItems);
+  const stamp = new Int32Array(numItems).fill(-1);
+  const distinct = new Int32Array(Math.max(1, history.items.length ? maxHistoryLength(history) : 1));
+  // The R best so far, best first: (score desc, item id asc) — the order a full sort would give, without sorting
+  // every distinct item of a history of up to 10^4 events.
+  const bestItem = new Int32Array(R);
+  const bestScore = new Float64Array(R);
   for (let c = 0; c < chosen.length; c++) {
     const s = chosen[c];
     const target = samples.itemId[s];
     const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], Infinity);
-    lastAt.clear();
-    for (let j = lo; j < hi; j++) if (history.items[j] !== target) lastAt.set(history.items[j], j);
-    if (lastAt.size < R) {
+    let n = 0;
+    for (let j = lo; j < hi; j++) {
+      const item = history.items[j];
+      if (item === target) continue;
+      if (stamp[item] !== c) {
+        stamp[item] = c;
+        distinct[n++] = item;
+      }
+      lastAt[item] = j;
+    }
+    if (n < R) {
       short++;
       continue;
     }
-    cand.length = 0;
-    for (const item of lastAt.keys()) {
+    let filled = 0;
+    for (let d = 0; d < n; d++) {
+      const item = distinct[d];
       let dot = 0;
       for (let k = 0; k < dim; k++) dot += unit[target * dim + k] * unit[item * dim + k];
-      score[item] = dot;
-      cand.push(item);
+      if (filled === R && !(dot > bestScore[R - 1] || (dot === bestScore[R - 1] && item < bestItem[R - 1]))) continue;
+      let at = filled < R ? filled++ : R - 1;
+      while (at > 0 && (dot > bestScore[at - 1] || (dot === bestScore[at - 1] && item < bestItem[at - 1]))) {
+        bestScore[at] = bestScore[at - 1];
+        bestItem[at] = bestItem[at - 1];
+        at--;
+      }
+      bestScore[at] = dot;
+      bestItem[at] = item;
     }
-    // Highest score first; ties by item id so the set is deterministic.
-    cand.sort((a, b) => score[b] - score[a] || a - b);
-    const top = cand.slice(0, R).map((item) => lastAt.get(item) as number).sort((a, b) => a - b);
+    const top = Array.from(bestItem, (item) => lastAt[item]).sort((a, b) => a - b);
     for (const j of top) {
       items.push(history.items[j]);
       ts.push(history.ts[j]);
     }
     offsets.push(items.length);
-    lengths.push(lastAt.size);
+    lengths.push(n);
     kept.push(s);
     if ((c & 4095) === 4095) onProgress({ phase: 'ESU candidates', done: c + 1, total: chosen.length });
   }
   const origin = Int32Array.from(kept);
   const store = new SequenceStore('source', Int32Array.from(kept, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
   return { samples: localSamples(samples, origin), history: store, rows: Int32Array.from(kept, (_, i) => i), origin, historyLength: Int32Array.from(lengths), short };
+}
+
+/** The longest user sequence of a store (the most distinct items a history can hold). */
+function maxHistoryLength(history: SequenceStore): number {
+  let most = 0;
+  for (let u = 0; u + 1 < history.offsets.length; u++) most = Math.max(most, history.offsets[u + 1] - history.offsets[u]);
+  return most;
 }
 
 /** Mean and quantiles of the per-sample maximum attention, and its mean per equal-width time bucket. */
