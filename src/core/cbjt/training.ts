@@ -168,7 +168,6 @@ export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number; b
   let done = 0;
   let best = -Infinity;
   let bestEpoch = 0;
-  let ran = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochRng = o.rng.fork(`epoch${epoch}`);
     let sum = 0;
@@ -182,19 +181,20 @@ export function runEpochs(o: EpochLoop): { curve: LossPoint[]; epochs: number; b
       done++;
       o.onProgress({ phase: o.phase, done, total, info: `epoch ${epoch} loss ${loss.toFixed(4)}` });
     }
-    ran = epoch;
     const point: LossPoint = { epoch, loss: round6(sum / Math.max(steps, 1)), temperature: round6(temperatureOf(o.logitScale)) };
     curve.push(point);
-    if (o.earlyStop) point.holdout = round6(o.earlyStop.score());
-    const held = point.holdout === undefined ? '' : ` held-out ${point.holdout.toFixed(4)}`;
+    const score = o.earlyStop ? round6(o.earlyStop.score()) : undefined;
+    if (score !== undefined) point.holdout = score;
+    const held = score === undefined ? '' : ` held-out ${score.toFixed(4)}`;
     o.onProgress({ phase: o.phase, done, total, line: `${o.phase}: epoch ${epoch}/${epochs} loss ${point.loss.toFixed(4)} temperature ${point.temperature.toFixed(4)}${held}` });
-    if (!o.earlyStop) continue;
-    if ((point.holdout as number) > best) {
-      best = point.holdout as number;
+    if (!o.earlyStop || score === undefined) continue;
+    if (score > best) {
+      best = score;
       bestEpoch = epoch;
       o.earlyStop.save();
     } else if (epoch - bestEpoch >= o.earlyStop.patience) break;
   }
+  const ran = curve.length;
   if (o.earlyStop && bestEpoch > 0 && bestEpoch < ran) o.earlyStop.restore();
-  return { curve, epochs: ran, bestEpoch: o.earlyStop && bestEpoch > 0 ? bestEpoch : ran };
+  return { curve, epochs: ran, bestEpoch: bestEpoch > 0 ? bestEpoch : ran };
 }

@@ -385,11 +385,12 @@ export function gsuCandidateSets(samples: Samples, history: SequenceStore, chose
   // item → index of its latest event before the sample, valid where stamp[item] = the sample's turn (no clearing).
   const lastAt = new Int32Array(numItems);
   const stamp = new Int32Array(numItems).fill(-1);
-  const distinct = new Int32Array(Math.max(1, history.items.length ? maxHistoryLength(history) : 1));
+  const distinct = new Int32Array(Math.max(1, maxHistoryLength(history)));
   // The R best so far, best first: (score desc, item id asc) — the order a full sort would give, without sorting
   // every distinct item of a history of up to 10^4 events.
   const bestItem = new Int32Array(R);
   const bestScore = new Float64Array(R);
+  const ahead = (dot: number, item: number, slot: number): boolean => dot > bestScore[slot] || (dot === bestScore[slot] && item < bestItem[slot]);
   for (let c = 0; c < chosen.length; c++) {
     const s = chosen[c];
     const target = samples.itemId[s];
@@ -413,9 +414,9 @@ export function gsuCandidateSets(samples: Samples, history: SequenceStore, chose
       const item = distinct[d];
       let dot = 0;
       for (let k = 0; k < dim; k++) dot += unit[target * dim + k] * unit[item * dim + k];
-      if (filled === R && !(dot > bestScore[R - 1] || (dot === bestScore[R - 1] && item < bestItem[R - 1]))) continue;
+      if (filled === R && !ahead(dot, item, R - 1)) continue;
       let at = filled < R ? filled++ : R - 1;
-      while (at > 0 && (dot > bestScore[at - 1] || (dot === bestScore[at - 1] && item < bestItem[at - 1]))) {
+      while (at > 0 && ahead(dot, item, at - 1)) {
         bestScore[at] = bestScore[at - 1];
         bestItem[at] = bestItem[at - 1];
         at--;

@@ -306,6 +306,9 @@ function gsuArgv(ctx: Ctx, embeddings: string | null): string[] {
 
 type CtrFixed = { domain: Domain; variant: CtrVariant; asi: AsiMode };
 
+/** The source (teacher) ranking model: DIN without ASI. */
+const SOURCE_MODEL: CtrFixed = { domain: 'source', variant: 'din', asi: 'none' };
+
 /** A pipeline model section with every default filled in: what train-ctr runs with (and so part of the step key). */
 function resolvedCtr(section: PipelineConfig['source'], fixed: CtrFixed): { model: CtrModelConfig; train: CtrTrainConfig } {
   return { model: resolveModelConfig({ ...section.model, ...fixed }), train: resolveTrainConfig(section.train) };
@@ -345,10 +348,10 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: 'source',
       cost: COST.model,
       // Keys hold resolved configs, defaults included: a changed default reruns the step.
-      config: (ctx) => resolvedCtr(ctx.cfg.source, { domain: 'source', variant: 'din', asi: 'none' }),
-      argv: (ctx) => ['train-ctr', '--data', ctx.dataDir, ...ctrFlags('source', { domain: 'source', variant: 'din', asi: 'none' }, ctx.cfg.source), ...common(ctx)],
+      config: (ctx) => resolvedCtr(ctx.cfg.source, SOURCE_MODEL),
+      argv: (ctx) => ['train-ctr', '--data', ctx.dataDir, ...ctrFlags('source', SOURCE_MODEL, ctx.cfg.source), ...common(ctx)],
       run: (ctx) =>
-        trainCtr({ dataDir: ctx.dataDir, outDir: w(ctx, 'source'), domain: 'source', variant: 'din', asi: 'none', model: ctx.cfg.source.model, train: ctx.cfg.source.train, seed: ctx.seed, backend: ctx.backend, resume: false, onProgress: ctx.onProgress }),
+        trainCtr({ dataDir: ctx.dataDir, outDir: w(ctx, 'source'), ...SOURCE_MODEL, model: ctx.cfg.source.model, train: ctx.cfg.source.train, seed: ctx.seed, backend: ctx.backend, resume: false, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-esu',

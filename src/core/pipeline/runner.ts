@@ -146,7 +146,8 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   checkOrder(steps);
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number ≥ 1, got ${jobs}`);
-  if (jobs > 1 && !opts.runCommand) throw new Error('runSteps: jobs > 1 needs runCommand');
+  const runCommand = opts.runCommand;
+  if (jobs > 1 && !runCommand) throw new Error('runSteps: jobs > 1 needs runCommand');
   try {
     makeDirs(work);
   } catch (err) {
@@ -157,9 +158,9 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   const keys = new Map<string, string>();
   const outcomes = new Map<string, StepOutcome>();
   const exec = (step: StepDef<Ctx>, signal: AbortSignal): Promise<unknown> => {
-    if (jobs === 1) return step.run(ctx);
+    if (jobs === 1 || !runCommand) return step.run(ctx);
     if (!step.argv) throw new Error(`pipeline step ${step.name} has no command line`);
-    return (opts.runCommand as NonNullable<RunStepsOptions['runCommand']>)(step.name, [...step.argv(ctx), '--out', path.join(work, step.outDir)], signal);
+    return runCommand(step.name, [...step.argv(ctx), '--out', path.join(work, step.outDir)], signal);
   };
   /** Settle a step whose dependencies are done without running it: null when it has to run. */
   const settle = (step: StepDef<Ctx>): string | null => {
@@ -216,9 +217,9 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     })();
     running.set(step.name, done);
   };
+  const cap = (): number => Math.max(1, Math.min(jobs, opts.memoryCap?.() ?? jobs));
   while (!failure && (pending.length || running.size)) {
-    // Start ready steps in declaration order; one that settles without running may make later ones ready.
-    const cap = (): number => Math.max(1, Math.min(jobs, opts.memoryCap?.() ?? jobs));
+    // Start ready steps in priority order; one that settles without running may make others ready: rescan.
     for (let i = 0; i < pending.length && running.size < cap() && !failure; ) {
       const step = pending[i];
       if (!step.deps.every((d) => outcomes.has(d))) {
