@@ -28,7 +28,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { SequenceStore, type Items, type Samples } from '../src/core/dataset.js';
-import { initBackend } from '../src/core/engine/backend.js';
+import { initBackend, useNativeModelKernels } from '../src/core/engine/backend.js';
+import { nativeAttentionActive } from '../src/core/engine/native-attention.js';
+import { modelKernelName } from '../src/core/retrieval/native.js';
 import { CtrBatcher, type CtrBatch } from '../src/core/ctr/batcher.js';
 import { DEFAULT_CTR_TRAIN_CONFIG, resolveModelConfig, type AsiMode, type CtrModelConfig, type CtrVariant } from '../src/core/ctr/config.js';
 import type { GsuIndex, JointTable } from '../src/core/ctr/inputs.js';
@@ -113,13 +115,19 @@ export interface CtrBenchConfigResult {
   torch_variants_samples_per_s: Partial<Record<TorchVariantKey, number | null>>;
   /** Our samples/s without batch assembly (trainBatch only), and its ratio. */
   gist_step_only_samples_per_s: number;
+  /** The model kernels our side ran ("native-avx512", ..., or "tfjs"). */
+  kernels: string;
+  /** Our side again in each round on tfjs's kernels (the code before the native attention and GEMM); null without the addon. */
+  gist_tfjs_kernels_samples_per_s: number | null;
+  /** Median per-round ratio of the two. */
+  native_kernels_speedup: number | null;
   step_only_vs_torch: number | null;
   /** Mean ms per step: our batch assembly, our trainBatch; torch forward/backward/optimizer. */
   gist_ms_per_step: { fill: number; train: number };
   torch_phase_ms: Record<string, number> | null;
   /** CPU seconds per wall second per thread while timing: near 1 on a quiet machine, lower when cores are shared. */
   cpu_util: Record<string, number>;
-  rounds: { gist_samples_per_s: number; torch: Partial<Record<TorchVariantKey, number>> }[];
+  rounds: { gist_samples_per_s: number; gist_tfjs_kernels_samples_per_s: number | null; torch: Partial<Record<TorchVariantKey, number>> }[];
   steps_per_round: number;
   mean_history_len: number;
   mean_unique_items_per_batch: number;
@@ -481,8 +489,20 @@ async function benchConfig(name: CtrBenchName, o: Required<Omit<CtrBenchOptions,
     let fillMs = 0;
     let trainMs = 0;
     const runs = new Map<TorchVariantKey, TorchRun[]>(variants.map((v) => [v.key, []]));
+    const native = nativeAttentionActive();
     for (let r = 0; r < o.rounds; r++) {
       const g = ours(o.steps);
+      // Before/after in the same round: the same steps on tfjs's kernels (native attention and GEMM off).
+      let tfjsSps: number | null = null;
+      if (native) {
+        useNativeModelKernels(false);
+        try {
+          const t = ours(o.steps);
+          tfjsSps = round((1000 * t.samples) / (t.fill + t.train));
+        } finally {
+          useNativeModelKernels(true);
+        }
+      }
       fillMs += g.fill / o.steps / o.rounds;
       trainMs += g.train / o.steps / o.rounds;
       stepOnly.push((1000 * g.samples) / g.train);
@@ -497,8 +517,8 @@ async function benchConfig(name: CtrBenchName, o: Required<Omit<CtrBenchOptions,
           torch[v.key] = round(t.samples_per_s);
         }
       }
-      rounds.push({ gist_samples_per_s: round(gistSps), torch });
-      o.log(`ctr ${name}: round ${r + 1}/${o.rounds}: gist ${round(gistSps)} samples/s; torch ${Object.entries(torch).map(([k, x]) => `${k} ${x}`).join(', ') || 'n/a'}`);
+      rounds.push({ gist_samples_per_s: round(gistSps), gist_tfjs_kernels_samples_per_s: tfjsSps, torch });
+      o.log(`ctr ${name}: round ${r + 1}/${o.rounds}: gist ${round(gistSps)} samples/s (tfjs kernels ${tfjsSps ?? 'n/a'}); torch ${Object.entries(torch).map(([k, x]) => `${k} ${x}`).join(', ') || 'n/a'}`);
     }
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked !== 0) o.log(`ctr ${name}: warning: ${leaked} tensors leaked`);
@@ -523,6 +543,9 @@ async function benchConfig(name: CtrBenchName, o: Required<Omit<CtrBenchOptions,
       train_vs_best_torch: best ? round(ratioOf(best.key) as number, 3) : null,
       torch_variants_samples_per_s: variantSps,
       gist_step_only_samples_per_s: round(stepSps),
+      kernels: modelKernelName('wasm'),
+      gist_tfjs_kernels_samples_per_s: native ? round(median(rounds.map((r) => r.gist_tfjs_kernels_samples_per_s as number))) : null,
+      native_kernels_speedup: native ? round(median(rounds.map((r) => r.gist_samples_per_s / (r.gist_tfjs_kernels_samples_per_s as number))), 3) : null,
       step_only_vs_torch: specRatio === null ? null : round(median(stepOnly.map((x, i) => x / (rounds[i].torch.spec as number))), 3),
       gist_ms_per_step: { fill: round(fillMs), train: round(trainMs) },
       torch_phase_ms: phaseKeys.length ? Object.fromEntries(phaseKeys.map((k) => [k, round(median(spec.map((p) => p.phase_ms[k])))])) : null,

@@ -3,6 +3,12 @@
 //   isa(): which SIMD path the GSU kernel uses; hnswIsa(): which distance kernel the HNSW search uses.
 //   hnswOpen(files, dim, ef) → handle; hnswSearch(handle, queries, k, threads, outLabels, outDistances);
 //     hnswClose(handle): batched, threaded search of the HNSW shards, results identical to hnswlib-node's.
+//   mlpAttentionForward(dims, h, t, side | null, wh, wt, wp, ws | null, b1, w2, outScores, outZ) and
+//   mlpAttentionBackward(dims, dy, h, t, side | null, z, wh, wt, wp, ws | null, w2, outDh, outDt, outDside | null,
+//     outDwh, outDwt, outDwp, outDws | null, outDb1, outDw2): DIN's MLP attention scorer (mlp_attention.h);
+//     dims = Int32Array [B, L, d, S, A, threads]. attentionIsa(): its SIMD path.
+//   gemm(dims, a, b, bias | null, out): out = act(op(a)·op(b) + bias) (gemm.h); dims = Int32Array
+//     [M, N, K, transA, transB, relu, threads]. gemmIsa(): its SIMD path.
 //   adviseHugePages(float32Array): platform.h's advise_huge_pages over the array (the score table, before it is
 //     filled: a user's candidate rows are scattered over it); returns the bytes advised.
 // Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
@@ -13,6 +19,8 @@
 
 #include "gsu_topk.h"
 #include "hnsw_search.h"
+#include "gemm.h"
+#include "mlp_attention.h"
 #include "platform.h"
 
 namespace {
@@ -217,6 +225,110 @@ napi_value HnswClose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** A Float32Array argument of exactly `want` elements, or (when nullable) null; false after throwing. */
+bool floats(napi_env env, napi_value v, size_t want, bool nullable, float** out, const char* what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null && nullable) {
+    *out = nullptr;
+    return true;
+  }
+  size_t n = 0;
+  if (!typed(env, v, napi_float32_array, out, &n, what)) return false;
+  if (n != want) return fail(env, std::string(what) + ": expected " + std::to_string(want) + " floats, got " + std::to_string(n));
+  return true;
+}
+
+/** dims = Int32Array [B, L, d, S, A, threads], each checked. */
+bool attentionDims(napi_env env, napi_value v, MlpAttentionDims* D, int* threads) {
+  int32_t* p;
+  size_t n;
+  if (!typed(env, v, napi_int32_array, &p, &n, "dims")) return false;
+  if (n != 6) return fail(env, "dims: expected [B, L, d, S, A, threads]");
+  *D = MlpAttentionDims{p[0], p[1], p[2], p[3], p[4]};
+  *threads = p[5];
+  if (D->B < 0 || D->L < 0 || D->d <= 0 || D->S < 0 || D->A <= 0 || *threads < 1) return fail(env, "dims: B, L, S ≥ 0; d, A, threads ≥ 1");
+  return true;
+}
+
+napi_value MlpAttentionForward(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!args(env, info, argv, 12, "mlpAttentionForward")) return nullptr;
+  MlpAttentionForwardArgs a{};
+  if (!attentionDims(env, argv[0], &a.dims, &a.threads)) return nullptr;
+  const MlpAttentionDims& D = a.dims;
+  const size_t N = static_cast<size_t>(D.B) * D.L, d = D.d, S = D.S, A = D.A;
+  float *h, *t, *side, *wh, *wt, *wp, *ws, *b1, *w2;
+  if (!floats(env, argv[1], N * d, false, &h, "h") || !floats(env, argv[2], D.B * d, false, &t, "t") ||
+      !floats(env, argv[3], N * S, true, &side, "side") || !floats(env, argv[4], d * A, false, &wh, "wh") ||
+      !floats(env, argv[5], d * A, false, &wt, "wt") || !floats(env, argv[6], d * A, false, &wp, "wp") ||
+      !floats(env, argv[7], S * A, true, &ws, "ws") || !floats(env, argv[8], A, false, &b1, "b1") ||
+      !floats(env, argv[9], A, false, &w2, "w2") || !floats(env, argv[10], N, false, &a.scores, "outScores") ||
+      !floats(env, argv[11], N * A, false, &a.z, "outZ"))
+    return nullptr;
+  if ((S > 0) != (side != nullptr) || (side != nullptr) != (ws != nullptr)) {
+    fail(env, "mlpAttentionForward: side and ws come together, with S > 0");
+    return nullptr;
+  }
+  a.h = h, a.t = t, a.side = side, a.wh = wh, a.wt = wt, a.wp = wp, a.ws = ws, a.b1 = b1, a.w2 = w2;
+  mlp_attention_forward(a);
+  return nullptr;
+}
+
+napi_value MlpAttentionBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[20];
+  if (!args(env, info, argv, 20, "mlpAttentionBackward")) return nullptr;
+  MlpAttentionBackwardArgs a{};
+  if (!attentionDims(env, argv[0], &a.dims, &a.threads)) return nullptr;
+  const MlpAttentionDims& D = a.dims;
+  const size_t N = static_cast<size_t>(D.B) * D.L, d = D.d, S = D.S, A = D.A;
+  float *dy, *h, *t, *side, *z, *wh, *wt, *wp, *ws, *w2;
+  if (!floats(env, argv[1], N, false, &dy, "dy") || !floats(env, argv[2], N * d, false, &h, "h") ||
+      !floats(env, argv[3], D.B * d, false, &t, "t") || !floats(env, argv[4], N * S, true, &side, "side") ||
+      !floats(env, argv[5], N * A, false, &z, "z") || !floats(env, argv[6], d * A, false, &wh, "wh") ||
+      !floats(env, argv[7], d * A, false, &wt, "wt") || !floats(env, argv[8], d * A, false, &wp, "wp") ||
+      !floats(env, argv[9], S * A, true, &ws, "ws") || !floats(env, argv[10], A, false, &w2, "w2") ||
+      !floats(env, argv[11], N * d, false, &a.dh, "outDh") || !floats(env, argv[12], D.B * d, false, &a.dt, "outDt") ||
+      !floats(env, argv[13], N * S, true, &a.dside, "outDside") || !floats(env, argv[14], d * A, false, &a.dwh, "outDwh") ||
+      !floats(env, argv[15], d * A, false, &a.dwt, "outDwt") || !floats(env, argv[16], d * A, false, &a.dwp, "outDwp") ||
+      !floats(env, argv[17], S * A, true, &a.dws, "outDws") || !floats(env, argv[18], A, false, &a.db1, "outDb1") ||
+      !floats(env, argv[19], A, false, &a.dw2, "outDw2"))
+    return nullptr;
+  if ((S > 0) != (side != nullptr) || (side != nullptr) != (ws != nullptr) || (side != nullptr) != (a.dside != nullptr) || (ws != nullptr) != (a.dws != nullptr)) {
+    fail(env, "mlpAttentionBackward: side, ws, outDside and outDws come together, with S > 0");
+    return nullptr;
+  }
+  a.dy = dy, a.h = h, a.t = t, a.side = side, a.z = z, a.wh = wh, a.wt = wt, a.wp = wp, a.ws = ws, a.w2 = w2;
+  mlp_attention_backward(a);
+  return nullptr;
+}
+
+napi_value AttentionIsa(napi_env env, napi_callback_info) { return text(env, mlp_attention_isa()); }
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!args(env, info, argv, 5, "gemm")) return nullptr;
+  int32_t* d;
+  size_t nd;
+  if (!typed(env, argv[0], napi_int32_array, &d, &nd, "dims")) return nullptr;
+  if (nd != 7 || d[0] < 0 || d[1] < 0 || d[2] < 0 || d[6] < 1) {
+    fail(env, "gemm: dims must be [M, N, K, transA, transB, relu, threads] with M, N, K ≥ 0 and threads ≥ 1");
+    return nullptr;
+  }
+  GemmArgs g{};
+  g.M = d[0], g.N = d[1], g.K = d[2], g.transA = d[3] != 0, g.transB = d[4] != 0, g.relu = d[5] != 0, g.threads = d[6];
+  const size_t M = g.M, N = g.N, K = g.K;
+  float *a, *b, *bias, *c;
+  if (!floats(env, argv[1], M * K, false, &a, "a") || !floats(env, argv[2], K * N, false, &b, "b") ||
+      !floats(env, argv[3], N, true, &bias, "bias") || !floats(env, argv[4], M * N, false, &c, "out"))
+    return nullptr;
+  g.a = a, g.b = b, g.bias = bias, g.c = c;
+  gemm(g);
+  return nullptr;
+}
+
+napi_value GemmIsa(napi_env env, napi_callback_info) { return text(env, gemm_isa()); }
+
 napi_value Isa(napi_env env, napi_callback_info) { return text(env, gsu_topk_isa()); }
 
 napi_value HnswIsa(napi_env env, napi_callback_info) { return text(env, hnsw_isa()); }
@@ -231,6 +343,11 @@ NAPI_MODULE_INIT() {
       {"hnswSearch", nullptr, HnswSearch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"hnswClose", nullptr, HnswClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"hnswIsa", nullptr, HnswIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"mlpAttentionForward", nullptr, MlpAttentionForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"mlpAttentionBackward", nullptr, MlpAttentionBackward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gemmIsa", nullptr, GemmIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"attentionIsa", nullptr, AttentionIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

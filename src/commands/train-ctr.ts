@@ -86,7 +86,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
       process.off('SIGINT', onSigint);
     }
     const f = (x: number): string => x.toFixed(4);
-    this.say(`${result.domain} ${result.variant}${result.variant === 'gist' ? ` (asi ${result.asi})` : ''}: best epoch ${result.best_epoch} of ${result.epochs}, ${Math.round(result.samples_per_s)} samples/s`);
+    this.say(`${result.domain} ${result.variant}${result.variant === 'gist' ? ` (asi ${result.asi})` : ''}: best epoch ${result.best_epoch} of ${result.epochs}, ${Math.round(result.samples_per_s)} samples/s (kernels: ${result.kernels})`);
     this.say(`  valid AUC ${f(result.valid.auc)}  gAUC ${f(result.valid.gauc)}  logloss ${f(result.valid.logloss)}`);
     this.say(`  test  AUC ${f(result.test.auc)}  gAUC ${f(result.test.gauc)}  logloss ${f(result.test.logloss)}  (item popularity ${f(result.popularity_baseline_test_auc)})`);
     this.say(`  outputs in ${flags.out}`);

@@ -100,7 +100,7 @@ describe('train-ctr', () => {
     const root = path.resolve(TINY, '../..');
     const src = path.join(dir, 'cmd-source');
     const r = (await TrainCtrCommand.run(['--data', TINY, '--domain', 'source', '--out', src, '--epochs', '1', '--embedding-dim', '8', '--tower', '16', '--lr', '0.01', '--quiet'], root)) as TrainCtrResult;
-    for (const k of ['domain', 'variant', 'asi', 'best_epoch', 'valid', 'test', 'popularity_baseline_test_auc', 'samples_per_s', 'epochs', 'outputs']) assert.ok(k in r, k);
+    for (const k of ['domain', 'variant', 'asi', 'best_epoch', 'valid', 'test', 'popularity_baseline_test_auc', 'samples_per_s', 'kernels', 'epochs', 'outputs']) assert.ok(k in r, k);
     assert.deepEqual(Object.keys(r.valid).sort(), ['auc', 'gauc', 'logloss', 'n']);
     assert.ok(r.outputs.id_embeddings?.endsWith('id_embeddings.arrow'));
     const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8')) as { model: { embedding_dim: number; tower: number[]; max_history: number }; train: { lr: number } };

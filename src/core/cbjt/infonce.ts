@@ -57,8 +57,11 @@ export function symmetricCrossEntropy(logits: tf.Tensor2D, masks?: LogitMasks | 
 export function symmetricCrossEntropyValues(z: Float32Array, n: number, masks: LogitMasks | null): { loss: number; grad: Float32Array } {
   let max = -Infinity;
   for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
-  const e = new Float64Array(n * n);
-  for (let i = 0; i < e.length; i++) e[i] = Math.exp(z[i] - max);
+  // exp values in a buffer kept between calls: a fresh multi-MB array per step cost more in first-touch page
+  // faults than the exps (measured on our VMs).
+  if (expScratch.length < n * n) expScratch = new Float64Array(n * n);
+  const e = expScratch;
+  for (let i = 0; i < n * n; i++) e[i] = Math.exp(z[i] - max);
   const rowSum = new Float64Array(n);
   const colSum = new Float64Array(n);
   const rowMask = masks ? masks.rows : null;
@@ -76,6 +79,8 @@ export function symmetricCrossEntropyValues(z: Float32Array, n: number, masks: L
   const half = 0.5 / n;
   let loss = 0;
   for (let i = 0; i < n; i++) loss += half * (Math.log(rowSum[i]) + Math.log(colSum[i]) - 2 * (z[i * n + i] - max));
+  const colScale = new Float64Array(n);
+  for (let k = 0; k < n; k++) colScale[k] = half / colSum[k];
   const grad = new Float32Array(n * n);
   for (let i = 0; i < n; i++) {
     const o = i * n;
@@ -84,13 +89,15 @@ export function symmetricCrossEntropyValues(z: Float32Array, n: number, masks: L
       const v = e[o + k];
       let g = 0;
       if (rowMask === null || rowMask[o + k] === 0) g += v * ri;
-      if (colMask === null || colMask[o + k] === 0) g += (v * half) / colSum[k];
+      if (colMask === null || colMask[o + k] === 0) g += v * colScale[k];
       grad[o + k] = g;
     }
     grad[o + i] -= 2 * half;
   }
   return { loss, grad };
 }
+
+let expScratch = new Float64Array(0);
 
 /**
  * Mean symmetric InfoNCE of a batch of aligned pairs (a_i, b_i). `a`, `b`: [B, d], L2-normalised rows;

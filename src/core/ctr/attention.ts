@@ -7,6 +7,8 @@
  * matMuls and cheap 3-D transposes, the fast paths of the wasm backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { MLP_ATTENTION, MLP_ATTENTION_GRAD, nativeAttentionActive } from '../engine/native-attention.js';
+import { nativeThreads } from '../retrieval/native.js';
 
 /** Scorer weights of one attention unit (MLP kind; the dot kind has none beyond `ws`). */
 export interface AttentionWeights {
@@ -40,8 +42,34 @@ export function transpose2d(x: tf.Tensor, rows1: number, rows2: number): tf.Tens
   return tf.reshape(tf.transpose(tf.reshape(x, [rows1, rows2, c]), [2, 0, 1]), [c, r]);
 }
 
+type MlpWeights = Required<Pick<AttentionWeights, 'wh' | 'wt' | 'wp' | 'b1' | 'w2'>>;
+
+/** mlpScores on the native kernels (engine/native-attention.ts): one pass forward, one backward. */
+function nativeMlpScores(h: tf.Tensor3D, t: tf.Tensor2D, w: MlpWeights, side: tf.Tensor3D | null, ws: tf.Tensor | null): tf.Tensor2D {
+  const attrs = { threads: nativeThreads() };
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [hh, tt, wh, wt, wp, b1, w2, sd, wsd] = args.slice(0, -1) as (tf.Tensor | undefined)[] as tf.Tensor[];
+    const sideInputs: tf.NamedTensorMap = sd ? { side: sd, ws: wsd } : {};
+    const [scores, z] = tf.engine().runKernel(MLP_ATTENTION, { h: hh, t: tt, wh, wt, wp, b1, w2, ...sideInputs }, attrs) as tf.Tensor[];
+    save([hh, tt, z, wh, wt, wp, w2, ...(sd ? [sd, wsd] : [])]);
+    return {
+      value: scores,
+      gradFunc: (dy: tf.Tensor, [sh, st, sz, swh, swt, swp, sw2, ssd, swsd]: tf.Tensor[]) => {
+        const savedSide: tf.NamedTensorMap = ssd ? { side: ssd, ws: swsd } : {};
+        // dh, dt, dwh, dwt, dwp, db1, dw2 (+ dside, dws): the op's inputs in order
+        return tf.engine().runKernel(MLP_ATTENTION_GRAD, { dy, h: sh, t: st, z: sz, wh: swh, wt: swt, wp: swp, w2: sw2, ...savedSide }, attrs) as tf.Tensor[];
+      },
+    };
+  });
+  const inputs: tf.Tensor[] = [h, t, w.wh, w.wt, w.wp, w.b1, w.w2];
+  if (side && ws) inputs.push(side, ws);
+  return op(...inputs) as tf.Tensor2D;
+}
+
 /** The MLP scorer as one differentiable op: (h [B,L,d], t [B,d], weights, side [B,L,S]?) → scores [B,L]. */
-function mlpScores(h: tf.Tensor3D, t: tf.Tensor2D, w: Required<Pick<AttentionWeights, 'wh' | 'wt' | 'wp' | 'b1' | 'w2'>>, side: tf.Tensor3D | null, ws: tf.Tensor | null): tf.Tensor2D {
+function mlpScores(h: tf.Tensor3D, t: tf.Tensor2D, w: MlpWeights, side: tf.Tensor3D | null, ws: tf.Tensor | null): tf.Tensor2D {
+  if (nativeAttentionActive()) return nativeMlpScores(h, t, w, side, ws);
   const [B, L, d] = h.shape;
   const A = w.b1.shape[0];
   const N = B * L;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { DictColumn } from '../arrow-io.js';
 import { datasetIdentity, loadDataset, samplesInSplit, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
+import { modelKernelName } from '../retrieval/native.js';
 import { saveWeights } from '../engine/model-io.js';
 import { UsageError } from '../errors.js';
 import { auc, gauc, logloss } from '../metrics.js';
@@ -70,6 +71,8 @@ export interface TrainCtrResult {
   test: SplitMetrics;
   popularity_baseline_test_auc: number;
   samples_per_s: number;
+  /** The model kernels that ran: "native-avx512" / "native-avx2" / "native-scalar" (native/ addon) or "tfjs" (GIST_NATIVE=0, other backends). They round differently. */
+  kernels: string;
   epochs: number;
   stopped_early: boolean;
   train_samples: number;
@@ -182,6 +185,7 @@ export async function trainCtr(o: TrainCtrOptions): Promise<TrainCtrResult> {
         test,
         popularity_baseline_test_auc: popAuc,
         samples_per_s: loop.samplesPerS,
+        kernels: modelKernelName(o.backend),
         epochs: loop.epochsRun,
         stopped_early: loop.stoppedEarly,
         train_samples: loop.trainSamples,

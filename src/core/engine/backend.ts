@@ -12,6 +12,8 @@ import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { GistError } from '../errors.js';
 import { registerGradients } from './gradients.js';
 import { registerCpuKernelFixes, registerWasmKernelFixes } from './kernels.js';
+import { registerNativeAttention, unregisterNativeAttention } from './native-attention.js';
+import { setNativeGemm } from './native-gemm.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
 
@@ -122,6 +124,17 @@ export async function initBackend(name: BackendName = 'wasm'): Promise<{ name: B
     // After initialisation, so the stock kernels' setup (wasm function bindings) has run.
     if (tfName === 'wasm') registerWasmKernelFixes();
     if (tfName === 'cpu') registerCpuKernelFixes();
+    registerNativeAttention();
     return { name, version };
   });
+}
+
+/**
+ * Switches the native model kernels (attention scorer, GEMM) off or back on in this process, for benchmarks and
+ * tests that compare them with tfjs's; users set GIST_NATIVE=0 instead.
+ */
+export function useNativeModelKernels(on: boolean): void {
+  setNativeGemm(on);
+  if (on) registerNativeAttention();
+  else unregisterNativeAttention();
 }

@@ -16,12 +16,14 @@
  *   for backprop through Identity).
  * - `_FusedMatMul`: same pre-transposition (the stock kernel also gives WRONG values with the
  *   flags), plus a workaround for wrong bias placement when batch > 1 (see makeFusedMatMul).
+ * - Both matMul kernels first try the native addon's GEMM for 2-D products (native-gemm.ts).
  *
  * The same `UnsortedSegmentSum` is also offered for the cpu backend (`registerCpuKernelFixes`),
  * whose stock kernel loops once per output segment over all input rows.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeMatMul } from './native-gemm.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type NumericArray = Float32Array | Int32Array;
@@ -307,6 +309,8 @@ function withStableRhs(stock: tf.KernelFunc): tf.KernelFunc {
 function makeBatchMatMul(stockKernelFunc: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
   const stock = withStableRhs(stockKernelFunc);
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const native = nativeMatMul(args, false);
+    if (native) return native;
     const attrs = args.attrs ?? {};
     if (attrs.transposeA !== true && attrs.transposeB !== true) return stock(args);
     // Only the single-matrix (XNNPACK) path is slow with the flags; the batched path handles them
@@ -342,6 +346,8 @@ function applyActivation(x: tf.TensorInfo, args: KernelArgs): tf.TensorInfo {
 function makeFusedMatMul(stockKernelFunc: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
   const stock = withStableRhs(stockKernelFunc);
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const native = nativeMatMul(args, true);
+    if (native) return native;
     const attrs = args.attrs ?? {};
     const backend = args.backend as BackendWasm;
     const bias = args.inputs.bias;

@@ -13,8 +13,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyRows } from './kernels.js';
 import { ModelFormatError, WEIGHTS_JSON, type WeightMap } from './model-io.js';
+
+/**
+ * A tensor's values without a copy where the backend allows: on wasm a view of its heap (valid until the next
+ * tensor allocation, so read it at once), elsewhere dataSync(). A fresh copy of a multi-MB gradient each step cost
+ * ~4 ms per MB in first-touch page faults on our VMs.
+ */
+function readValues(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') throw new TypeError(`expected a float32 tensor, got ${t.dtype}`);
+  if (tf.getBackend() === 'wasm') return (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+  return t.dataSync() as Float32Array;
+}
 
 /** Only `next()` is needed, so a plain `{ next: () => number }` works too. */
 export type RandomSource = Pick<Rng, 'next'>;
@@ -99,6 +111,8 @@ export class SparseEmbedding {
   private readonly step: Int32Array;
   /** Scratch for de-duplicating ids: slot[row] = local index, -1 when unused. Reset after use. */
   private readonly slot: Int32Array;
+  /** lookupTensor's reused row buffer (wasm only). */
+  private scratch = new Float32Array(0);
 
   constructor(
     readonly name: string,
@@ -219,7 +233,7 @@ export class SparseEmbedding {
    */
   applyGradient(unique: Int32Array, grad: tf.Tensor | Float32Array): void {
     const { dim } = this;
-    const g = grad instanceof Float32Array ? grad : (grad.dataSync() as Float32Array);
+    const g = grad instanceof Float32Array ? grad : readValues(grad);
     if (g.length < unique.length * dim) throw new RangeError(`${this.name}: gradient has ${g.length} values, need ${unique.length}×${dim}`);
     const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this.cfg;
     const { table, m, v, step } = this;
@@ -259,20 +273,35 @@ export class SparseEmbedding {
 
   /** Inference copy of the rows for `ids` ([ids.length × dim]); PAD_ID gives a zero row. */
   lookupRows(ids: Int32Array): Float32Array {
-    const { dim, rows } = this;
-    const out = new Float32Array(ids.length * dim);
+    return this.lookupRowsInto(ids, new Float32Array(ids.length * this.dim));
+  }
+
+  private lookupRowsInto(ids: Int32Array, out: Float32Array): Float32Array {
+    const { dim, rows, table } = this;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (id === PAD_ID) continue;
+      const o = i * dim;
+      if (id === PAD_ID) {
+        out.fill(0, o, o + dim);
+        continue;
+      }
       if (!(id >= 0 && id < rows)) throw new RangeError(`${this.name}: id ${id} is outside [0, ${rows})`);
-      for (let j = 0, s = id * dim, o = i * dim; j < dim; j++) out[o + j] = this.table[s + j];
+      for (let j = 0, s = id * dim; j < dim; j++) out[o + j] = table[s + j];
     }
     return out;
   }
 
-  /** `lookupRows` as a tensor of shape [...shape, dim] (default shape [ids.length]). */
+  /**
+   * `lookupRows` as a tensor of shape [...shape, dim] (default shape [ids.length]). On wasm, which copies a new
+   * tensor's values into its heap at once, the rows go through one reused buffer: a fresh multi-MB array per
+   * scoring batch cost more in first-touch page faults (~4 ms per MB measured on our VMs) than the copies.
+   */
   lookupTensor(ids: Int32Array, shape?: number[]): tf.Tensor {
-    return tf.tensor(this.lookupRows(ids), [...(shape ?? [ids.length]), this.dim], 'float32');
+    const fullShape = [...(shape ?? [ids.length]), this.dim];
+    if (tf.getBackend() !== 'wasm') return tf.tensor(this.lookupRows(ids), fullShape, 'float32');
+    const n = ids.length * this.dim;
+    if (this.scratch.length < n) this.scratch = new Float32Array(n);
+    return tf.tensor(this.lookupRowsInto(ids, this.scratch.subarray(0, n)), fullShape, 'float32');
   }
 
   /**

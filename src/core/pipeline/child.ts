@@ -30,11 +30,12 @@ function isFailure(v: unknown): v is JsonFailure {
 
 /**
  * Run `gist ARGV --json` with `command` (e.g. [node, bin/run.js]) and resolve to the printed result. `signal`
- * stops it (SIGTERM: commands write through temp files, so nothing is left half-written).
+ * stops it (SIGTERM: commands write through temp files, so nothing is left half-written). `env`: the child's
+ * environment (default this process's).
  */
-export function runGistCommand(command: readonly string[], step: string, argv: readonly string[], signal: AbortSignal): Promise<unknown> {
+export function runGistCommand(command: readonly string[], step: string, argv: readonly string[], signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0], [...command.slice(1), ...argv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const child = spawn(command[0], [...command.slice(1), ...argv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], signal, env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

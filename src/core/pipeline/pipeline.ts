@@ -25,7 +25,7 @@ import { trainBehavior, DEFAULT_TRAIN_BEHAVIOR_CONFIG } from '../cbjt/train-beha
 import { trainUnion, DEFAULT_TRAIN_UNION_CONFIG, resolveTrainUnionConfig, type TrainUnionConfig } from '../cbjt/train-union.js';
 import { buildIndex } from '../retrieval/hnsw.js';
 import { searchGsu } from '../retrieval/gsu.js';
-import { nativeKernels, scorerName } from '../retrieval/native.js';
+import { modelKernelName, nativeKernels, scorerName } from '../retrieval/native.js';
 import { kernelUsesFma } from '../retrieval/score-kernel.js';
 import { DOMAINS, type Domain } from '../schemas.js';
 import { evaluate, DEFAULT_EVALUATE_OPTIONS, type EvaluateOptions } from '../evaluate/evaluate.js';
@@ -250,16 +250,24 @@ function datasetFiles(dir: string): string[] {
 /**
  * Which kernel a step's numbers rest on beyond its config. GSU soft scores come from the native addon or the
  * wasm kernel (with or without FMA), which round differently, so near-tied candidates may swap; the index
- * step measures recall with the native search or hnswlib-node's (GIST_NATIVE=0, GIST_NATIVE_ISA).
+ * step measures recall with the native search or hnswlib-node's (GIST_NATIVE=0, GIST_NATIVE_ISA); the steps
+ * that train or run a model rest on the model kernels (native attention scorer and GEMM, or tfjs's), which
+ * round differently too.
  */
-function kernelKey(step: string): unknown {
-  // hard search only filters by category: no scores, no scorer
-  if (step.startsWith('gsu-') && step !== 'gsu-hard') {
-    const { scorer } = scorerName();
-    return { gsu: scorer === 'wasm-simd' && kernelUsesFma() ? 'wasm-simd-fma' : scorer };
-  }
-  if (step === 'index') return { hnsw: nativeKernels()?.hnswIsa() ?? 'hnswlib-node' };
-  return null;
+/** Steps that train or run a tfjs model (by name or name prefix). */
+const MODEL_STEPS = ['source', 'pairs-esu', 'pairs-truth', 'content', 'behavior', 'union', 'ctr'];
+
+function kernelKey(backend: BackendName): (step: string) => unknown {
+  return (step) => {
+    // hard search only filters by category: no scores, no scorer
+    if (step.startsWith('gsu-') && step !== 'gsu-hard') {
+      const { scorer } = scorerName();
+      return { gsu: scorer === 'wasm-simd' && kernelUsesFma() ? 'wasm-simd-fma' : scorer };
+    }
+    if (step === 'index') return { hnsw: nativeKernels()?.hnswIsa() ?? 'hnswlib-node' };
+    if (MODEL_STEPS.some((prefix) => step === prefix || step.startsWith(`${prefix}-`) || step.startsWith(`${prefix}#`))) return { kernels: modelKernelName(backend) };
+    return null;
+  };
 }
 
 /**
@@ -746,14 +754,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   // rewritten in place: a synthetic data step's own config covers its data).
   const keyBase = { seed: o.seed, backend: o.backend, data: o.data === 'synthetic' ? 'synthetic' : inputFingerprint(prepared ? datasetFiles(dataDir) : [o.data]) };
   const gist = o.gistCommand ?? OWN_GIST;
+  const jobs = o.jobs ?? defaultPipelineJobs();
+  // Step processes share the cores: each native kernel gets its share (GIST_THREADS; results do not depend on it).
+  const childEnv = { ...process.env, GIST_THREADS: process.env.GIST_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / jobs))) };
   let dataBytes: number | null = null;
   const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, {
     from: o.from,
     keyBase,
-    stepKey: kernelKey,
+    stepKey: kernelKey(o.backend),
     onStep: o.onStep,
-    jobs: o.jobs ?? defaultPipelineJobs(),
-    runCommand: (step, argv, signal) => runGistCommand(gist, step, argv, signal),
+    jobs,
+    runCommand: (step, argv, signal) => runGistCommand(gist, step, argv, signal, childEnv),
     memoryCap: () => memoryJobs((dataBytes ??= datasetBytes(dataDir))),
   });
 

@@ -5,6 +5,7 @@
  * in different orders; see native/gsu_topk.h), so near-tied GSU candidates may swap places.
  */
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeKernels {
@@ -36,6 +37,53 @@ export interface NativeKernels {
   hnswIsa(): string;
   /** SIMD path in use: "avx512", "avx2" or "scalar". */
   isa(): string;
+  /**
+   * DIN's MLP attention scorer forward (native/mlp_attention.h): dims = [B, L, d, S, A, threads]; writes
+   * scores [B·L] and the ReLU activations z [B·L, A]. side/ws null without side features (S = 0).
+   */
+  mlpAttentionForward(
+    dims: Int32Array,
+    h: Float32Array,
+    t: Float32Array,
+    side: Float32Array | null,
+    wh: Float32Array,
+    wt: Float32Array,
+    wp: Float32Array,
+    ws: Float32Array | null,
+    b1: Float32Array,
+    w2: Float32Array,
+    outScores: Float32Array,
+    outZ: Float32Array,
+  ): void;
+  /** Its backward pass from dL/dscores `dy` and the forward's z: every input's and weight's gradient. */
+  mlpAttentionBackward(
+    dims: Int32Array,
+    dy: Float32Array,
+    h: Float32Array,
+    t: Float32Array,
+    side: Float32Array | null,
+    z: Float32Array,
+    wh: Float32Array,
+    wt: Float32Array,
+    wp: Float32Array,
+    ws: Float32Array | null,
+    w2: Float32Array,
+    outDh: Float32Array,
+    outDt: Float32Array,
+    outDside: Float32Array | null,
+    outDwh: Float32Array,
+    outDwt: Float32Array,
+    outDwp: Float32Array,
+    outDws: Float32Array | null,
+    outDb1: Float32Array,
+    outDw2: Float32Array,
+  ): void;
+  /** The attention scorer's SIMD path: "avx512", "avx2" or "scalar". */
+  attentionIsa(): string;
+  /** out = act(op(a)·op(b) + bias) (native/gemm.h); dims = [M, N, K, transA, transB, relu, threads]. */
+  gemm(dims: Int32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
+  /** The GEMM's SIMD path: "avx512", "avx2" or "scalar". */
+  gemmIsa(): string;
 }
 
 /** Where `npm install` leaves the addon (same depth from src/ and dist/). */
@@ -63,4 +111,21 @@ export function nativeKernels(): NativeKernels | null {
 export function scorerName(): { scorer: string; reason: string | null } {
   const { kernels, reason } = load();
   return kernels ? { scorer: `native-${kernels.isa()}`, reason: null } : { scorer: 'wasm-simd', reason };
+}
+
+/**
+ * Which kernels train and run the models on `backend`: "native-avx512" / "native-avx2" / "native-scalar" when the
+ * addon's attention scorer (wasm and cpu) and GEMM (wasm) replace tfjs's, else "tfjs" (GIST_NATIVE=0, no addon,
+ * other backends). Each is deterministic; the two sum in different orders, so their numbers differ by rounding.
+ */
+export function modelKernelName(backend: string): string {
+  const k = load().kernels;
+  return k && (backend === 'wasm' || backend === 'cpu') ? `native-${k.gemmIsa()}` : 'tfjs';
+}
+
+/** Threads of the native model kernels: GIST_THREADS, else one per core up to 4 (their results do not depend on it). */
+export function nativeThreads(): number {
+  const env = Number(process.env.GIST_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(os.availableParallelism(), 4));
 }

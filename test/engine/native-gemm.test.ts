@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/core/engine/backend.js';
+import { NATIVE_GEMM_MIN_MACS, nativeGemmCalls, setNativeGemm } from '../../src/core/engine/native-gemm.js';
+import { digest, gemmOutputs } from './_native-digest.js';
+import { maxAbsDiff } from './_util.js';
+
+/** The same products with XNNPACK's kernel (native GEMM off for the call). */
+function onXnnpack<T>(f: () => T): T {
+  setNativeGemm(false);
+  try {
+    return f();
+  } finally {
+    setNativeGemm(true);
+  }
+}
+
+test('native GEMM = XNNPACK up to rounding: plain, transposed operands, fused bias + relu', async () => {
+  await initBackend('wasm');
+  const before = nativeGemmCalls();
+  const native = gemmOutputs();
+  assert.equal(nativeGemmCalls() - before, native.length, 'every product ran on the native GEMM');
+  const stock = onXnnpack(() => gemmOutputs());
+  native.forEach((x, i) => {
+    const scale = Math.max(...Array.from(stock[i], Math.abs));
+    assert.ok(maxAbsDiff(x, stock[i]) <= 1e-5 * scale, `product ${i}: ${maxAbsDiff(x, stock[i])} (scale ${scale})`);
+  });
+  // relu applied: the fused product has zeros where the plain one is negative
+  assert.ok(native[4].some((v) => v === 0) && native[0].some((v) => v < 0));
+});
+
+test('native GEMM gives the same bits on 1, 2 and 3 threads', async () => {
+  await initBackend('wasm');
+  const before = process.env.GIST_THREADS;
+  const digests: string[] = [];
+  try {
+    for (const n of ['1', '2', '3']) {
+      process.env.GIST_THREADS = n;
+      digests.push(digest(gemmOutputs(2)));
+    }
+  } finally {
+    if (before === undefined) delete process.env.GIST_THREADS;
+    else process.env.GIST_THREADS = before;
+  }
+  assert.equal(new Set(digests).size, 1, digests.join(' '));
+});
+
+test('small and batched products stay on XNNPACK; gradients through the native GEMM match', async () => {
+  await initBackend('wasm');
+  const before = nativeGemmCalls();
+  tf.tidy(() => {
+    tf.matMul(tf.ones([4, 8]), tf.ones([8, 4])); // 128 MACs < NATIVE_GEMM_MIN_MACS
+    tf.matMul(tf.ones([3, 40, 40]), tf.ones([3, 40, 40])); // batched
+  });
+  assert.ok(4 * 8 * 4 < NATIVE_GEMM_MIN_MACS);
+  assert.equal(nativeGemmCalls(), before);
+  // d/dx, d/dw of sum(relu(x·w + b)): forward and both gradients (transposed products) on the native GEMM
+  const grads = (): Float32Array[] =>
+    tf.tidy(() => {
+      const x = tf.tensor2d(Float32Array.from({ length: 64 * 300 }, (_, i) => Math.sin(i)), [64, 300]);
+      const w = tf.tensor2d(Float32Array.from({ length: 300 * 50 }, (_, i) => Math.cos(i) * 0.1), [300, 50]);
+      const b = tf.tensor1d(Float32Array.from({ length: 50 }, (_, i) => (i % 7) * 0.01));
+      const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: b, activation: 'relu' })))([x, w]);
+      return g.map((t) => Float32Array.from(t.dataSync()));
+    });
+  const calls = nativeGemmCalls();
+  const native = grads();
+  assert.ok(nativeGemmCalls() - calls >= 3, 'forward and both gradient products on the native GEMM');
+  const stock = onXnnpack(grads);
+  native.forEach((x, i) => assert.ok(maxAbsDiff(x, stock[i]) < 1e-4, `gradient ${i}: ${maxAbsDiff(x, stock[i])}`));
+});
