@@ -229,6 +229,19 @@ test('step keys hold resolved configs: a trainer default (not only a config file
   }
 });
 
+test('every step that trains or runs a model is keyed by the model kernels; data, Swing, hard search and eval are not', async () => {
+  const { kernelKey } = await import('../../src/core/pipeline/pipeline.js');
+  const { modelKernelName, scorerName } = await import('../../src/core/retrieval/native.js');
+  const key = kernelKey('wasm');
+  for (const step of ['source', 'pairs-esu', 'pairs-truth', 'content', 'behavior', 'union', 'union-swing', 'union-no-gate', 'ctr-din', 'ctr-gist-swing-pairs']) {
+    assert.deepEqual(key(step), { kernels: modelKernelName('wasm') }, step);
+  }
+  for (const step of ['data', 'pairs-swing', 'gsu-hard', 'eval']) assert.equal(key(step), null, step);
+  assert.deepEqual(key('gsu-joint'), { gsu: scorerName().scorer }, 'GSU steps keep their scorer key');
+  assert.match(modelKernelName('wasm'), /^native-(avx512|avx2|scalar)$/);
+  assert.equal(modelKernelName('tensorflow'), 'tfjs');
+});
+
 test('--jobs N: among ready steps the one with the costliest path to the end starts first (declaration order otherwise)', async () => {
   const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };

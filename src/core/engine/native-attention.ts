@@ -17,6 +17,9 @@ export const MLP_ATTENTION_GRAD = 'GistMlpAttentionGrad';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
+const BACKENDS = ['wasm', 'cpu'] as const;
+type Backend = (typeof BACKENDS)[number];
+
 /** The cpu backend's data store; only the parts we touch (it is not exported as a type). */
 interface CpuBackendLike {
   data: { get(dataId: object): { values: unknown } };
@@ -29,8 +32,7 @@ interface Io {
   view(t: tf.TensorInfo): Float32Array;
 }
 
-function io(args: KernelArgs): Io {
-  const backendName = tf.getBackend();
+function io(args: KernelArgs, backendName: Backend): Io {
   if (backendName === 'wasm') {
     const backend = args.backend as BackendWasm;
     return { outputs: (shapes) => shapes.map((s) => backend.makeOutput(s, 'float32')), view: (t) => backend.typedArrayFromHeap(t) as Float32Array };
@@ -60,14 +62,14 @@ function dims(h: tf.TensorInfo, wh: tf.TensorInfo, side: tf.TensorInfo | null, t
   return Int32Array.from([B, L, d, side ? side.shape[2] : 0, wh.shape[1], t]);
 }
 
-function forwardKernel(native: NativeKernels): tf.KernelFunc {
+function forwardKernel(native: NativeKernels, backendName: Backend): tf.KernelFunc {
   return (args) => {
     const [h, t, wh, wt, wp, b1, w2] = ['h', 't', 'wh', 'wt', 'wp', 'b1', 'w2'].map((n) => input(args, n));
     const side = optional(args, 'side');
     const ws = optional(args, 'ws');
     const D = dims(h, wh, side, args.attrs?.threads);
     const N = D[0] * D[1];
-    const backend = io(args);
+    const backend = io(args, backendName);
     const outs = backend.outputs([[D[0], D[1]], [N, D[4]]]); // scores [B, L], z [B·L, A]
     const v = (x: tf.TensorInfo | null): Float32Array | null => (x ? backend.view(x) : null);
     native.mlpAttentionForward(D, backend.view(h), backend.view(t), v(side), backend.view(wh), backend.view(wt), backend.view(wp), v(ws), backend.view(b1), backend.view(w2), backend.view(outs[0]), backend.view(outs[1]));
@@ -75,14 +77,14 @@ function forwardKernel(native: NativeKernels): tf.KernelFunc {
   };
 }
 
-function backwardKernel(native: NativeKernels): tf.KernelFunc {
+function backwardKernel(native: NativeKernels, backendName: Backend): tf.KernelFunc {
   return (args) => {
     const [dy, h, t, z, wh, wt, wp, w2] = ['dy', 'h', 't', 'z', 'wh', 'wt', 'wp', 'w2'].map((n) => input(args, n));
     const side = optional(args, 'side');
     const ws = optional(args, 'ws');
     const D = dims(h, wh, side, args.attrs?.threads);
     const [, , d, S, A] = D;
-    const backend = io(args);
+    const backend = io(args, backendName);
     // dh, dt, dwh, dwt, dwp, db1, dw2, then dside, dws with side features
     const shapes = [h.shape, t.shape, [d, A], [d, A], [d, A], [A], [A, 1], ...(side ? [side.shape, [S, A]] : [])];
     const outs = backend.outputs(shapes);
@@ -93,7 +95,6 @@ function backwardKernel(native: NativeKernels): tf.KernelFunc {
   };
 }
 
-const BACKENDS = ['wasm', 'cpu'] as const;
 
 /** The addon when it has the attention kernels, else null. */
 function attentionAddon(): NativeKernels | null {
@@ -107,8 +108,8 @@ export function registerNativeAttention(): void {
   if (!native) return;
   for (const backendName of BACKENDS) {
     for (const [kernelName, kernelFunc] of [
-      [MLP_ATTENTION, forwardKernel(native)],
-      [MLP_ATTENTION_GRAD, backwardKernel(native)],
+      [MLP_ATTENTION, forwardKernel(native, backendName)],
+      [MLP_ATTENTION_GRAD, backwardKernel(native, backendName)],
     ] as const) {
       if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
     }

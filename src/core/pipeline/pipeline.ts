@@ -257,7 +257,7 @@ function datasetFiles(dir: string): string[] {
 /** Steps that train or run a tfjs model (by name or name prefix). */
 const MODEL_STEPS = ['source', 'pairs-esu', 'pairs-truth', 'content', 'behavior', 'union', 'ctr'];
 
-function kernelKey(backend: BackendName): (step: string) => unknown {
+export function kernelKey(backend: BackendName): (step: string) => unknown {
   return (step) => {
     // hard search only filters by category: no scores, no scorer
     if (step.startsWith('gsu-') && step !== 'gsu-hard') {
