@@ -95,7 +95,6 @@ function backwardKernel(native: NativeKernels, backendName: Backend): tf.KernelF
   };
 }
 
-
 /** The addon when it has the attention kernels, else null. */
 function attentionAddon(): NativeKernels | null {
   const k = nativeKernels();

@@ -247,6 +247,9 @@ function datasetFiles(dir: string): string[] {
   return names.map((f) => path.join(dir, f));
 }
 
+/** Steps that train or run a tfjs model (by name or name prefix). */
+const MODEL_STEPS = ['source', 'pairs-esu', 'pairs-truth', 'content', 'behavior', 'union', 'ctr'];
+
 /**
  * Which kernel a step's numbers rest on beyond its config. GSU soft scores come from the native addon or the
  * wasm kernel (with or without FMA), which round differently, so near-tied candidates may swap; the index
@@ -254,9 +257,6 @@ function datasetFiles(dir: string): string[] {
  * that train or run a model rest on the model kernels (native attention scorer and GEMM, or tfjs's), which
  * round differently too.
  */
-/** Steps that train or run a tfjs model (by name or name prefix). */
-const MODEL_STEPS = ['source', 'pairs-esu', 'pairs-truth', 'content', 'behavior', 'union', 'ctr'];
-
 export function kernelKey(backend: BackendName): (step: string) => unknown {
   return (step) => {
     // hard search only filters by category: no scores, no scorer
