@@ -68,7 +68,9 @@ export async function runScalingBench(opts: { quick?: boolean; log?: (line: stri
     const ctrRows: ScalingRow[] = [];
     for (const samples of opts.quick ? [5_000, 10_000] : [20_000, 40_000, 80_000]) {
       const data = path.join(work, `data-${samples}`);
-      await synthesize({ preset: 'tiny', out: data, seed: 3, overrides: { users: 400, targetSamples: samples } });
+      // Users grow with the samples (100 target samples each): with the users fixed, more samples per user mean
+      // longer histories before each sample, and the fit would measure that instead of the sample count.
+      await synthesize({ preset: 'tiny', out: data, seed: 3, overrides: { users: Math.round(samples / 100), targetSamples: samples } });
       const t0 = performance.now();
       const r = await trainCtr({ dataDir: data, outDir: path.join(work, `ctr-${samples}`), domain: 'target', variant: 'din', asi: 'none', train: { epochs: 1 }, seed: 3, backend: 'wasm', resume: false });
       ctrRows.push({ size: r.train_samples, seconds: (performance.now() - t0) / 1000 });
