@@ -9,6 +9,8 @@
 //     dims = Int32Array [B, L, d, S, A, threads]. attentionIsa(): its SIMD path.
 //   gemm(dims, a, b, bias | null, out): out = act(op(a)·op(b) + bias) (gemm.h); dims = Int32Array
 //     [M, N, K, transA, transB, relu, threads]. gemmIsa(): its SIMD path.
+//   gatherRows(x, idx, row, out) and segmentSum(x, seg, inner, segments, out): embedding-row gather and its
+//     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
 //   adviseHugePages(float32Array): platform.h's advise_huge_pages over the array (the score table, before it is
 //     filled: a user's candidate rows are scattered over it); returns the bytes advised.
 // Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
@@ -21,6 +23,7 @@
 #include "hnsw_search.h"
 #include "gemm.h"
 #include "mlp_attention.h"
+#include "rows.h"
 #include "platform.h"
 
 namespace {
@@ -329,6 +332,61 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 
 napi_value GemmIsa(napi_env env, napi_callback_info) { return text(env, gemm_isa()); }
 
+/** A Float32Array or Int32Array (4-byte elements, copied as bits); false after throwing. */
+bool words(napi_env env, napi_value v, uint32_t** data, size_t* length, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return fail(env, std::string(what) + ": expected a typed array");
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, nullptr, nullptr) != napi_ok) return fail(env, std::string(what) + ": unreadable typed array");
+  if (type != napi_float32_array && type != napi_int32_array) return fail(env, std::string(what) + ": expected a Float32Array or Int32Array");
+  *data = static_cast<uint32_t*>(ptr);
+  return true;
+}
+
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!args(env, info, argv, 4, "gatherRows")) return nullptr;
+  uint32_t *x, *out;
+  int32_t* idx;
+  size_t nx, ni, no;
+  int32_t row;
+  if (!words(env, argv[0], &x, &nx, "x") || !typed(env, argv[1], napi_int32_array, &idx, &ni, "idx") || !integer(env, argv[2], &row, "row") ||
+      !words(env, argv[3], &out, &no, "out"))
+    return nullptr;
+  if (row <= 0 || nx % static_cast<size_t>(row) != 0 || no < ni * static_cast<size_t>(row)) {
+    fail(env, "gatherRows: row must be positive, x whole rows, out idx.length rows");
+    return nullptr;
+  }
+  const size_t rows = nx / static_cast<size_t>(row);
+  for (size_t i = 0; i < ni; i++)
+    if (idx[i] < 0 || static_cast<size_t>(idx[i]) >= rows) {
+      fail(env, "gatherRows: index out of range");
+      return nullptr;
+    }
+  gather_rows(x, idx, ni, static_cast<size_t>(row), out);
+  return nullptr;
+}
+
+napi_value SegmentSum(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!args(env, info, argv, 5, "segmentSum")) return nullptr;
+  float *x, *out;
+  int32_t* seg;
+  size_t nx, ns, no;
+  int32_t inner, segments;
+  if (!typed(env, argv[0], napi_float32_array, &x, &nx, "x") || !typed(env, argv[1], napi_int32_array, &seg, &ns, "seg") ||
+      !integer(env, argv[2], &inner, "inner") || !integer(env, argv[3], &segments, "segments") || !typed(env, argv[4], napi_float32_array, &out, &no, "out"))
+    return nullptr;
+  if (inner < 0 || segments < 0 || nx < ns * static_cast<size_t>(inner) || no < static_cast<size_t>(segments) * static_cast<size_t>(inner)) {
+    fail(env, "segmentSum: x must hold seg.length rows of inner values and out segments rows");
+    return nullptr;
+  }
+  segment_sum(x, seg, ns, static_cast<size_t>(inner), static_cast<size_t>(segments), out);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) { return text(env, gsu_topk_isa()); }
 
 napi_value HnswIsa(napi_env env, napi_callback_info) { return text(env, hnsw_isa()); }
@@ -346,6 +404,8 @@ NAPI_MODULE_INIT() {
       {"mlpAttentionForward", nullptr, MlpAttentionForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mlpAttentionBackward", nullptr, MlpAttentionBackward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemmIsa", nullptr, GemmIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"attentionIsa", nullptr, AttentionIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -70,3 +70,33 @@ test('small and batched products stay on XNNPACK; gradients through the native G
   const stock = onXnnpack(grads);
   native.forEach((x, i) => assert.ok(maxAbsDiff(x, stock[i]) < 1e-4, `gradient ${i}: ${maxAbsDiff(x, stock[i])}`));
 });
+
+test('native row gather and segment sum give the same bits as the JS loops they replace', async () => {
+  const { nativeKernels } = await import('../../src/core/retrieval/native.js');
+  const { randArray, randInts } = await import('./_util.js');
+  const k = nativeKernels();
+  assert.ok(k);
+  const rows = 500;
+  const row = 18;
+  const x = randArray(rows * row, 1, -3, 3);
+  const idx = randInts(4000, rows, 2);
+  const gathered = new Float32Array(idx.length * row);
+  k.gatherRows(x, idx, row, gathered);
+  const ints = Int32Array.from(x, (v) => Math.round(v * 1000));
+  const gatheredInts = new Int32Array(idx.length * row);
+  k.gatherRows(ints, idx, row, gatheredInts);
+  for (let i = 0; i < idx.length; i++)
+    for (let j = 0; j < row; j++) {
+      assert.equal(gathered[i * row + j], x[idx[i] * row + j]);
+      assert.equal(gatheredInts[i * row + j], ints[idx[i] * row + j]);
+    }
+  // segment sum: float32 adds in input order, ids outside [0, segments) skipped
+  const seg = Int32Array.from(randInts(4000, 130, 3), (s) => s - 5); // −5 … 124, 100 segments
+  const src = randArray(seg.length * row, 4, -1, 1);
+  const native = new Float32Array(100 * row).fill(7); // zeroed by the kernel
+  k.segmentSum(src, seg, row, 100, native);
+  const js = new Float32Array(100 * row);
+  for (let i = 0; i < seg.length; i++) if (seg[i] >= 0 && seg[i] < 100) for (let j = 0; j < row; j++) js[seg[i] * row + j] += src[i * row + j];
+  assert.deepEqual(native, js);
+  assert.throws(() => k.gatherRows(x, Int32Array.from([rows]), row, new Float32Array(row)), /index out of range/);
+});

@@ -24,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeMatMul } from './native-gemm.js';
+import { nativeKernels } from '../retrieval/native.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type NumericArray = Float32Array | Int32Array;
@@ -55,6 +56,9 @@ function sizeOf(shape: readonly number[]): number {
  * `out` must be zero-filled by the caller.
  */
 function segmentSumInto(x: NumericArray, seg: NumericArray, inner: number, numSegments: number, out: NumericArray): void {
+  const native = nativeKernels();
+  // The addon's loop does the same float32 adds in the same order (rows.h): the same bits, ~3× faster.
+  if (native && x instanceof Float32Array && out instanceof Float32Array && seg instanceof Int32Array) return native.segmentSum(x, seg, inner, numSegments, out);
   const n = seg.length;
   if (inner === 1) {
     for (let i = 0; i < n; i++) {
@@ -122,8 +126,13 @@ function cpuUnsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(shape, x.dtype, outVals);
 }
 
-/** out[i, :] = x[idx[i], :]. subarray() allocates a view per row, so short rows use a plain loop. */
+/**
+ * out[i, :] = x[idx[i], :]: the addon's row copy when it is loaded (rows.h), else JS (subarray() allocates a view
+ * per row, so short rows use a plain loop).
+ */
 export function copyRows(x: NumericArray, idx: Int32Array, rowSize: number, out: NumericArray): void {
+  const native = nativeKernels();
+  if (native && rowSize > 0 && x.constructor === out.constructor) return native.gatherRows(x, idx, rowSize, out);
   const n = idx.length;
   if (rowSize > 64) {
     for (let i = 0; i < n; i++) {

@@ -84,6 +84,10 @@ export interface NativeKernels {
   gemm(dims: Int32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
   /** The GEMM's SIMD path: "avx512", "avx2" or "scalar". */
   gemmIsa(): string;
+  /** out[i, :] = x[idx[i], :] over rows of `row` elements (native/rows.h); x and out both Float32Array or both Int32Array. */
+  gatherRows(x: Float32Array | Int32Array, idx: Int32Array, row: number, out: Float32Array | Int32Array): void;
+  /** out = 0, then out[seg[i], :] += x[i, :] in i order, skipping ids outside [0, segments) (native/rows.h). */
+  segmentSum(x: Float32Array, seg: Int32Array, inner: number, segments: number, out: Float32Array): void;
 }
 
 /** Where `npm install` leaves the addon (same depth from src/ and dist/). */
