@@ -1,8 +1,8 @@
 /**
  * Outputs of the native model kernels on fixed random inputs (not a test file): the MLP attention scorer's values
- * and every gradient, and matMul products through the GEMM. Imported by native-attention.test.ts and
+ * and every gradient, matMul products through the GEMM, and an embedding gather with its gradient. Imported by native-attention.test.ts and
  * native-gemm.test.ts, and run as a script in child processes with GIST_NATIVE_ISA / GIST_NATIVE set: prints
- * {kernel, attention, gemm}, digests covering every output bit.
+ * {kernel, attention, gemm, rows}, digests covering every output bit.
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,18 @@ export function gemmOutputs(seed = 1): Float32Array[] {
   });
 }
 
+/** An embedding-style gather and its gradient (GatherV2, UnsortedSegmentSum), float32 and int32. */
+export function rowsOutputs(seed = 1): Float32Array[] {
+  return tf.tidy(() => {
+    const table = tf.tensor2d(randArray(300 * 18, seed * 100 + 11), [300, 18]);
+    const ids = tf.tensor1d(Int32Array.from(randArray(5000, seed * 100 + 12, 0, 300), Math.floor), 'int32');
+    const weights = tf.tensor2d(randArray(5000 * 18, seed * 100 + 13), [5000, 18]);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), weights)))(table);
+    const intRows = tf.gather(tf.tensor2d(Int32Array.from({ length: 300 * 4 }, (_, i) => i * 7), [300, 4], 'int32'), ids);
+    return [tf.gather(table, ids), grad, intRows].map((x) => Float32Array.from(x.dataSync()));
+  });
+}
+
 export const DIGEST_CASE: AttentionCase = { B: 37, L: 13, d: 18, A: 45, S: 8 };
 
 export function digest(values: Float32Array[]): string {
@@ -74,5 +86,5 @@ export function digest(values: Float32Array[]): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await initBackend('wasm');
   const { values } = attentionOutputs(DIGEST_CASE);
-  console.log(JSON.stringify({ kernel: modelKernelName('wasm'), attention: digest(values), gemm: digest(gemmOutputs()) }));
+  console.log(JSON.stringify({ kernel: modelKernelName('wasm'), attention: digest(values), gemm: digest(gemmOutputs()), rows: digest(rowsOutputs()) }));
 }

@@ -7,7 +7,7 @@ import { initBackend } from '../../src/core/engine/backend.js';
 import { nativeAttentionActive, registerNativeAttention, unregisterNativeAttention } from '../../src/core/engine/native-attention.js';
 import { modelKernelName } from '../../src/core/retrieval/native.js';
 import { nativeKernels } from '../../src/core/retrieval/native.js';
-import { attentionOutputs, digest, DIGEST_CASE, gemmOutputs, type AttentionCase } from './_native-digest.js';
+import { attentionOutputs, digest, DIGEST_CASE, gemmOutputs, rowsOutputs, type AttentionCase } from './_native-digest.js';
 import { maxAbsDiff } from './_util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -66,14 +66,15 @@ test('native MLP attention gives the same bits on 1, 2 and 3 threads', async () 
   assert.equal(new Set(digests).size, 1, digests.join(' '));
 });
 
-test('every ISA path of the native attention and GEMM gives the same bits; GIST_NATIVE=0 runs tfjs\'s kernels', async () => {
+test('every ISA path of the native attention and GEMM gives the same bits; GIST_NATIVE=0 runs tfjs\'s kernels, and the JS row loops give the native rows\' bits', async () => {
   await initBackend('wasm');
   const here = digest(attentionOutputs(DIGEST_CASE).values);
   const hereGemm = digest(gemmOutputs());
-  const run = (env: Record<string, string>): { kernel: string; attention: string; gemm: string } => {
+  const hereRows = digest(rowsOutputs());
+  const run = (env: Record<string, string>): { kernel: string; attention: string; gemm: string; rows: string } => {
     const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/engine/_native-digest.ts'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
     assert.equal(p.status, 0, p.stderr);
-    return JSON.parse(p.stdout.trim().split('\n').pop() as string) as { kernel: string; attention: string; gemm: string };
+    return JSON.parse(p.stdout.trim().split('\n').pop() as string) as { kernel: string; attention: string; gemm: string; rows: string };
   };
   for (const isa of ['avx2', 'scalar']) {
     const r = run({ GIST_NATIVE_ISA: isa });
@@ -85,6 +86,7 @@ test('every ISA path of the native attention and GEMM gives the same bits; GIST_
   assert.equal(off.kernel, 'tfjs');
   assert.notEqual(off.attention, here);
   assert.notEqual(off.gemm, hereGemm);
+  assert.equal(off.rows, hereRows, 'the JS gather / segment-sum loops and native/rows.h give the same bits');
 });
 
 test('native MLP attention does not leak tensors', async () => {
