@@ -1,14 +1,14 @@
 // N-API entry points of gist's native kernels (plain C API: no node-addon-api dependency).
 //   gsuTopK(table, dp, qrows, cand, recency | null, limit, k, outItems, outScores, outCounts): exact top-K.
-//   isa(): which SIMD path the GSU kernel uses; hnswIsa(): which distance kernel the HNSW search uses.
+//   isa(): which SIMD path the GSU, attention and GEMM kernels use (platform.h); hnswIsa(): which distance kernel the HNSW search uses.
 //   hnswOpen(files, dim, ef) → handle; hnswSearch(handle, queries, k, threads, outLabels, outDistances);
 //     hnswClose(handle): batched, threaded search of the HNSW shards, results identical to hnswlib-node's.
 //   mlpAttentionForward(dims, h, t, side | null, wh, wt, wp, ws | null, b1, w2, outScores, outZ) and
-//   mlpAttentionBackward(dims, dy, h, t, side | null, z, wh, wt, wp, ws | null, w2, outDh, outDt, outDside | null,
+//   mlpAttentionBackward(dims, dy, z, h, t, side | null, wh, wt, wp, ws | null, w2, outDh, outDt, outDside | null,
 //     outDwh, outDwt, outDwp, outDws | null, outDb1, outDw2): DIN's MLP attention scorer (mlp_attention.h);
-//     dims = Int32Array [B, L, d, S, A, threads]. attentionIsa(): its SIMD path.
+//     dims = Int32Array [B, L, d, S, A, threads].
 //   gemm(dims, a, b, bias | null, out): out = act(op(a)·op(b) + bias) (gemm.h); dims = Int32Array
-//     [M, N, K, transA, transB, relu, threads]. gemmIsa(): its SIMD path.
+//     [M, N, K, transA, transB, relu, threads].
 //   gatherRows(x, idx, row, out) and segmentSum(x, seg, inner, segments, out): embedding-row gather and its
 //     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
 //   adviseHugePages(float32Array): platform.h's advise_huge_pages over the array (the score table, before it is
@@ -254,59 +254,64 @@ bool attentionDims(napi_env env, napi_value v, MlpAttentionDims* D, int* threads
   return true;
 }
 
+/** h, t, side, wh, wt, wp, ws at argv[0..7) (side and ws null together, exactly when S = 0) and w2 at argv[w2At]. */
+struct AttentionInputs {
+  float *h, *t, *side, *wh, *wt, *wp, *ws, *w2;
+};
+
+bool attentionInputs(napi_env env, const napi_value* argv, int w2At, const MlpAttentionDims& D, AttentionInputs* in, const char* fn) {
+  const size_t N = static_cast<size_t>(D.B) * D.L, d = D.d, S = D.S, A = D.A;
+  if (!floats(env, argv[0], N * d, false, &in->h, "h") || !floats(env, argv[1], D.B * d, false, &in->t, "t") ||
+      !floats(env, argv[2], N * S, true, &in->side, "side") || !floats(env, argv[3], d * A, false, &in->wh, "wh") ||
+      !floats(env, argv[4], d * A, false, &in->wt, "wt") || !floats(env, argv[5], d * A, false, &in->wp, "wp") ||
+      !floats(env, argv[6], S * A, true, &in->ws, "ws") || !floats(env, argv[w2At], A, false, &in->w2, "w2"))
+    return false;
+  if ((S > 0) != (in->side != nullptr) || (in->side != nullptr) != (in->ws != nullptr))
+    return fail(env, std::string(fn) + ": side and ws come together, with S > 0");
+  return true;
+}
+
 napi_value MlpAttentionForward(napi_env env, napi_callback_info info) {
-  napi_value argv[12];
+  napi_value argv[12];  // dims, h, t, side, wh, wt, wp, ws, b1, w2, outScores, outZ
   if (!args(env, info, argv, 12, "mlpAttentionForward")) return nullptr;
   MlpAttentionForwardArgs a{};
-  if (!attentionDims(env, argv[0], &a.dims, &a.threads)) return nullptr;
-  const MlpAttentionDims& D = a.dims;
-  const size_t N = static_cast<size_t>(D.B) * D.L, d = D.d, S = D.S, A = D.A;
-  float *h, *t, *side, *wh, *wt, *wp, *ws, *b1, *w2;
-  if (!floats(env, argv[1], N * d, false, &h, "h") || !floats(env, argv[2], D.B * d, false, &t, "t") ||
-      !floats(env, argv[3], N * S, true, &side, "side") || !floats(env, argv[4], d * A, false, &wh, "wh") ||
-      !floats(env, argv[5], d * A, false, &wt, "wt") || !floats(env, argv[6], d * A, false, &wp, "wp") ||
-      !floats(env, argv[7], S * A, true, &ws, "ws") || !floats(env, argv[8], A, false, &b1, "b1") ||
-      !floats(env, argv[9], A, false, &w2, "w2") || !floats(env, argv[10], N, false, &a.scores, "outScores") ||
-      !floats(env, argv[11], N * A, false, &a.z, "outZ"))
+  AttentionInputs in{};
+  if (!attentionDims(env, argv[0], &a.dims, &a.threads) || !attentionInputs(env, argv + 1, 8, a.dims, &in, "mlpAttentionForward")) return nullptr;
+  const size_t N = static_cast<size_t>(a.dims.B) * a.dims.L, A = a.dims.A;
+  float* b1;
+  if (!floats(env, argv[8], A, false, &b1, "b1") || !floats(env, argv[10], N, false, &a.scores, "outScores") || !floats(env, argv[11], N * A, false, &a.z, "outZ"))
     return nullptr;
-  if ((S > 0) != (side != nullptr) || (side != nullptr) != (ws != nullptr)) {
-    fail(env, "mlpAttentionForward: side and ws come together, with S > 0");
-    return nullptr;
-  }
-  a.h = h, a.t = t, a.side = side, a.wh = wh, a.wt = wt, a.wp = wp, a.ws = ws, a.b1 = b1, a.w2 = w2;
+  a.h = in.h, a.t = in.t, a.side = in.side, a.wh = in.wh, a.wt = in.wt, a.wp = in.wp, a.ws = in.ws, a.b1 = b1, a.w2 = in.w2;
   mlp_attention_forward(a);
   return nullptr;
 }
 
 napi_value MlpAttentionBackward(napi_env env, napi_callback_info info) {
+  // dims, dy, z, h, t, side, wh, wt, wp, ws, w2, outDh, outDt, outDside, outDwh, outDwt, outDwp, outDws, outDb1, outDw2
   napi_value argv[20];
   if (!args(env, info, argv, 20, "mlpAttentionBackward")) return nullptr;
   MlpAttentionBackwardArgs a{};
-  if (!attentionDims(env, argv[0], &a.dims, &a.threads)) return nullptr;
+  AttentionInputs in{};
+  if (!attentionDims(env, argv[0], &a.dims, &a.threads) || !attentionInputs(env, argv + 3, 7, a.dims, &in, "mlpAttentionBackward")) return nullptr;
   const MlpAttentionDims& D = a.dims;
   const size_t N = static_cast<size_t>(D.B) * D.L, d = D.d, S = D.S, A = D.A;
-  float *dy, *h, *t, *side, *z, *wh, *wt, *wp, *ws, *w2;
-  if (!floats(env, argv[1], N, false, &dy, "dy") || !floats(env, argv[2], N * d, false, &h, "h") ||
-      !floats(env, argv[3], D.B * d, false, &t, "t") || !floats(env, argv[4], N * S, true, &side, "side") ||
-      !floats(env, argv[5], N * A, false, &z, "z") || !floats(env, argv[6], d * A, false, &wh, "wh") ||
-      !floats(env, argv[7], d * A, false, &wt, "wt") || !floats(env, argv[8], d * A, false, &wp, "wp") ||
-      !floats(env, argv[9], S * A, true, &ws, "ws") || !floats(env, argv[10], A, false, &w2, "w2") ||
+  float *dy, *z;
+  if (!floats(env, argv[1], N, false, &dy, "dy") || !floats(env, argv[2], N * A, false, &z, "z") ||
       !floats(env, argv[11], N * d, false, &a.dh, "outDh") || !floats(env, argv[12], D.B * d, false, &a.dt, "outDt") ||
       !floats(env, argv[13], N * S, true, &a.dside, "outDside") || !floats(env, argv[14], d * A, false, &a.dwh, "outDwh") ||
       !floats(env, argv[15], d * A, false, &a.dwt, "outDwt") || !floats(env, argv[16], d * A, false, &a.dwp, "outDwp") ||
       !floats(env, argv[17], S * A, true, &a.dws, "outDws") || !floats(env, argv[18], A, false, &a.db1, "outDb1") ||
       !floats(env, argv[19], A, false, &a.dw2, "outDw2"))
     return nullptr;
-  if ((S > 0) != (side != nullptr) || (side != nullptr) != (ws != nullptr) || (side != nullptr) != (a.dside != nullptr) || (ws != nullptr) != (a.dws != nullptr)) {
-    fail(env, "mlpAttentionBackward: side, ws, outDside and outDws come together, with S > 0");
+  if ((a.dside != nullptr) != (in.side != nullptr) || (a.dws != nullptr) != (in.side != nullptr)) {
+    fail(env, "mlpAttentionBackward: outDside and outDws come with side features");
     return nullptr;
   }
-  a.dy = dy, a.h = h, a.t = t, a.side = side, a.z = z, a.wh = wh, a.wt = wt, a.wp = wp, a.ws = ws, a.w2 = w2;
+  a.dy = dy, a.z = z, a.h = in.h, a.t = in.t, a.side = in.side, a.wh = in.wh, a.wt = in.wt, a.wp = in.wp, a.ws = in.ws, a.w2 = in.w2;
   mlp_attention_backward(a);
   return nullptr;
 }
 
-napi_value AttentionIsa(napi_env env, napi_callback_info) { return text(env, mlp_attention_isa()); }
 
 napi_value Gemm(napi_env env, napi_callback_info info) {
   napi_value argv[5];
@@ -330,7 +335,6 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value GemmIsa(napi_env env, napi_callback_info) { return text(env, gemm_isa()); }
 
 /** A Float32Array or Int32Array (4-byte elements, copied as bits); false after throwing. */
 bool words(napi_env env, napi_value v, uint32_t** data, size_t* length, const char* what) {
@@ -406,8 +410,6 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"gemmIsa", nullptr, GemmIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"attentionIsa", nullptr, AttentionIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -5,12 +5,10 @@
 
 #include <cmath>
 #include <cstring>
-#include <thread>
 #include <vector>
 
-#if defined(__x86_64__) || defined(_M_X64)
+#ifdef GIST_X86
 #include <immintrin.h>
-#define GIST_X86 1
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
@@ -51,24 +49,9 @@
 
 namespace {
 
-int detect_isa() {
-#ifdef GIST_X86
-  if (const char* force = forced_isa()) {
-    if (std::strcmp(force, "scalar") == 0) return 0;
-    if (std::strcmp(force, "avx2") == 0) return 1;
-  }
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) return 2;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
-  return 0;
-}
-
-const int kIsa = detect_isa();
+const int kIsa = simd_level();
 
 }  // namespace
-
-const char* gemm_isa() { return kIsa == 2 ? "avx512" : kIsa == 1 ? "avx2" : "scalar"; }
 
 void gemm(const GemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return;
@@ -89,10 +72,7 @@ void gemm(const GemmArgs& g) {
   };
   // Rows split in blocks of 6 (the micro-kernel's height) between threads: no element is split.
   const int blocks = (g.M + 5) / 6;
-  const int T = g.threads < 1 ? 1 : g.threads > blocks ? blocks : g.threads;
+  const int T = worker_count(g.threads, blocks);
   auto bound = [&](int t) { return t == T ? g.M : static_cast<int>(static_cast<long long>(blocks) * t / T) * 6; };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < T; t++) pool.emplace_back(run, bound(t), bound(t + 1));
-  run(0, bound(1));
-  for (auto& th : pool) th.join();
+  parallel_units(T, T, [&](int t, int) { run(bound(t), bound(t + 1)); });
 }

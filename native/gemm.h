@@ -19,6 +19,3 @@ struct GemmArgs {
 };
 
 void gemm(const GemmArgs& g);
-
-// Which code path runs on this CPU: "avx512", "avx2" or "scalar".
-const char* gemm_isa();

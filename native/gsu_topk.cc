@@ -9,9 +9,8 @@
 #include <limits>
 #include <vector>
 
-#if defined(__x86_64__) || defined(_M_X64)
+#ifdef GIST_X86
 #include <immintrin.h>
-#define GIST_X86 1
 #endif
 
 namespace {
@@ -182,25 +181,13 @@ void run_scalar(const GsuTopKArgs& a, Collector& coll) {
 #undef GIST_SIMD_W
 #pragma GCC pop_options
 
-int detect_isa() {
-  if (const char* force = forced_isa()) {
-    if (std::strcmp(force, "scalar") == 0) return 0;
-    if (std::strcmp(force, "avx2") == 0) return 1;
-  }
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) return 2;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-  return 0;
-}
-#else
-int detect_isa() { return 0; }
 #endif
 
-const int kIsa = detect_isa();
+const int kIsa = simd_level();
 
 }  // namespace
 
-const char* gsu_topk_isa() { return kIsa == 2 ? "avx512" : kIsa == 1 ? "avx2" : "scalar"; }
+const char* gsu_topk_isa() { return simd_level_name(kIsa); }
 
 void gsu_topk(const GsuTopKArgs& a) {
   const int W = kIsa == 2 ? 16 : kIsa == 1 ? 8 : 1;

@@ -5,7 +5,6 @@
 #include "platform.h"
 
 #include <cstring>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -49,8 +48,7 @@ struct Prepared {
 
 }  // namespace
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define GIST_X86 1
+#ifdef GIST_X86
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2")
 #define GIST_ATTN_NS attn_avx512
@@ -72,47 +70,17 @@ struct Prepared {
 
 namespace {
 
-int detect_isa() {
-#ifdef GIST_X86
-  if (const char* force = forced_isa()) {
-    if (std::strcmp(force, "scalar") == 0) return 0;
-    if (std::strcmp(force, "avx2") == 0) return 1;
-  }
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) return 2;
-  if (__builtin_cpu_supports("avx2")) return 1;
-#endif
-  return 0;
-}
-
-const int kIsa = detect_isa();
-
-/** Run body(chunk, worker) for every chunk; chunk c on worker c mod T (the main thread is worker 0). */
-template <class F>
-void for_chunks(int chunks, int threads, F body) {
-  const int T = threads < 1 ? 1 : threads > chunks ? (chunks < 1 ? 1 : chunks) : threads;
-  auto run = [&](int w) {
-    for (int c = w; c < chunks; c += T) body(c, w);
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < T; w++) pool.emplace_back(run, w);
-  run(0);
-  for (auto& th : pool) th.join();
-}
-
-int workers(int chunks, int threads) { return threads < 1 ? 1 : threads > chunks ? (chunks < 1 ? 1 : chunks) : threads; }
+const int kIsa = simd_level();
 
 }  // namespace
-
-const char* mlp_attention_isa() { return kIsa == 2 ? "avx512" : kIsa == 1 ? "avx2" : "scalar"; }
 
 void mlp_attention_forward(const MlpAttentionForwardArgs& a) {
   const MlpAttentionDims& D = a.dims;
   const Prepared P(D, a.wh, a.wt, a.wp, a.ws, a.b1, a.w2);
   const int chunks = (D.B + kChunk - 1) / kChunk;
   const size_t per = static_cast<size_t>(P.Kp) + 2 * P.Ap;
-  std::vector<float> scratch(per * workers(chunks, a.threads));
-  for_chunks(chunks, a.threads, [&](int c, int w) {
+  std::vector<float> scratch(per * worker_count(a.threads, chunks));
+  parallel_units(chunks, a.threads, [&](int c, int w) {
     const int b0 = c * kChunk, b1 = b0 + kChunk < D.B ? b0 + kChunk : D.B;
     float* s = scratch.data() + per * w;
 #ifdef GIST_X86
@@ -129,9 +97,9 @@ void mlp_attention_backward(const MlpAttentionBackwardArgs& a) {
   const int chunks = (D.B + kChunk - 1) / kChunk;
   const size_t per = 5 * static_cast<size_t>(P.Kp) + 6 * P.Ap + 2 * P.Dp;  // x [4, Kp], dx, zr, dz [4, Ap], dzL, dtv, dtAcc
   const size_t part = (static_cast<size_t>(P.Kc) + D.d + 2) * P.Ap;
-  std::vector<float> scratch(per * workers(chunks, a.threads));
+  std::vector<float> scratch(per * worker_count(a.threads, chunks));
   std::vector<float> partials(part * (chunks < 1 ? 1 : chunks), 0.0f);
-  for_chunks(chunks, a.threads, [&](int c, int w) {
+  parallel_units(chunks, a.threads, [&](int c, int w) {
     const int b0 = c * kChunk, b1 = b0 + kChunk < D.B ? b0 + kChunk : D.B;
     float* s = scratch.data() + per * w;
     float* p = partials.data() + part * c;

@@ -37,6 +37,3 @@ struct MlpAttentionBackwardArgs {
 
 void mlp_attention_forward(const MlpAttentionForwardArgs& a);
 void mlp_attention_backward(const MlpAttentionBackwardArgs& a);
-
-// Which code path runs on this CPU: "avx512", "avx2" or "scalar" (GIST_NATIVE_ISA caps it, as for the GSU).
-const char* mlp_attention_isa();

@@ -88,3 +88,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = attentionOutputs(DIGEST_CASE);
   console.log(JSON.stringify({ kernel: modelKernelName('wasm'), attention: digest(values), gemm: digest(gemmOutputs()), rows: digest(rowsOutputs()) }));
 }
+
+/** Digests of `outputs()` run with GIST_THREADS = 1, 2 and 3 (the variable restored after). */
+export function digestsByThreads(outputs: () => Float32Array[]): string[] {
+  const before = process.env.GIST_THREADS;
+  try {
+    return ['1', '2', '3'].map((n) => {
+      process.env.GIST_THREADS = n;
+      return digest(outputs());
+    });
+  } finally {
+    if (before === undefined) delete process.env.GIST_THREADS;
+    else process.env.GIST_THREADS = before;
+  }
+}

@@ -7,7 +7,7 @@ import { initBackend } from '../../src/core/engine/backend.js';
 import { nativeAttentionActive, registerNativeAttention, unregisterNativeAttention } from '../../src/core/engine/native-attention.js';
 import { modelKernelName } from '../../src/core/retrieval/native.js';
 import { nativeKernels } from '../../src/core/retrieval/native.js';
-import { attentionOutputs, digest, DIGEST_CASE, gemmOutputs, rowsOutputs, type AttentionCase } from './_native-digest.js';
+import { attentionOutputs, digest, digestsByThreads, DIGEST_CASE, gemmOutputs, rowsOutputs, type AttentionCase } from './_native-digest.js';
 import { maxAbsDiff } from './_util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -52,17 +52,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
 test('native MLP attention gives the same bits on 1, 2 and 3 threads', async () => {
   await initBackend('wasm');
-  const before = process.env.GIST_THREADS;
-  const digests: string[] = [];
-  try {
-    for (const n of ['1', '2', '3']) {
-      process.env.GIST_THREADS = n;
-      digests.push(digest(attentionOutputs({ B: 70, L: 9, d: 8, A: 20, S: 3 }).values));
-    }
-  } finally {
-    if (before === undefined) delete process.env.GIST_THREADS;
-    else process.env.GIST_THREADS = before;
-  }
+  const digests = digestsByThreads(() => attentionOutputs({ B: 70, L: 9, d: 8, A: 20, S: 3 }).values);
   assert.equal(new Set(digests).size, 1, digests.join(' '));
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/engine/backend.js';
 import { NATIVE_GEMM_MIN_MACS, nativeGemmCalls, setNativeGemm } from '../../src/core/engine/native-gemm.js';
-import { digest, gemmOutputs } from './_native-digest.js';
+import { digestsByThreads, gemmOutputs } from './_native-digest.js';
 import { maxAbsDiff } from './_util.js';
 
 /** The same products with XNNPACK's kernel (native GEMM off for the call). */
@@ -32,17 +32,7 @@ test('native GEMM = XNNPACK up to rounding: plain, transposed operands, fused bi
 
 test('native GEMM gives the same bits on 1, 2 and 3 threads', async () => {
   await initBackend('wasm');
-  const before = process.env.GIST_THREADS;
-  const digests: string[] = [];
-  try {
-    for (const n of ['1', '2', '3']) {
-      process.env.GIST_THREADS = n;
-      digests.push(digest(gemmOutputs(2)));
-    }
-  } finally {
-    if (before === undefined) delete process.env.GIST_THREADS;
-    else process.env.GIST_THREADS = before;
-  }
+  const digests = digestsByThreads(() => gemmOutputs(2));
   assert.equal(new Set(digests).size, 1, digests.join(' '));
 });
 

@@ -39,7 +39,7 @@ function io(args: KernelArgs, backendName: Backend): Io {
   }
   const backend = args.backend as CpuBackendLike;
   return {
-    outputs: (shapes) => shapes.map((s) => backend.makeTensorInfo(s, 'float32', new Float32Array(s.reduce((a, b) => a * b, 1)))),
+    outputs: (shapes) => shapes.map((s) => backend.makeTensorInfo(s, 'float32', new Float32Array(tf.util.sizeFromShape(s)))),
     view: (t) => backend.data.get(t.dataId).values as Float32Array,
   };
 }
@@ -90,20 +90,14 @@ function backwardKernel(native: NativeKernels, backendName: Backend): tf.KernelF
     const outs = backend.outputs(shapes);
     const o = outs.map((x) => backend.view(x));
     const v = (x: tf.TensorInfo | null): Float32Array | null => (x ? backend.view(x) : null);
-    native.mlpAttentionBackward(D, backend.view(dy), backend.view(h), backend.view(t), v(side), backend.view(z), backend.view(wh), backend.view(wt), backend.view(wp), v(ws), backend.view(w2), o[0], o[1], side ? o[7] : null, o[2], o[3], o[4], side ? o[8] : null, o[5], o[6]);
+    native.mlpAttentionBackward(D, backend.view(dy), backend.view(z), backend.view(h), backend.view(t), v(side), backend.view(wh), backend.view(wt), backend.view(wp), v(ws), backend.view(w2), o[0], o[1], side ? o[7] : null, o[2], o[3], o[4], side ? o[8] : null, o[5], o[6]);
     return outs;
   };
 }
 
-/** The addon when it has the attention kernels, else null. */
-function attentionAddon(): NativeKernels | null {
-  const k = nativeKernels();
-  return k && typeof k.mlpAttentionForward === 'function' ? k : null;
-}
-
 /** Registers both kernels on the wasm and cpu backends when the addon is loaded. Idempotent. */
 export function registerNativeAttention(): void {
-  const native = attentionAddon();
+  const native = nativeKernels();
   if (!native) return;
   for (const backendName of BACKENDS) {
     for (const [kernelName, kernelFunc] of [
@@ -117,7 +111,7 @@ export function registerNativeAttention(): void {
 
 /** Whether the current backend runs the scorer natively. */
 export function nativeAttentionActive(): boolean {
-  return attentionAddon() !== null && tf.getKernel(MLP_ATTENTION, tf.getBackend()) !== undefined;
+  return nativeKernels() !== null && tf.getKernel(MLP_ATTENTION, tf.getBackend()) !== undefined;
 }
 
 /** Removes both kernels (tests and benchmarks compare against tfjs's scorer); registerNativeAttention restores them. */

@@ -27,12 +27,6 @@ export function setNativeGemm(on: boolean): void {
   enabled = on;
 }
 
-function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 /**
  * `op(a)·op(b)` (+ bias, relu when `fused`) on the native GEMM, or null when it does not apply: no addon, switched
  * off, not float32, a batched product, a product too small, or a fused activation other than linear/relu, a
@@ -40,11 +34,11 @@ function sizeOf(shape: readonly number[]): number {
  */
 export function nativeMatMul(args: KernelArgs, fused: boolean): tf.TensorInfo | null {
   const native = enabled ? nativeKernels() : null;
-  if (!native || typeof native.gemm !== 'function') return null;
+  if (!native) return null;
   const a = args.inputs.a;
   const b = args.inputs.b;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  if (sizeOf(a.shape.slice(0, -2)) !== 1 || sizeOf(b.shape.slice(0, -2)) !== 1) return null;
+  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return null;
   const attrs = args.attrs ?? {};
   const ta = attrs.transposeA === true;
   const tb = attrs.transposeB === true;
@@ -62,7 +56,7 @@ export function nativeMatMul(args: KernelArgs, fused: boolean): tf.TensorInfo | 
     relu = activation === 'relu';
     if (args.inputs.preluActivationWeights) return null;
     bias = args.inputs.bias ?? null;
-    if (bias && (bias.dtype !== 'float32' || sizeOf(bias.shape) !== N || bias.shape[bias.shape.length - 1] !== N)) return null;
+    if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N || bias.shape[bias.shape.length - 1] !== N)) return null;
   }
   const backend = args.backend as BackendWasm;
   const rank = Math.max(a.shape.length, b.shape.length);

@@ -35,7 +35,7 @@ export interface NativeKernels {
   adviseHugePages(array: Float32Array): number;
   /** HNSW distance kernel: "avx512" (gist's) or "sse" (hnswlib's: results identical to hnswlib-node's). */
   hnswIsa(): string;
-  /** SIMD path in use: "avx512", "avx2" or "scalar". */
+  /** SIMD path of the GSU, attention, GEMM kernels (one detection, native/platform.h): "avx512", "avx2" or "scalar". */
   isa(): string;
   /**
    * DIN's MLP attention scorer forward (native/mlp_attention.h): dims = [B, L, d, S, A, threads]; writes
@@ -59,10 +59,10 @@ export interface NativeKernels {
   mlpAttentionBackward(
     dims: Int32Array,
     dy: Float32Array,
+    z: Float32Array,
     h: Float32Array,
     t: Float32Array,
     side: Float32Array | null,
-    z: Float32Array,
     wh: Float32Array,
     wt: Float32Array,
     wp: Float32Array,
@@ -78,12 +78,8 @@ export interface NativeKernels {
     outDb1: Float32Array,
     outDw2: Float32Array,
   ): void;
-  /** The attention scorer's SIMD path: "avx512", "avx2" or "scalar". */
-  attentionIsa(): string;
   /** out = act(op(a)·op(b) + bias) (native/gemm.h); dims = [M, N, K, transA, transB, relu, threads]. */
   gemm(dims: Int32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
-  /** The GEMM's SIMD path: "avx512", "avx2" or "scalar". */
-  gemmIsa(): string;
   /** out[i, :] = x[idx[i], :] over rows of `row` elements (native/rows.h); x and out both Float32Array or both Int32Array. */
   gatherRows(x: Float32Array | Int32Array, idx: Int32Array, row: number, out: Float32Array | Int32Array): void;
   /** out = 0, then out[seg[i], :] += x[i, :] in i order, skipping ids outside [0, segments) (native/rows.h). */
@@ -93,6 +89,22 @@ export interface NativeKernels {
 /** Where `npm install` leaves the addon (same depth from src/ and dist/). */
 export const NATIVE_ADDON = fileURLToPath(new URL('../../../native/build/Release/gist_native.node', import.meta.url));
 
+/** Every function of NativeKernels (the type makes the list complete), checked when the addon loads. */
+const ADDON_FUNCTIONS = Object.keys({
+  gsuTopK: true,
+  hnswOpen: true,
+  hnswSearch: true,
+  hnswClose: true,
+  adviseHugePages: true,
+  hnswIsa: true,
+  isa: true,
+  mlpAttentionForward: true,
+  mlpAttentionBackward: true,
+  gemm: true,
+  gatherRows: true,
+  segmentSum: true,
+} satisfies Record<keyof NativeKernels, true>) as (keyof NativeKernels)[];
+
 let loaded: { kernels: NativeKernels | null; reason: string | null } | undefined;
 
 function load(): { kernels: NativeKernels | null; reason: string | null } {
@@ -100,6 +112,9 @@ function load(): { kernels: NativeKernels | null; reason: string | null } {
   if (process.env.GIST_NATIVE === '0') return (loaded = { kernels: null, reason: 'GIST_NATIVE=0' });
   try {
     const kernels = createRequire(import.meta.url)(NATIVE_ADDON) as NativeKernels;
+    // An addon built from older sources lacks newer kernels: treat it as absent rather than fail mid-run.
+    const missing = ADDON_FUNCTIONS.filter((f) => typeof kernels[f] !== 'function');
+    if (missing.length) return (loaded = { kernels: null, reason: `native addon is out of date (no ${missing.join(', ')}); run \`npm run build:native\`` });
     return (loaded = { kernels, reason: null });
   } catch (err) {
     return (loaded = { kernels: null, reason: `native addon not loadable (${(err as Error).message.split('\n')[0]}); run \`npm run build:native\`` });
@@ -124,7 +139,7 @@ export function scorerName(): { scorer: string; reason: string | null } {
  */
 export function modelKernelName(backend: string): string {
   const k = load().kernels;
-  return k && (backend === 'wasm' || backend === 'cpu') ? `native-${k.gemmIsa()}` : 'tfjs';
+  return k && (backend === 'wasm' || backend === 'cpu') ? `native-${k.isa()}` : 'tfjs';
 }
 
 /** Threads of the native model kernels: GIST_THREADS, else one per core up to 4 (their results do not depend on it). */
