@@ -29,7 +29,7 @@ interface PythonResult {
   reason: string | null;
 }
 
-function runPython(script: string, args: string[], env: Record<string, string> = {}): PythonResult {
+export function runPython(script: string, args: string[], env: Record<string, string> = {}): PythonResult {
   if (!fs.existsSync(PYTHON)) return { json: null, reason: `${PYTHON} not found` };
   const r = spawnSync(PYTHON, [path.join(HERE, script), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
   if (r.status !== 0) return { json: null, reason: `${script} exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}` };

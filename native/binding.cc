@@ -11,6 +11,8 @@
 //     [M, N, K, transA, transB, relu, threads].
 //   gatherRows(x, idx, row, out) and segmentSum(x, seg, inner, segments, out): embedding-row gather and its
 //     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
+//   esuCandidates(dims, unit, histItems, target, lo, hi, scratch, outEvents, outDistinct): the ESU's candidate
+//     sets S_A (esu_candidates.h); dims = Int32Array [dim, R, threads, stampBase].
 //   adviseHugePages(float32Array): platform.h's advise_huge_pages over the array (the score table, before it is
 //     filled: a user's candidate rows are scattered over it); returns the bytes advised.
 // Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
@@ -24,6 +26,7 @@
 #include "gemm.h"
 #include "mlp_attention.h"
 #include "rows.h"
+#include "esu_candidates.h"
 #include "platform.h"
 
 namespace {
@@ -391,6 +394,48 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value EsuCandidates(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!args(env, info, argv, 9, "esuCandidates")) return nullptr;
+  int32_t *dims, *hist, *target, *lo, *hi, *scratch, *outEvents, *outDistinct;
+  float* unit;
+  size_t nDims, nUnit, nHist, m, nLo, nHi, nScratch, nEvents, nDistinct;
+  if (!typed(env, argv[0], napi_int32_array, &dims, &nDims, "dims") || !typed(env, argv[1], napi_float32_array, &unit, &nUnit, "unit") ||
+      !typed(env, argv[2], napi_int32_array, &hist, &nHist, "histItems") || !typed(env, argv[3], napi_int32_array, &target, &m, "target") ||
+      !typed(env, argv[4], napi_int32_array, &lo, &nLo, "lo") || !typed(env, argv[5], napi_int32_array, &hi, &nHi, "hi") ||
+      !typed(env, argv[6], napi_int32_array, &scratch, &nScratch, "scratch") || !typed(env, argv[7], napi_int32_array, &outEvents, &nEvents, "outEvents") ||
+      !typed(env, argv[8], napi_int32_array, &outDistinct, &nDistinct, "outDistinct"))
+    return nullptr;
+  if (nDims != 4 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || dims[3] < 0 || nUnit % static_cast<size_t>(dims[0]) != 0) {
+    fail(env, "esuCandidates: dims must be [dim ≥ 1, R ≥ 1, threads ≥ 1, stampBase ≥ 0] and unit whole rows");
+    return nullptr;
+  }
+  const size_t numItems = nUnit / static_cast<size_t>(dims[0]);
+  const size_t T = static_cast<size_t>(worker_count(dims[2], static_cast<int>(m)));
+  if (nLo != m || nHi != m || nDistinct < m || nEvents < m * static_cast<size_t>(dims[1]) || nScratch < T * 2 * numItems) {
+    fail(env, "esuCandidates: lo, hi, outDistinct need one entry per sample, outEvents R per sample, scratch 2 × items per thread");
+    return nullptr;
+  }
+  // every index is checked once here so the kernel never reads outside its arrays
+  for (size_t s = 0; s < m; s++) {
+    if (target[s] < 0 || static_cast<size_t>(target[s]) >= numItems || lo[s] < 0 || hi[s] < lo[s] || static_cast<size_t>(hi[s]) > nHist) {
+      fail(env, "esuCandidates: target item or history range out of bounds");
+      return nullptr;
+    }
+    for (int32_t j = lo[s]; j < hi[s]; j++)
+      if (hist[j] < 0 || static_cast<size_t>(hist[j]) >= numItems) {
+        fail(env, "esuCandidates: history item out of range");
+        return nullptr;
+      }
+  }
+  EsuCandidatesArgs a{};
+  a.unit = unit, a.dim = dims[0], a.numItems = static_cast<int>(numItems), a.R = dims[1], a.histItems = hist, a.m = static_cast<int>(m);
+  a.target = target, a.lo = lo, a.hi = hi, a.scratch = scratch, a.stampBase = dims[3], a.threads = dims[2];
+  a.outEvents = outEvents, a.outDistinct = outDistinct;
+  esu_candidates(a);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) { return text(env, gsu_topk_isa()); }
 
 napi_value HnswIsa(napi_env env, napi_callback_info) { return text(env, hnsw_isa()); }
@@ -410,6 +455,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"esuCandidates", nullptr, EsuCandidates, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -34,6 +34,13 @@ class Collector {
     for (int q = 0; q < nq; q++) thr_[q] = -std::numeric_limits<float>::infinity();
   }
   float* thresholds() { return thr_.data(); }
+  /** Entries held for query q now. */
+  int count(int q) const { return lists_[q].n; }
+  /** Start query q over: no entries, no threshold. */
+  void restart(int q) {
+    lists_[q].n = 0;
+    thr_[q] = -std::numeric_limits<float>::infinity();
+  }
 
   inline void add(int q, int32_t col, float s) {
     List& l = lists_[q];
@@ -142,12 +149,75 @@ class Collector {
 thread_local Collector tl_collector;
 thread_local std::vector<float> tl_qt;     // queries transposed: [dp][nqp]
 thread_local std::vector<int32_t> tl_lim;  // [nqp], 0 for padding lanes
+thread_local std::vector<int32_t> tl_sample_cols;
+thread_local std::vector<float> tl_sample_scores;  // [S][nqp]
+thread_local std::vector<float> tl_select;
+thread_local std::vector<uint8_t> tl_seeded;
 
 /** Score of one (query, candidate) exactly as every path sums it: one fused multiply-add per dimension, in order. */
 inline float score_scalar(const float* q, const float* e, int dp) {
   float s = 0;
   for (int k = 0; k < dp; k++) s = std::fma(e[k], q[k], s);
   return s;
+}
+
+/**
+ * GIST_GSU_SEED: "off" (no starting thresholds) or "high" (each seeded query starts at its best sampled score, so
+ * nearly every one fails the check and is redone) — for tests that the results never depend on the seeding.
+ */
+enum class Seed { normal, off, high };
+const Seed kSeed = [] {
+  const char* v = std::getenv("GIST_GSU_SEED");
+  return v == nullptr ? Seed::normal : std::strcmp(v, "off") == 0 ? Seed::off : std::strcmp(v, "high") == 0 ? Seed::high : Seed::normal;
+}();
+
+/** Query q alone from scratch, no threshold: the fallback when its seeded threshold proved too high. */
+void redo_scalar(const GsuTopKArgs& a, Collector& coll, int q) {
+  coll.restart(q);
+  const float* qv = a.table + static_cast<size_t>(a.qrows[q]) * a.dp;
+  const float* thr = coll.thresholds();
+  for (int j = a.limit[q] - 1; j >= 0; j--) {
+    const float s = score_scalar(qv, a.table + static_cast<size_t>(a.cand[j]) * a.dp, a.dp);
+    if (s >= thr[q]) coll.add(q, j, s);
+  }
+}
+
+/**
+ * Sampled columns for starting thresholds: S = min(256, L/32) columns spread evenly over [0, L), L the longest
+ * limit; none (returns 0) when L < 32 K, where a start threshold would save little (the top K is over 1/32
+ * of the history anyway).
+ */
+int sample_columns(const GsuTopKArgs& a, std::vector<int32_t>& cols) {
+  if (kSeed == Seed::off) return 0;
+  int L = 0;
+  for (int q = 0; q < a.nq; q++) L = std::max(L, a.limit[q]);
+  if (L < 32 * a.k) return 0;
+  const int S = std::min(256, L / 32);
+  cols.resize(S);
+  for (int i = 0; i < S; i++) cols[i] = static_cast<int32_t>((2 * static_cast<int64_t>(i) + 1) * L / (2 * S));
+  return S;
+}
+
+/**
+ * Starting thresholds from the sampled columns' scores (sc[i·nqp + q]): for each query with a long enough
+ * prefix, the score ranked ⌈3K · s / limit⌉ among its s sampled columns below its limit — about 3K of its
+ * columns score at least that, so the sweep passes ~3K candidates instead of the ~20% that a threshold rising
+ * from −∞ lets through. It is only a guess: gsu_topk checks afterwards that K columns did reach it and redoes
+ * any query where they did not, so results never depend on it.
+ */
+void seed_thresholds(const GsuTopKArgs& a, Collector& coll, int nqp, const int32_t* cols, int S, const float* sc, std::vector<uint8_t>& seeded) {
+  seeded.assign(a.nq, 0);
+  float* thr = coll.thresholds();
+  for (int q = 0; q < a.nq; q++) {
+    const int s = static_cast<int>(std::lower_bound(cols, cols + S, a.limit[q]) - cols);  // sampled columns below its limit
+    const int64_t rank = kSeed == Seed::high ? 1 : (3 * static_cast<int64_t>(a.k) * s + a.limit[q] - 1) / std::max(1, a.limit[q]);
+    if (s < 32 || rank * 4 > s) continue;
+    tl_select.resize(s);
+    for (int i = 0; i < s; i++) tl_select[i] = sc[static_cast<size_t>(i) * nqp + q];
+    std::nth_element(tl_select.begin(), tl_select.begin() + (rank - 1), tl_select.end(), [](float x, float y) { return x > y; });
+    thr[q] = tl_select[rank - 1];
+    seeded[q] = 1;
+  }
 }
 
 void run_scalar(const GsuTopKArgs& a, Collector& coll) {
@@ -204,8 +274,19 @@ void gsu_topk(const GsuTopKArgs& a) {
       for (int k = 0; k < a.dp; k++) tl_qt[static_cast<size_t>(k) * nqp + q] = qv[k];
       tl_lim[q] = a.limit[q];
     }
+    const int S = sample_columns(a, tl_sample_cols);
+    if (S > 0) {
+      tl_sample_scores.resize(static_cast<size_t>(S) * nqp);
+      if (kIsa == 2) avx512::sample_scores(a, tl_qt.data(), nqp, tl_sample_cols.data(), S, tl_sample_scores.data());
+      else avx2::sample_scores(a, tl_qt.data(), nqp, tl_sample_cols.data(), S, tl_sample_scores.data());
+      seed_thresholds(a, coll, nqp, tl_sample_cols.data(), S, tl_sample_scores.data(), tl_seeded);
+    }
     if (kIsa == 2) avx512::run(a, coll, nqp, tl_qt.data(), tl_lim.data());
     else avx2::run(a, coll, nqp, tl_qt.data(), tl_lim.data());
+    // a seeded query that kept fewer than min(K, limit) entries may have missed some of its top K: redo it
+    if (S > 0)
+      for (int q = 0; q < a.nq; q++)
+        if (tl_seeded[q] && coll.count(q) < std::min(a.k, a.limit[q])) redo_scalar(a, coll, q);
   } else
 #endif
     run_scalar(a, coll);

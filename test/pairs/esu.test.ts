@@ -7,10 +7,12 @@ import { readArrow, type DictColumn } from '../../src/core/arrow-io.js';
 import { CtrBatcher } from '../../src/core/ctr/batcher.js';
 import { trainCtr } from '../../src/core/ctr/train.js';
 import { loadDataset, SequenceStore } from '../../src/core/dataset.js';
-import { extractEsuPairs, gsuCandidateSets, loadSourceModel, maxAttentionStats, type EsuResult } from '../../src/core/pairs/esu.js';
+import { EsuCandidateSelector, extractEsuPairs, gsuCandidateSets, loadSourceModel, maxAttentionStats, type EsuResult } from '../../src/core/pairs/esu.js';
 import { quantiles } from '../../src/core/pairs/common.js';
 import { PAIRS, SPLITS } from '../../src/core/schemas.js';
 import { TINY, tempDir } from '../ctr/_data.js';
+import { nativeKernels } from '../../src/core/retrieval/native.js';
+import { makeRng } from '../../src/core/rng.js';
 
 describe('ESU pairs', () => {
   let dir: string;
@@ -145,6 +147,58 @@ describe('ESU pairs', () => {
     assert.equal(five.samples.count, 0);
     const four = gsuCandidateSets(samples, store, Int32Array.from([0, 1]), vec, 2, 4);
     assert.deepEqual(Array.from(four.origin), [0]);
+  });
+
+  it('S_A from the native kernel equals the JS loop bit for bit (repeats, ties, the target in the history, blocks, threads)', () => {
+    assert.ok(nativeKernels(), 'the native addon is built (npm run build:native)');
+    const rng = makeRng(7);
+    const numItems = 300;
+    const dim = 6;
+    // Coarse values make exact cosine ties between different items common.
+    const vec = Float32Array.from({ length: numItems * dim }, () => Math.round(rng.next() * 4 - 2) / 2);
+    for (let k = 0; k < dim; k++) vec[17 * dim + k] = vec[5 * dim + k]; // two identical items
+    const users = 40;
+    const offsets = [0];
+    const items: number[] = [];
+    const ts: number[] = [];
+    for (let u = 0; u < users; u++) {
+      const n = 1 + Math.floor(rng.next() * 120);
+      for (let j = 0; j < n; j++) {
+        items.push(Math.floor(rng.next() * (u % 3 === 0 ? 30 : numItems))); // some users repeat a few items
+        ts.push(j);
+      }
+      offsets.push(items.length);
+    }
+    const store = new SequenceStore('source', Int32Array.from({ length: users }, (_, u) => u), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
+    const m = 500;
+    const userId = Int32Array.from({ length: m }, () => Math.floor(rng.next() * users));
+    const samples = {
+      domain: 'source' as const,
+      count: m,
+      userId,
+      itemId: Int32Array.from({ length: m }, (_, i) => (i % 4 === 0 ? items[offsets[userId[i]]] : Math.floor(rng.next() * numItems))),
+      ts: Float64Array.from({ length: m }, () => rng.next() * 130),
+      label: new Int8Array(m).fill(1),
+      split: new Int8Array(m),
+      pTrue: null,
+    };
+    const digest = (sets: ReturnType<EsuCandidateSelector['select']>): string =>
+      JSON.stringify([sets.short, Array.from(sets.origin ?? []), Array.from(sets.historyLength), Array.from(sets.history.offsets), Array.from(sets.history.items), Array.from(sets.history.ts)]);
+    for (const R of [1, 3, 10]) {
+      const js = new EsuCandidateSelector(vec, dim, R, false);
+      const native = new EsuCandidateSelector(vec, dim, R, true);
+      // three blocks through the same selectors: their per-item tables are reused, never cleared
+      let kept = 0;
+      let short = 0;
+      for (const [from, to] of [[0, 200], [200, 201], [201, m]]) {
+        const block = Int32Array.from({ length: to - from }, (_, i) => from + i);
+        const a = js.select(samples, store, block);
+        kept += a.samples.count;
+        short += a.short;
+        assert.equal(digest(native.select(samples, store, block)), digest(a), `R = ${R}, samples ${from}..${to}`);
+      }
+      assert.ok(kept > 0 && short > 0, 'the case has both kept and short samples');
+    }
   });
 
   it('refuses a target model', async () => {

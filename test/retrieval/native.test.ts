@@ -24,23 +24,30 @@ const compareDefaultPath = (): ReturnType<typeof compareNativeToWasm> => (defaul
 
 test('native gsuTopK agrees with the wasm kernel + JS collector (scores to a few ulps, order, ties, limits)', () => {
   const r = compareDefaultPath();
-  assert.equal(r.cases, 16);
+  assert.equal(r.cases, 20);
   assert.deepEqual(r.mismatches, []);
 });
 
-for (const isa of ['avx2', 'scalar']) {
-  test(`the ${isa} path gives bit-identical results to the default path`, () => {
+const variants: [string, Record<string, string>][] = [
+  ['the avx2 path', { GIST_NATIVE_ISA: 'avx2' }],
+  ['the scalar path', { GIST_NATIVE_ISA: 'scalar' }],
+  ['no seeded thresholds', { GIST_GSU_SEED: 'off' }],
+  ['seeded thresholds that fail and are redone', { GIST_GSU_SEED: 'high' }],
+  ['the avx2 path with failing seeds', { GIST_NATIVE_ISA: 'avx2', GIST_GSU_SEED: 'high' }],
+];
+for (const [name, env] of variants) {
+  test(`${name} gives bit-identical results to the default path`, () => {
     const here = compareDefaultPath();
     const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/retrieval/_native-compare.ts'], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, GIST_NATIVE_ISA: isa },
+      env: { ...process.env, ...env },
     });
     assert.equal(p.status, 0, p.stderr);
     const r = JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; mismatches: string[]; cases: number; digest: string };
-    assert.equal(r.isa, isa);
+    if (env.GIST_NATIVE_ISA) assert.equal(r.isa, env.GIST_NATIVE_ISA);
     assert.deepEqual(r.mismatches, []);
-    assert.equal(r.digest, here.digest, `${isa} results differ from ${here.isa}`);
+    assert.equal(r.digest, here.digest, `${name}: results differ from ${here.isa}'s`);
   });
 }
 

@@ -25,6 +25,7 @@ import { CtrModel } from '../ctr/model.js';
 import { CTR_OUTPUTS } from '../ctr/train.js';
 import { l2NormalizeRows } from '../cbjt/layers.js';
 import { PAIR_OUTPUTS, quantiles, writePairs, type PairRows } from './common.js';
+import { nativeKernels, nativeThreads, type NativeKernels } from '../retrieval/native.js';
 
 /** R, the size of S_A (the paper leaves it open; chosen on the synthetic valid split, see README). */
 export const DEFAULT_ESU_CANDIDATES = 10;
@@ -184,13 +185,13 @@ function attendSamples(o: EsuOptions, ds: Dataset, model: CtrModel, cfg: CtrMode
     ts: Float64Array.from(chosen, (s) => samples.ts[s]),
     split: Int8Array.from(chosen, (s) => samples.split[s]),
   };
-  const idVectors = o.candidates > 0 ? model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)) : null;
+  const selector = o.candidates > 0 ? new EsuCandidateSelector(model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, o.candidates) : null;
   const probs = new Float32Array(o.batchSize);
   const att = new Float32Array(o.batchSize * cfg.maxHistory);
   for (let from = 0; from < m; from += o.batchSize) {
     const to = Math.min(m, from + o.batchSize);
     const block = Int32Array.from(chosen.slice(from, to));
-    const sets = idVectors ? gsuCandidateSets(samples, ds.sequences.source, block, idVectors, cfg.embeddingDim, o.candidates) : recentWindows(samples, ds.sequences.source, block, cfg.maxHistory);
+    const sets = selector ? selector.select(samples, ds.sequences.source, block) : recentWindows(samples, ds.sequences.source, block, cfg.maxHistory);
     const rowOf = new Map<number, number>(Array.from(block, (s, r) => [s, from + r]));
     if (sets.rows.length > 0) {
       const batcher = new CtrBatcher(cfg, { items: ds.items, samples: sets.samples, history: sets.history, gsu: null, joint: null }, o.batchSize);
@@ -374,76 +375,132 @@ function recentWindows(samples: Samples, history: SequenceStore, chosen: Int32Ar
  * latest event. Samples with fewer than R distinct candidates are counted in `short` and left out.
  */
 export function gsuCandidateSets(samples: Samples, history: SequenceStore, chosen: Int32Array, idVectors: Float32Array, dim: number, R: number, onProgress: OnProgress = noProgress): CandidateSets {
-  const numItems = idVectors.length / dim;
-  const unit = l2NormalizeRows(Float32Array.from(idVectors), dim);
-  const kept: number[] = [];
-  const offsets = [0];
-  const items: number[] = [];
-  const ts: number[] = [];
-  const lengths: number[] = [];
-  let short = 0;
-  // item → index of its latest event before the sample, valid where stamp[item] = the sample's turn (no clearing).
-  const lastAt = new Int32Array(numItems);
-  const stamp = new Int32Array(numItems).fill(-1);
-  const distinct = new Int32Array(Math.max(1, maxHistoryLength(history)));
-  // The R best so far, best first: (score desc, item id asc) — the order a full sort would give, without sorting
-  // every distinct item of a history of up to 10^4 events.
-  const bestItem = new Int32Array(R);
-  const bestScore = new Float64Array(R);
-  const ahead = (dot: number, item: number, slot: number): boolean => dot > bestScore[slot] || (dot === bestScore[slot] && item < bestItem[slot]);
-  for (let c = 0; c < chosen.length; c++) {
-    const s = chosen[c];
-    const target = samples.itemId[s];
-    const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], Infinity);
-    let n = 0;
-    for (let j = lo; j < hi; j++) {
-      const item = history.items[j];
-      if (item === target) continue;
-      if (stamp[item] !== c) {
-        stamp[item] = c;
-        distinct[n++] = item;
-      }
-      lastAt[item] = j;
-    }
-    if (n < R) {
-      short++;
-      continue;
-    }
-    let filled = 0;
-    for (let d = 0; d < n; d++) {
-      const item = distinct[d];
-      let dot = 0;
-      for (let k = 0; k < dim; k++) dot += unit[target * dim + k] * unit[item * dim + k];
-      if (filled === R && !ahead(dot, item, R - 1)) continue;
-      let at = filled < R ? filled++ : R - 1;
-      while (at > 0 && ahead(dot, item, at - 1)) {
-        bestScore[at] = bestScore[at - 1];
-        bestItem[at] = bestItem[at - 1];
-        at--;
-      }
-      bestScore[at] = dot;
-      bestItem[at] = item;
-    }
-    const top = Array.from(bestItem, (item) => lastAt[item]).sort((a, b) => a - b);
-    for (const j of top) {
-      items.push(history.items[j]);
-      ts.push(history.ts[j]);
-    }
-    offsets.push(items.length);
-    lengths.push(n);
-    kept.push(s);
-    if ((c & 4095) === 4095) onProgress({ phase: 'ESU candidates', done: c + 1, total: chosen.length });
-  }
-  const origin = Int32Array.from(kept);
-  const store = new SequenceStore('source', Int32Array.from(kept, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
-  return { samples: localSamples(samples, origin), history: store, rows: Int32Array.from(kept, (_, i) => i), origin, historyLength: Int32Array.from(lengths), short };
+  return new EsuCandidateSelector(idVectors, dim, R).select(samples, history, chosen, onProgress);
 }
 
-/** The longest user sequence of a store (the most distinct items a history can hold). */
-function maxHistoryLength(history: SequenceStore): number {
-  let most = 0;
-  for (let u = 0; u + 1 < history.offsets.length; u++) most = Math.max(most, history.offsets[u + 1] - history.offsets[u]);
-  return most;
+/**
+ * S_A selection over fixed item embeddings (see gsuCandidateSets): the unit rows and the per-item tables are made
+ * once and reused for every block of samples. The native kernel (native/esu_candidates.h, on nativeThreads()
+ * threads) and the JS loop give the same sets bit for bit: each cosine is a double sum of float32 products in k
+ * order, ties go to the smaller item id.
+ */
+export class EsuCandidateSelector {
+  private readonly unit: Float32Array;
+  private readonly numItems: number;
+  private readonly native: NativeKernels | null;
+  private readonly threads: number;
+  /** Per worker: a stamp table (item → the turn that last saw it) then a latest-event table; turns never repeat. */
+  private scratch: Int32Array | null = null;
+  private turn = 0;
+
+  constructor(
+    idVectors: Float32Array,
+    readonly dim: number,
+    readonly R: number,
+    useNative = true,
+  ) {
+    this.unit = l2NormalizeRows(Float32Array.from(idVectors), dim);
+    this.numItems = idVectors.length / dim;
+    this.native = useNative ? nativeKernels() : null;
+    this.threads = this.native ? nativeThreads() : 1;
+  }
+
+  select(samples: Samples, history: SequenceStore, chosen: Int32Array, onProgress: OnProgress = noProgress): CandidateSets {
+    const { R } = this;
+    const m = chosen.length;
+    const target = new Int32Array(m);
+    const lo = new Int32Array(m);
+    const hi = new Int32Array(m);
+    for (let c = 0; c < m; c++) {
+      const s = chosen[c];
+      target[c] = samples.itemId[s];
+      [lo[c], hi[c]] = history.historyBefore(samples.userId[s], samples.ts[s], Infinity);
+    }
+    const events = new Int32Array(m * R);
+    const distinct = new Int32Array(m);
+    const tables = this.threads * 2 * this.numItems;
+    if (!this.scratch || this.scratch.length < tables || this.turn > 2 ** 30) {
+      this.scratch = new Int32Array(tables).fill(-1);
+      this.turn = 0;
+    }
+    if (this.native) {
+      this.native.esuCandidates(Int32Array.from([this.dim, R, this.threads, this.turn]), this.unit, history.items, target, lo, hi, this.scratch, events, distinct);
+    } else {
+      this.selectInJs(history.items, target, lo, hi, events, distinct, onProgress);
+    }
+    this.turn += m;
+    const kept: number[] = [];
+    const offsets = [0];
+    const items: number[] = [];
+    const ts: number[] = [];
+    const lengths: number[] = [];
+    let short = 0;
+    for (let c = 0; c < m; c++) {
+      if (distinct[c] < R) {
+        short++;
+        continue;
+      }
+      for (let r = 0; r < R; r++) {
+        const j = events[c * R + r];
+        items.push(history.items[j]);
+        ts.push(history.ts[j]);
+      }
+      offsets.push(items.length);
+      lengths.push(distinct[c]);
+      kept.push(chosen[c]);
+    }
+    const origin = Int32Array.from(kept);
+    const store = new SequenceStore('source', Int32Array.from(kept, (_, i) => i), Int32Array.from(offsets), Int32Array.from(items), Float64Array.from(ts));
+    return { samples: localSamples(samples, origin), history: store, rows: Int32Array.from(kept, (_, i) => i), origin, historyLength: Int32Array.from(lengths), short };
+  }
+
+  /** The JS loop (no addon, or GIST_NATIVE=0): the same outputs as native/esu_candidates.cc. */
+  private selectInJs(histItems: Int32Array, target: Int32Array, lo: Int32Array, hi: Int32Array, events: Int32Array, distinctCount: Int32Array, onProgress: OnProgress): void {
+    const { R, dim, unit, numItems } = this;
+    const stamp = (this.scratch as Int32Array).subarray(0, numItems);
+    const lastAt = (this.scratch as Int32Array).subarray(numItems, 2 * numItems);
+    const distinct: number[] = [];
+    // The R best so far, best first: (score desc, item id asc) — the order a full sort would give, without sorting
+    // every distinct item of a history of up to 10^4 events.
+    const bestItem = new Int32Array(R);
+    const bestScore = new Float64Array(R);
+    const ahead = (dot: number, item: number, slot: number): boolean => dot > bestScore[slot] || (dot === bestScore[slot] && item < bestItem[slot]);
+    for (let c = 0; c < target.length; c++) {
+      const turn = this.turn + c;
+      const t = target[c];
+      distinct.length = 0;
+      for (let j = lo[c]; j < hi[c]; j++) {
+        const item = histItems[j];
+        if (item === t) continue;
+        if (stamp[item] !== turn) {
+          stamp[item] = turn;
+          distinct.push(item);
+        }
+        lastAt[item] = j;
+      }
+      const n = distinct.length;
+      distinctCount[c] = n;
+      if (n < R) continue;
+      let filled = 0;
+      for (let d = 0; d < n; d++) {
+        const item = distinct[d];
+        let dot = 0;
+        for (let k = 0; k < dim; k++) dot += unit[t * dim + k] * unit[item * dim + k];
+        if (filled === R && !ahead(dot, item, R - 1)) continue;
+        let at = filled < R ? filled++ : R - 1;
+        while (at > 0 && ahead(dot, item, at - 1)) {
+          bestScore[at] = bestScore[at - 1];
+          bestItem[at] = bestItem[at - 1];
+          at--;
+        }
+        bestScore[at] = dot;
+        bestItem[at] = item;
+      }
+      const top = Array.from(bestItem, (item) => lastAt[item]).sort((x, y) => x - y);
+      events.set(top, c * R);
+      if ((c & 4095) === 4095) onProgress({ phase: 'ESU candidates', done: c + 1, total: target.length });
+    }
+  }
 }
 
 /** Mean and quantiles of the per-sample maximum attention, and its mean per equal-width time bucket. */

@@ -84,6 +84,21 @@ export interface NativeKernels {
   gatherRows(x: Float32Array | Int32Array, idx: Int32Array, row: number, out: Float32Array | Int32Array): void;
   /** out = 0, then out[seg[i], :] += x[i, :] in i order, skipping ids outside [0, segments) (native/rows.h). */
   segmentSum(x: Float32Array, seg: Int32Array, inner: number, segments: number, out: Float32Array): void;
+  /**
+   * The ESU's candidate sets S_A (native/esu_candidates.h); dims = [dim, R, threads, stampBase]. Writes, per sample,
+   * its distinct-item count and (when ≥ R) the R chosen items' latest event indices, ascending.
+   */
+  esuCandidates(
+    dims: Int32Array,
+    unit: Float32Array,
+    histItems: Int32Array,
+    target: Int32Array,
+    lo: Int32Array,
+    hi: Int32Array,
+    scratch: Int32Array,
+    outEvents: Int32Array,
+    outDistinct: Int32Array,
+  ): void;
 }
 
 /** Where `npm install` leaves the addon (same depth from src/ and dist/). */
@@ -103,6 +118,7 @@ const ADDON_FUNCTIONS = Object.keys({
   gemm: true,
   gatherRows: true,
   segmentSum: true,
+  esuCandidates: true,
 } satisfies Record<keyof NativeKernels, true>) as (keyof NativeKernels)[];
 
 let loaded: { kernels: NativeKernels | null; reason: string | null } | undefined;
