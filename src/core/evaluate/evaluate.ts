@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isStdout, writeOutputFile } from '../sink.js';
-import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, requireSameDataset, SPLIT_CODE, type Items } from '../dataset.js';
-import { loadGsu } from '../ctr/inputs.js';
+import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, requireSameDataset, SPLIT_CODE, type Dataset, type Items } from '../dataset.js';
+import { loadGsu, type GsuIndex } from '../ctr/inputs.js';
 import { makeRng } from '../rng.js';
 import { gsuPlantedShares, plantedNeighbourRecall, readPlanted, type Planted } from './planted.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
@@ -246,11 +246,22 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
 
   if (shard) return (await writeRanksShard(o, shard, shardRows)) as unknown as EvaluateResult;
 
-  // GSU similarity scores
+  // GSU similarity scores, and (synthetic data) the planted-truth shares of each GSU file from the same read: the
+  // paper-shaped run's three files hold 100M results each, and reading one costs seconds.
+  const truth = o.data ? loadPlantedTruth(o.data, o.split, onProgress) : null;
+  const planted: PlantedMetrics | null = truth ? { gsu: [], gsu_clicked: [], embeddings: [] } : null;
   const gsu: GsuSummary[] = [];
   const gsuScores: { name: string; scores: Float32Array }[] = [];
   for (const g of parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu')) {
-    const { samples, scores } = loadGsuScores(g.file);
+    let samples: number;
+    let scores: Float32Array;
+    if (truth && planted) {
+      const index = loadGsu(g.file, truth.ds.samples.target.count, truth.ds.items.count);
+      [samples, scores] = [index.offsets.length - 1, index.scores];
+      const shares = plantedGsuShares(truth, g.name, index, ks);
+      planted.gsu.push(...shares.all);
+      planted.gsu_clicked.push(...shares.clicked);
+    } else ({ samples, scores } = loadGsuScores(g.file));
     let sum = 0;
     let min = Infinity;
     let max = -Infinity;
@@ -276,7 +287,10 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
     }
   }
 
-  const planted = o.data ? plantedMetrics(o, ks, onProgress) : null;
+  if (truth && planted) {
+    for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) planted.embeddings.push(plantedEmbeddingRecall(truth, e.name, e.file, ks));
+    onProgress({ phase: 'planted truth', done: 1, total: 1 });
+  }
   if (o.embeddings.length && !o.pairs && !planted) throw new UsageError('--embeddings needs --pairs pairs.arrow (the Recall@K truth): --data has no planted truth');
   const result: EvaluateResult = { split: o.split, baseline, runs, recall, gsu, ...(planted ? { planted } : {}), warnings, outputs: {} };
   if (baselineDoc && o.baselineMetrics) result.gate = checkGate(result, baselineDoc, o.maxDrop, o.baselineMetrics);
@@ -355,31 +369,32 @@ function ranksOf(r: ReturnType<typeof readRanks>, name: string, pairs: number, w
   return { greater, ties };
 }
 
-/** Planted-truth diagnostics when --data is synthetic (planted.arrow): GSU sub-topic shares, embedding neighbours. */
-function plantedMetrics(o: EvaluateOptions, ks: readonly number[], onProgress: OnProgress): PlantedMetrics | null {
-  const dir = o.data as string;
+/** Planted-truth diagnostics when --data is synthetic (planted.arrow): its dataset and planted topics, loaded once. */
+interface PlantedTruth {
+  ds: Dataset;
+  planted: Planted;
+  split: number;
+}
+
+function loadPlantedTruth(dir: string, split: EvaluateOptions['split'], onProgress: OnProgress): PlantedTruth | null {
   if (!fs.existsSync(path.join(dir, DATASET_FILES.planted))) return null;
   onProgress({ phase: 'planted truth', done: 0, total: 1 });
   const ds = loadDataset(dir);
-  const planted = readPlanted(dir, ds.items.count) as Planted; // present: checked above
-  const split = SPLIT_CODE[o.split];
-  const out: PlantedMetrics = { gsu: [], gsu_clicked: [], embeddings: [] };
-  for (const g of parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu')) {
-    const index = loadGsu(g.file, ds.samples.target.count, ds.items.count);
-    // K values the GSU's lists can fill (its own K at most), always 10.
-    let longest = 0;
-    for (let r = 0; r + 1 < index.offsets.length; r++) longest = Math.max(longest, index.offsets[r + 1] - index.offsets[r]);
-    const gsuKs = [...new Set([10, ...ks.filter((k) => k <= longest)])].sort((a, b) => a - b);
-    const shares = gsuPlantedShares(g.name, index, ds.samples.target, ds.sequences.source, planted, split, gsuKs);
-    out.gsu.push(...shares.all);
-    out.gsu_clicked.push(...shares.clicked);
-  }
-  for (const e of parseNamedPaths(o.embeddings, 'embeddings.arrow', '--embeddings')) {
-    const emb = loadEmbeddings(e.file, ds.items.count);
-    out.embeddings.push(plantedNeighbourRecall(e.name, emb.vectors, emb.has, ds.items, planted, ks, PLANTED_QUERIES, makeRng(PLANTED_QUERY_SEED)));
-  }
-  onProgress({ phase: 'planted truth', done: 1, total: 1 });
-  return out;
+  return { ds, planted: readPlanted(dir, ds.items.count) as Planted, split: SPLIT_CODE[split] }; // present: checked above
+}
+
+/** The planted sub-topic and topic shares of one GSU file's results (at K = 10 and every --ks its lists can fill). */
+function plantedGsuShares(t: PlantedTruth, name: string, index: GsuIndex, ks: readonly number[]): ReturnType<typeof gsuPlantedShares> {
+  let longest = 0;
+  for (let r = 0; r + 1 < index.offsets.length; r++) longest = Math.max(longest, index.offsets[r + 1] - index.offsets[r]);
+  const gsuKs = [...new Set([10, ...ks.filter((k) => k <= longest)])].sort((a, b) => a - b);
+  return gsuPlantedShares(name, index, t.ds.samples.target, t.ds.sequences.source, t.planted, t.split, gsuKs);
+}
+
+/** Each embedding's recall of planted neighbours (same sub-topic, across domains). */
+function plantedEmbeddingRecall(t: PlantedTruth, name: string, file: string, ks: readonly number[]): PlantedMetrics['embeddings'][number] {
+  const emb = loadEmbeddings(file, t.ds.items.count);
+  return plantedNeighbourRecall(name, emb.vectors, emb.has, t.ds.items, t.planted, ks, PLANTED_QUERIES, makeRng(PLANTED_QUERY_SEED));
 }
 
 /** Target items queried for the planted-neighbour recall (a fixed sample, so runs compare). */
