@@ -183,35 +183,50 @@ void redo_scalar(const GsuTopKArgs& a, Collector& coll, int q) {
 }
 
 /**
- * Sampled columns for starting thresholds: S = min(256, L/32) columns spread evenly over [0, L), L the longest
- * limit; none (returns 0) when L < 32 K, where a start threshold would save little (the top K is over 1/32
- * of the history anyway).
+ * Starting thresholds: each seeded query starts at the score ranked SEED_RANK among its sampled columns, sampled
+ * at a rate that puts about SEED_MARGIN × K of its columns above that score. The rank of a sample's order
+ * statistic spreads like a Gamma(SEED_RANK) variable, so fewer than K columns reach the threshold (and the query
+ * is redone) about once in a thousand queries (P(Gamma(8) < 2) ≈ 0.001); a rank of 1 failed one query in four.
+ */
+constexpr int SEED_RANK = 8;
+constexpr int SEED_MARGIN = 4;
+constexpr int SEED_MAX_SAMPLE = 4096;
+
+/**
+ * Sampled columns for starting thresholds: S = ⌈SEED_RANK·L / (SEED_MARGIN·K)⌉ columns spread evenly over [0, L),
+ * L the longest limit. None (returns 0) when that would be more than L/16 columns (K < 32: the threshold rises
+ * fast anyway) or when L < 32 K (the top K is over 1/32 of the history: a start threshold saves little).
  */
 int sample_columns(const GsuTopKArgs& a, std::vector<int32_t>& cols) {
   if (kSeed == Seed::off) return 0;
   int L = 0;
   for (int q = 0; q < a.nq; q++) L = std::max(L, a.limit[q]);
   if (L < 32 * a.k) return 0;
-  const int S = std::min(256, L / 32);
+  const int64_t want = (static_cast<int64_t>(SEED_RANK) * L + static_cast<int64_t>(SEED_MARGIN) * a.k - 1) / (static_cast<int64_t>(SEED_MARGIN) * a.k);
+  if (want * 16 > L) return 0;
+  const int S = static_cast<int>(std::min<int64_t>(want, SEED_MAX_SAMPLE));
   cols.resize(S);
   for (int i = 0; i < S; i++) cols[i] = static_cast<int32_t>((2 * static_cast<int64_t>(i) + 1) * L / (2 * S));
   return S;
 }
 
 /**
- * Starting thresholds from the sampled columns' scores (sc[i·nqp + q]): for each query with a long enough
- * prefix, the score ranked ⌈3K · s / limit⌉ among its s sampled columns below its limit — about 3K of its
- * columns score at least that, so the sweep passes ~3K candidates instead of the ~20% that a threshold rising
- * from −∞ lets through. It is only a guess: gsu_topk checks afterwards that K columns did reach it and redoes
- * any query where they did not, so results never depend on it.
+ * Starting thresholds from the sampled columns' scores (sc[i·nqp + q]): for each query, the score ranked
+ * ⌈SEED_MARGIN·K · s / limit⌉ among its s sampled columns below its limit — about SEED_MARGIN·K of its columns
+ * score at least that, so the sweep passes ~4K candidates instead of the ~20% of a 10^4-event history that a
+ * threshold rising from −∞ lets through. Queries whose rank would fall under SEED_RANK / 2 (too few samples
+ * below a short limit, or L beyond what SEED_MAX_SAMPLE covers) start from −∞. It is only a guess: gsu_topk
+ * checks afterwards that K columns did reach it and redoes any query where they did not, so results never
+ * depend on it.
  */
 void seed_thresholds(const GsuTopKArgs& a, Collector& coll, int nqp, const int32_t* cols, int S, const float* sc, std::vector<uint8_t>& seeded) {
   seeded.assign(a.nq, 0);
   float* thr = coll.thresholds();
   for (int q = 0; q < a.nq; q++) {
     const int s = static_cast<int>(std::lower_bound(cols, cols + S, a.limit[q]) - cols);  // sampled columns below its limit
-    const int64_t rank = kSeed == Seed::high ? 1 : (3 * static_cast<int64_t>(a.k) * s + a.limit[q] - 1) / std::max(1, a.limit[q]);
-    if (s < 32 || rank * 4 > s) continue;
+    const int64_t want = (static_cast<int64_t>(SEED_MARGIN) * a.k * s + a.limit[q] - 1) / std::max(1, a.limit[q]);
+    const int64_t rank = kSeed == Seed::high ? 1 : want;
+    if (want * 2 < SEED_RANK || want * 4 > s) continue;
     tl_select.resize(s);
     for (int i = 0; i < s; i++) tl_select[i] = sc[static_cast<size_t>(i) * nqp + q];
     std::nth_element(tl_select.begin(), tl_select.begin() + (rank - 1), tl_select.end(), [](float x, float y) { return x > y; });

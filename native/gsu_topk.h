@@ -8,11 +8,11 @@
 // kernel sums four strided partial sums instead (its lanes run along k), so its scores can differ from these
 // in the last bit; keeping the two identical cost 30% of this kernel's speed (measured), so they are not.
 //
-// Long histories (≥ 32 K columns) start each query at a threshold taken from a strided sample of 256 columns,
-// about the 3K-th best score, instead of −∞: a threshold rising only as candidates arrive let ~20% of a
-// 10^4-event history through the collector, the seeded one ~3K. A query whose seed proves too high (fewer than K
-// columns reach it) is redone without one, so the results never depend on the seeding (GIST_GSU_SEED=off|high
-// in the tests).
+// Long histories (≥ 32 K columns) start each query at a threshold taken from a strided sample of the columns
+// (the 8th best sampled score, about the 4K-th best overall) instead of −∞: a threshold rising only as candidates
+// arrive let ~20% of a 10^4-event history through the collector, the seeded one ~4K. A query whose seed proves too
+// high (fewer than K columns reach it, about once in a thousand) is redone without one, so the results never
+// depend on the seeding (GIST_GSU_SEED=off|high in the tests).
 #pragma once
 #include <cstdint>
 

@@ -102,9 +102,9 @@ export function compareNativeToWasm(seed = 3): CompareReport {
     [8, 200, 900, 40, 64, 5],
     [32, 1000, 60, 16, 100, 0],
     [24, 900, 1100, 33, 1, 0],
-    // long histories (≥ 32 K): queries start from thresholds seeded by a sample of columns
+    // long histories (≥ 32 K, K ≥ 32): queries start from thresholds seeded by a sample of columns
     [16, 3000, 6000, 40, 50, 0],
-    [16, 800, 5000, 20, 20, 6],
+    [16, 800, 5000, 20, 40, 6],
   ] as const) {
     const space = createScoreSpace(rows, dim, 1, (table, dp) => {
       const basis = Array.from({ length: distinct || rows }, () => Array.from({ length: dim }, () => rng.next() - 0.5));
