@@ -13,6 +13,8 @@
 //     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
 //   esuCandidates(dims, unit, histItems, target, lo, hi, scratch, outEvents, outDistinct): the ESU's candidate
 //     sets S_A (esu_candidates.h); dims = Int32Array [dim, R, threads, stampBase].
+//   pairRanks(dims, cand, queries, self, pairStart, related, tieEps, greater, ties): exact Recall@K ranks
+//     (pair_ranks.h); dims = Int32Array [nc, dim, nq, threads].
 //   adviseHugePages(float32Array): platform.h's advise_huge_pages over the array (the score table, before it is
 //     filled: a user's candidate rows are scattered over it); returns the bytes advised.
 // Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
@@ -27,6 +29,7 @@
 #include "mlp_attention.h"
 #include "rows.h"
 #include "esu_candidates.h"
+#include "pair_ranks.h"
 #include "platform.h"
 
 namespace {
@@ -436,6 +439,55 @@ napi_value EsuCandidates(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value PairRanks(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!args(env, info, argv, 9, "pairRanks")) return nullptr;
+  int32_t *dims, *self, *pairStart, *related, *greater, *ties;
+  float* cand;
+  double* queries;
+  size_t nDims, nCand, nQueries, nSelf, nStart, nPairs, nGreater, nTies;
+  double tieEps;
+  if (!typed(env, argv[0], napi_int32_array, &dims, &nDims, "dims") || !typed(env, argv[1], napi_float32_array, &cand, &nCand, "cand") ||
+      !typed(env, argv[2], napi_float64_array, &queries, &nQueries, "queries") || !typed(env, argv[3], napi_int32_array, &self, &nSelf, "self") ||
+      !typed(env, argv[4], napi_int32_array, &pairStart, &nStart, "pairStart") || !typed(env, argv[5], napi_int32_array, &related, &nPairs, "related") ||
+      !typed(env, argv[7], napi_int32_array, &greater, &nGreater, "greater") || !typed(env, argv[8], napi_int32_array, &ties, &nTies, "ties"))
+    return nullptr;
+  if (napi_get_value_double(env, argv[6], &tieEps) != napi_ok) {
+    fail(env, "pairRanks: tieEps: expected a number");
+    return nullptr;
+  }
+  if (nDims != 4 || dims[0] < 1 || dims[1] < 1 || dims[2] < 0 || dims[3] < 1) {
+    fail(env, "pairRanks: dims must be [nc ≥ 1, dim ≥ 1, nq ≥ 0, threads ≥ 1]");
+    return nullptr;
+  }
+  const size_t nc = static_cast<size_t>(dims[0]), dim = static_cast<size_t>(dims[1]), nq = static_cast<size_t>(dims[2]);
+  if (nCand < nc * dim || nQueries < nq * dim || nSelf < nq || nStart != nq + 1 || nGreater < nPairs || nTies < nPairs) {
+    fail(env, "pairRanks: arrays too short for [nc, dim, nq]");
+    return nullptr;
+  }
+  // every index is checked once here so the kernel never reads outside its arrays
+  if (pairStart[0] != 0 || static_cast<size_t>(pairStart[nq]) != nPairs) {
+    fail(env, "pairRanks: pairStart must run from 0 to related.length");
+    return nullptr;
+  }
+  for (size_t q = 0; q < nq; q++) {
+    if (pairStart[q + 1] < pairStart[q] || self[q] < -1 || self[q] >= dims[0]) {
+      fail(env, "pairRanks: pairStart not ascending or self out of range");
+      return nullptr;
+    }
+    for (int32_t p = pairStart[q]; p < pairStart[q + 1]; p++)
+      if (related[p] < 0 || related[p] >= dims[0] || related[p] == self[q]) {
+        fail(env, "pairRanks: related candidate out of range or the query itself");
+        return nullptr;
+      }
+  }
+  PairRanksArgs a{};
+  a.cand = cand, a.nc = dims[0], a.dim = dims[1], a.queries = queries, a.nq = dims[2], a.self = self, a.pairStart = pairStart;
+  a.related = related, a.tieEps = tieEps, a.threads = dims[3], a.greater = greater, a.ties = ties;
+  pair_ranks(a);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) { return text(env, gsu_topk_isa()); }
 
 napi_value HnswIsa(napi_env env, napi_callback_info) { return text(env, hnsw_isa()); }
@@ -456,6 +508,7 @@ NAPI_MODULE_INIT() {
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"esuCandidates", nullptr, EsuCandidates, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pairRanks", nullptr, PairRanks, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auc, gauc, logloss, rocCurve } from '../../src/core/metrics.js';
 import { pairRanks, recallAtK } from '../../src/core/evaluate/recall.js';
+import { nativeKernels } from '../../src/core/retrieval/native.js';
 import { defaultPopularityThreshold, popularityGroups } from '../../src/core/evaluate/popularity.js';
 import { makeRng } from '../../src/core/rng.js';
 import * as fs from 'node:fs';
@@ -163,4 +164,26 @@ test('evaluate scores predictions made by other tools (CSV with string users, Pa
   await assert.rejects(evaluate({ predictions: [csv], split: 'test' }), (e: unknown) => e instanceof InputDataError && /fuxictr\.csv, column label, row 3: label "2" is not 0 or 1/.test((e as Error).message));
   fs.writeFileSync(csv, 'user,item,label\nu1,3,1\n');
   await assert.rejects(evaluate({ predictions: [csv], split: 'test' }), /fuxictr\.csv, column score: missing column "score"/);
+});
+
+test('Recall@K ranks from the native kernel equal the JS loop bit for bit (ties, self, unreachable pairs, query groups)', () => {
+  const native = nativeKernels();
+  assert.ok(native, 'the native addon is built (npm run build:native)');
+  const rng = makeRng(5);
+  for (const [items, dim, nPairs] of [
+    [300, 7, 45],
+    [1000, 16, 400],
+    [50, 3, 9],
+  ] as const) {
+    const values = Float32Array.from({ length: items * dim }, () => Math.round(rng.normal() * 2) / 2); // coarse: exact ties
+    for (let k = 0; k < dim; k++) values[5 * dim + k] = 2 * values[9 * dim + k]; // a proportional pair: cosine 1
+    const candidates = Int32Array.from({ length: Math.floor(items * 0.7) }, (_, i) => i + Math.floor(items * 0.1));
+    const target = Int32Array.from({ length: nPairs }, (_, p) => (p % 7 === 0 ? 5 : rng.int(items)));
+    const related = Int32Array.from({ length: nPairs }, (_, p) => (p % 7 === 0 ? 9 : p % 11 === 0 ? target[p] : rng.int(items)));
+    const js = pairRanks({ dim, values }, { target, related }, candidates, undefined, null);
+    const nat = pairRanks({ dim, values }, { target, related }, candidates, undefined, native);
+    assert.ok(js.ties.some((e) => e > 0) && js.greater.some((g) => g < 0), 'the case has ties and unreachable pairs');
+    assert.deepEqual(Array.from(nat.greater), Array.from(js.greater), `greater, ${items} items × ${dim}`);
+    assert.deepEqual(Array.from(nat.ties), Array.from(js.ties), `ties, ${items} items × ${dim}`);
+  }
 });

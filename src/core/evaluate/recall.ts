@@ -3,12 +3,14 @@
  * Recall@K = |{(t, r) : r ∈ topK_{c ∈ C \ {t}} cos(v_t, v_c)}| / |pairs|.
  *
  * Ranks are computed exactly (no index): every query's cosine against every candidate, blocked eight
- * queries at a time so each candidate row is read once per block. Ties are broken at random in
+ * queries at a time so each candidate row is read once per block — or by native/pair_ranks.h on nativeThreads()
+ * threads, which does the same double operations in the same order (the same ranks bit for bit). Ties are broken at random in
  * expectation: with g candidates scoring higher and e others scoring the same (within 1e-6), a pair counts
  * min(1, max(0, (K − g) / (e + 1))) — so a collapsed embedding scores like chance, not like a perfect one
  * (same rule as AUC's half-counted ties and src/core/cbjt/recall.ts).
  */
 import type { OnProgress } from '../output.js';
+import { nativeKernels, nativeThreads, type NativeKernels } from '../retrieval/native.js';
 
 /** Dense vectors by item id: row i is item i (rows of items without a vector are ignored via `candidates`). */
 export interface ItemVectors {
@@ -49,7 +51,7 @@ export interface PairRanks {
  * Where each pair's related item ranks among the candidates by cosine to the target (the target itself
  * is never a candidate).
  */
-export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: Int32Array, onProgress?: OnProgress): PairRanks {
+export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: Int32Array, onProgress?: OnProgress, native: NativeKernels | null = nativeKernels()): PairRanks {
   const { dim, values } = vectors;
   const numItems = dim === 0 ? 0 : values.length / dim;
   const nc = candidates.length;
@@ -74,6 +76,11 @@ export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: I
   const queries = [...byTarget.keys()];
   const greater = new Int32Array(pairs.target.length).fill(-1);
   const ties = new Int32Array(pairs.target.length);
+  if (native && nc > 0 && dim > 0) {
+    nativeRanks(native, values, dim, cand, nc, candIndex, queries, byTarget, pairs, greater, ties);
+    onProgress?.({ phase: 'recall', done: queries.length, total: queries.length });
+    return { greater, ties };
+  }
   const scores = new Float64Array(QUERY_BLOCK * nc);
   const qt = new Float64Array(dim * QUERY_BLOCK); // query block transposed: [dim × QUERY_BLOCK]
   for (let q0 = 0; q0 < queries.length; q0 += QUERY_BLOCK) {
@@ -127,6 +134,49 @@ export function pairRanks(vectors: ItemVectors, pairs: TruthPairs, candidates: I
     onProgress?.({ phase: 'recall', done: Math.min(queries.length, q0 + qb), total: queries.length });
   }
   return { greater, ties };
+}
+
+/** pairRanks's scoring and counting in native code: the retrievable pairs in CSR order by query, ranks written back by pair. */
+function nativeRanks(
+  native: NativeKernels,
+  values: Float32Array,
+  dim: number,
+  cand: Float32Array,
+  nc: number,
+  candIndex: Int32Array,
+  queries: number[],
+  byTarget: Map<number, number[]>,
+  pairs: TruthPairs,
+  greater: Int32Array,
+  ties: Int32Array,
+): void {
+  const numItems = values.length / dim;
+  const nq = queries.length;
+  const qv = new Float64Array(nq * dim);
+  const self = new Int32Array(nq);
+  const pairStart = new Int32Array(nq + 1);
+  const related: number[] = [];
+  const pairOf: number[] = [];
+  for (let j = 0; j < nq; j++) {
+    const query = queries[j];
+    normalizedRow(values, dim, query, qv, j * dim);
+    self[j] = candIndex[query];
+    for (const p of byTarget.get(query) ?? []) {
+      const r = pairs.related[p];
+      const rc = r >= 0 && r < numItems ? candIndex[r] : -1;
+      if (rc < 0 || rc === self[j]) continue; // not retrievable: stays −1
+      related.push(rc);
+      pairOf.push(p);
+    }
+    pairStart[j + 1] = related.length;
+  }
+  const g = new Int32Array(related.length);
+  const e = new Int32Array(related.length);
+  native.pairRanks(Int32Array.from([nc, dim, nq, nativeThreads()]), cand, qv, self, pairStart, Int32Array.from(related), TIE_EPS, g, e);
+  for (let i = 0; i < pairOf.length; i++) {
+    greater[pairOf[i]] = g[i];
+    ties[pairOf[i]] = e[i];
+  }
 }
 
 /** Expected fraction of pairs retrieved in the top K, for each K (NaN when there are no pairs). */

@@ -99,6 +99,21 @@ export interface NativeKernels {
     outEvents: Int32Array,
     outDistinct: Int32Array,
   ): void;
+  /**
+   * Exact Recall@K ranks (native/pair_ranks.h); dims = [nc, dim, nq, threads]. Pairs in CSR order by query
+   * (pairStart), related = candidate index; writes greater and ties per pair.
+   */
+  pairRanks(
+    dims: Int32Array,
+    cand: Float32Array,
+    queries: Float64Array,
+    self: Int32Array,
+    pairStart: Int32Array,
+    related: Int32Array,
+    tieEps: number,
+    greater: Int32Array,
+    ties: Int32Array,
+  ): void;
 }
 
 /** Where `npm install` leaves the addon (same depth from src/ and dist/). */
@@ -119,6 +134,7 @@ const ADDON_FUNCTIONS = Object.keys({
   gatherRows: true,
   segmentSum: true,
   esuCandidates: true,
+  pairRanks: true,
 } satisfies Record<keyof NativeKernels, true>) as (keyof NativeKernels)[];
 
 let loaded: { kernels: NativeKernels | null; reason: string | null } | undefined;
