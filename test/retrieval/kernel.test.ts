@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { writeArrow } from '../../src/core/arrow-io.js';
 import { loadEmbeddings } from '../../src/core/retrieval/embeddings.js';
 import { exactTopK, recallAtK } from '../../src/core/retrieval/recall.js';
+import { nativeKernels } from '../../src/core/retrieval/native.js';
 import { randomUnitVectors } from '../../src/core/retrieval/synthetic.js';
 import { makeRng } from '../../src/core/rng.js';
 import { EMBEDDINGS } from '../../src/core/schemas.js';
@@ -14,7 +15,7 @@ function writeEmb(file: string, ids: Int32Array, dim: number, values: Float32Arr
   writeArrow(file, EMBEDDINGS, { item_id: ids, vector: { dim, values } }, { test: 1 });
 }
 
-test('exact top-K equals brute force for odd dimensions, candidate subsets, self-exclusion and score ties', () => {
+test('exact top-K equals brute force for odd dimensions, candidate subsets, self-exclusion and score ties (native and WebAssembly kernels)', () => {
   const dir = tmpDir('kernel');
   const rng = makeRng(5);
   for (const [dim, n, k, distinct] of [[1, 40, 7, 0], [3, 300, 11, 0], [13, 1500, 40, 0], [64, 1300, 100, 0], [8, 600, 25, 9]] as const) {
@@ -26,8 +27,8 @@ test('exact top-K equals brute force for odd dimensions, candidate subsets, self
     const emb = loadEmbeddings(file);
     const cand = Array.from(ids).filter(() => rng.next() < 0.8);
     const queries = Int32Array.from({ length: 70 }, () => ids[rng.int(n)]);
-    for (const excludeSelf of [false, true]) {
-      const got = exactTopK(emb, queries, k, cand, { excludeSelf });
+    for (const [excludeSelf, native] of [[false, nativeKernels()], [true, nativeKernels()], [false, null], [true, null]] as const) {
+      const got = exactTopK(emb, queries, k, cand, { excludeSelf, native });
       const sortedCand = [...cand].sort((a, b) => a - b);
       for (let q = 0; q < queries.length; q++) {
         const qv = emb.vectors.subarray(emb.rowOf[queries[q]] * dim, emb.rowOf[queries[q]] * dim + dim);
@@ -42,7 +43,7 @@ test('exact top-K equals brute force for odd dimensions, candidate subsets, self
           .sort((a, b) => b.s - a.s || a.it - b.it)
           .slice(0, k);
         const row = Array.from(got.items.subarray(q * k, q * k + k)).filter((x) => x >= 0);
-        assert.deepEqual(row, ref.map((r) => r.it), `dim ${dim} query ${q} excludeSelf ${excludeSelf}`);
+        assert.deepEqual(row, ref.map((r) => r.it), `dim ${dim} query ${q} excludeSelf ${excludeSelf} ${native ? 'native' : 'wasm'}`);
         for (let t = 0; t < ref.length; t++) assert.ok(Math.abs(got.scores[q * k + t] - ref[t].s) <= 1e-5);
       }
     }

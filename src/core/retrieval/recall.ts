@@ -9,6 +9,7 @@ import { noProgress, type OnProgress } from '../output.js';
 import { hasVector, scoreSpaceByItem, type EmbeddingTable } from './embeddings.js';
 import { KERNEL_ROWS, QUERY_BLOCK, ScoreKernel, roundUp, type ScoreSpace } from './score-kernel.js';
 import { TopKCollector, scoreTopK } from './topk.js';
+import { nativeKernels, type NativeKernels } from './native.js';
 
 export interface PairsTruth {
   targetItem: Int32Array;
@@ -51,10 +52,12 @@ export function exactTopK(
   queryItems: Int32Array,
   k: number,
   candidateItems: ArrayLike<number> | null,
-  opts: { excludeSelf?: boolean; space?: ScoreSpace; onProgress?: OnProgress } = {},
+  opts: { excludeSelf?: boolean; space?: ScoreSpace; onProgress?: OnProgress; native?: NativeKernels | null } = {},
 ): { items: Int32Array; scores: Float32Array; candidates: number } {
   const cand = candidateList(emb, candidateItems);
   const space = opts.space ?? scoreSpaceByItem(emb, emb.rowOf.length, 1);
+  const native = opts.native === undefined ? nativeKernels() : opts.native;
+  if (native) return nativeTopK(native, emb, space, queryItems, k, cand, opts.excludeSelf ?? false, opts.onProgress ?? noProgress);
   const kernel = new ScoreKernel(space, 0);
   const collector = new TopKCollector(k);
   const colOf = new Int32Array(emb.rowOf.length).fill(-1);
@@ -81,6 +84,41 @@ export function exactTopK(
       for (let t = 0; t < got; t++) items[at + t] = cand[cols[t]];
     }
     onProgress({ phase: 'exact search', done: q0 + nq, total: queryItems.length });
+  }
+  return { items, scores, candidates: cand.length };
+}
+
+/**
+ * exactTopK through the native GSU kernel (native/gsu_topk.h: the same order of results — score, then smaller
+ * item id — with scores summed as one fused chain, so near-ties can differ from the WebAssembly kernel's in the
+ * last bit, as search-gsu's do). The query item is dropped from its own list by asking for one more.
+ */
+function nativeTopK(native: NativeKernels, emb: EmbeddingTable, space: ScoreSpace, queryItems: Int32Array, k: number, cand: Int32Array, excludeSelf: boolean, onProgress: OnProgress): { items: Int32Array; scores: Float32Array; candidates: number } {
+  const table = new Float32Array(space.memory.buffer, 0, (space.rows + 1) * space.dp);
+  const kk = excludeSelf ? k + 1 : k;
+  const items = new Int32Array(queryItems.length * k).fill(-1);
+  const scores = new Float32Array(queryItems.length * k);
+  const BLOCK = 256;
+  const limit = new Int32Array(BLOCK).fill(cand.length);
+  const outItems = new Int32Array(BLOCK * kk);
+  const outScores = new Float32Array(BLOCK * kk);
+  const outCounts = new Int32Array(BLOCK);
+  for (let q0 = 0; q0 < queryItems.length; q0 += BLOCK) {
+    const qrows = queryItems.subarray(q0, Math.min(queryItems.length, q0 + BLOCK));
+    for (const it of qrows) if (!hasVector(emb, it)) throw new InputDataError(`no vector for query item ${it}`, emb.file, 'item_id');
+    if (cand.length > 0) native.gsuTopK(table, space.dp, qrows, cand, null, limit.subarray(0, qrows.length), kk, outItems, outScores, outCounts);
+    else outCounts.fill(0);
+    for (let i = 0; i < qrows.length; i++) {
+      let t = 0;
+      for (let r = 0; r < outCounts[i] && t < k; r++) {
+        const it = outItems[i * kk + r];
+        if (excludeSelf && it === qrows[i]) continue;
+        items[(q0 + i) * k + t] = it;
+        scores[(q0 + i) * k + t] = outScores[i * kk + r];
+        t++;
+      }
+    }
+    onProgress({ phase: 'exact search', done: q0 + qrows.length, total: queryItems.length });
   }
   return { items, scores, candidates: cand.length };
 }
