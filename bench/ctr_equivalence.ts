@@ -61,7 +61,7 @@ try {
   for (const name of ['din_small', 'gist'] as CtrBenchName[]) {
     const B = CTR_BENCH_SHAPE.batch;
     const data = syntheticCtrData(name, STEPS * B, 7);
-    const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint }, B);
+    const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint, searched: data.searched }, B);
     const { batches } = poolBatches(batcher, STEPS, B);
     const prefix = path.join(work, name);
     dumpBatches(prefix, data, batches);

@@ -22,7 +22,7 @@ await initBackend('wasm');
 const B = CTR_BENCH_SHAPE.batch;
 const pool = 4;
 const data = syntheticCtrData(name, pool * B, 42);
-const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint }, B);
+const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint, searched: data.searched }, B);
 const order = Int32Array.from({ length: pool * B }, (_, i) => i);
 const model = new CtrModel(data.cfg, makeRng(42).fork('init'), DEFAULT_CTR_TRAIN_CONFIG.lr);
 model.bindData(data.items.category, data.joint);

@@ -1,5 +1,6 @@
 /** train-ctr flag values → model / train config overrides (undefined = not given: the default or the --config record). */
 import { parseTower, type AsiMode, type CtrModelConfig, type CtrTrainConfig, type CtrVariant } from '../core/ctr/config.js';
+import type { SimDistNorm } from '../core/ctr/asi.js';
 import type { Domain } from '../core/schemas.js';
 
 /** `given(flag, value)`: the value when the user typed the flag (or no --config is in play), else undefined. */
@@ -40,7 +41,7 @@ export function ctrModelOverrides(flags: CtrFlagValues, given: Given): Partial<C
     maxSearch: given('max-search', flags['max-search']),
     m1: given('m1', flags.m1),
     m2: given('m2', flags.m2),
-    simDistNorm: given('simdist-norm', flags['simdist-norm'] as 'fraction' | 'log-count'),
+    simDistNorm: given('simdist-norm', flags['simdist-norm'] as SimDistNorm),
     simScoreDim: given('sim-score-dim', flags['sim-score-dim']),
   };
 }

@@ -14,6 +14,7 @@ export default class Synth extends BaseCommand<typeof Synth> {
     '<%= config.bin %> <%= command.id %> --preset tiny --seed 7 --out fixtures/tiny',
     '<%= config.bin %> <%= command.id %> --out work/demo/data --json',
     '<%= config.bin %> <%= command.id %> --preset paper --out work/paper/data --source-len 2000',
+    '<%= config.bin %> <%= command.id %> --out work/vis0/data --set subtopic_visibility=0',
   ];
   static override flags = {
     preset: Flags.string({ description: 'size preset', options: SYNTH_PRESET_NAMES, default: 'small' }),
@@ -29,6 +30,7 @@ export default class Synth extends BaseCommand<typeof Synth> {
     'target-history': Flags.integer({ description: 'most target clicks per user', min: 1 }),
     'cold-share': Flags.string({ description: 'share of target items never shown in training' }),
     'content-dim': Flags.integer({ description: 'content vector size (0 = none)', min: 0 }),
+    set: Flags.string({ description: 'any other SynthConfig field as key=number (snake_case or camelCase; repeatable), e.g. --set subtopic_visibility=0', multiple: true }),
   };
 
   async run(): Promise<SynthResult> {
@@ -47,7 +49,8 @@ export default class Synth extends BaseCommand<typeof Synth> {
       coldShare: cold === undefined ? undefined : Number(cold),
       contentDim: flags['content-dim'],
     };
-    const options: SynthOptions = { preset: flags.preset, out: flags.out, seed: flags.seed, overrides: { ...(flags.config ? readJsonFile(flags.config) : {}), ...fromFlags } };
+    const fromSet = Object.fromEntries((flags.set ?? []).map(parseSetting));
+    const options: SynthOptions = { preset: flags.preset, out: flags.out, seed: flags.seed, overrides: { ...(flags.config ? readJsonFile(flags.config) : {}), ...fromSet, ...fromFlags } };
     const result = await synthesize(options, this.progress());
     const c = result.counts;
     this.say(`${result.out}: ${c.items.total} items (${c.items.source} source, ${c.items.target} target), ${c.users.total} users, ${c.events.source} source events (longest ${c.events.max_source_len})`);
@@ -55,4 +58,13 @@ export default class Synth extends BaseCommand<typeof Synth> {
     this.say(`  oracle AUC (p_true) target test ${result.truth.oracle_auc.target.test.toFixed(4)}; without sub-topics ${result.truth.target_test_auc_without_subtopic.toFixed(4)}`);
     return result;
   }
+}
+
+/** `--set key=number` → [key, number]; the key is checked against SynthConfig with the other overrides. */
+function parseSetting(text: string): [string, number] {
+  const eq = text.indexOf('=');
+  const key = text.slice(0, eq).trim();
+  const value = text.slice(eq + 1).trim();
+  if (eq < 1 || key === '' || value === '' || !Number.isFinite(Number(value))) throw new UsageError(`--set expects key=number (e.g. subtopic_visibility=0), got "${text}"`);
+  return [key, Number(value)];
 }

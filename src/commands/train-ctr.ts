@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { ctrModelOverrides, ctrTrainOverrides } from '../cli/ctr-flags.js';
 import { dataFlag, outFlag, recordFlag } from '../cli/flags.js';
 import { ASI_MODES, ATTENTION_KINDS, CTR_VARIANTS, DEFAULT_CTR_MODEL_CONFIG, DEFAULT_CTR_TRAIN_CONFIG, type AsiMode, type CtrVariant } from '../core/ctr/config.js';
+import { SIMDIST_NORMS } from '../core/ctr/asi.js';
 import { trainCtr, type TrainCtrOptions, type TrainCtrResult } from '../core/ctr/train.js';
 import type { BackendName } from '../core/engine/backend.js';
 import { UsageError } from '../core/errors.js';
@@ -30,7 +31,7 @@ export default class TrainCtr extends BaseCommand<typeof TrainCtr> {
     m1: Flags.integer({ description: 'SimScore bins over [-1, 1] (M1)', min: 2, default: 20 }),
     m2: Flags.integer({ description: 'SimDist histogram bins over [-1, 1] (M2)', min: 2, default: 10 }),
     'sim-score-dim': Flags.integer({ description: 'size of the SimScore bin embedding (ASI)', min: 1, default: 8 }),
-    'simdist-norm': Flags.string({ description: 'SimDist features: fraction of the scores per bin, or log(1 + count)', options: ['fraction', 'log-count'], default: 'fraction' }),
+    'simdist-norm': Flags.string({ description: "SimDist features: the searched items' counts as a share of the user's whole source history (history-fraction), fractions of the scores counted, or log(1 + count)", options: [...SIMDIST_NORMS], default: DEFAULT_CTR_MODEL_CONFIG.simDistNorm }),
     epochs: Flags.integer({ description: 'most epochs', min: 1, default: 10 }),
     'batch-size': Flags.integer({ description: 'training batch size', min: 1, default: 256 }),
     lr: Flags.string({ description: 'Adam learning rate', default: '0.005' }),

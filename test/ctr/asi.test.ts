@@ -45,7 +45,7 @@ describe('ASI SimScore bins and SimDist histograms', () => {
     const store = new SequenceStore('target', Int32Array.from([0]), Int32Array.from([0, 3]), Int32Array.from([1, 2, 4]), Float64Array.from([1, 2, 3]));
     const samples: Samples = { domain: 'target', count: 1, userId: Int32Array.of(0), itemId: Int32Array.of(0), ts: Float64Array.of(3), label: Int8Array.of(1), split: Int8Array.of(0), pTrue: null };
     const gsu: GsuIndex = { file: 'g', rowOfSample: Int32Array.of(0), offsets: Int32Array.from([0, 2]), items: Int32Array.from([3, 4]), scores: Float32Array.from([0.6, -0.3]) };
-    const cfg = resolveModelConfig({ domain: 'target', variant: 'gist', asi: 'simscore+simdist', m1: 4, m2: 2, numItems: 5 });
+    const cfg = resolveModelConfig({ domain: 'target', variant: 'gist', asi: 'simscore+simdist', m1: 4, m2: 2, numItems: 5, simDistNorm: 'fraction' });
     const batch = new CtrBatcher(cfg, { items, samples, history: store, gsu, joint }, 4).fill([0], 0, 1);
     // History before t = 3: items 1, 2 (the event at t = 3 is excluded); cos(0,1) = 0 → bin 2, cos(0,2) = −1 → bin 0.
     assert.deepEqual(Array.from(batch.hist.items), [1, 2]);
@@ -55,10 +55,20 @@ describe('ASI SimScore bins and SimDist histograms', () => {
     assert.deepEqual(Array.from(batch.search?.bins as Int32Array), [3, 1]);
     // SimDist, M2 = 2 ([-1,0) and [0,1]): history scores {0, −1} → [1, 1]; searched {0.6, −0.3} → [1, 1].
     assert.deepEqual(Array.from(batch.simDist as Float32Array), [0.5, 0.5, 0.5, 0.5]);
+
+    // 'history-fraction' (the default): the searched counts over the user's source events before t = 3 — five of them (the
+    // sixth, at t = 3, is not before the sample) — while the history's histogram stays a fraction.
+    const source = new SequenceStore('source', Int32Array.from([0]), Int32Array.from([0, 6]), Int32Array.from([3, 4, 3, 4, 3, 4]), Float64Array.from([0, 0.5, 1, 1.5, 2, 3]));
+    const { simDistNorm: _fraction, ...rest } = cfg;
+    const byHistory = resolveModelConfig(rest);
+    assert.equal(byHistory.simDistNorm, 'history-fraction');
+    const batch2 = new CtrBatcher(byHistory, { items, samples, history: store, gsu, joint, searched: source }, 4).fill([0], 0, 1);
+    assert.deepEqual(Array.from(batch2.simDist as Float32Array), [0.5, 0.5, 0.2, 0.2].map(Math.fround));
+    assert.throws(() => new CtrBatcher(byHistory, { items, samples, history: store, gsu, joint }, 4), /searched \(source\) sequences/);
   });
 });
 
-it('SimDist features: fractions per histogram (default) or log(1 + count)', () => {
+it("SimDist features: fractions per histogram, the searched share of the whole history, or log(1 + count)", () => {
   const counts = Float32Array.from([2, 0, 2, 0, 0, 0]); // two 3-bin histograms, the second empty
   const frac = Float32Array.from(counts);
   simDistFeatureInPlace(frac, 0, 6, 3);
@@ -66,4 +76,10 @@ it('SimDist features: fractions per histogram (default) or log(1 + count)', () =
   const logs = Float32Array.from(counts);
   simDistFeatureInPlace(logs, 0, 6, 3, 'log-count');
   assert.ok(Math.abs(logs[0] - Math.log(3)) < 1e-6 && logs[1] === 0 && logs[5] === 0);
+  // Two samples of [history | searched] pairs, 2 bins each: the searched halves over 10 and 3 source events; a
+  // length below the count (impossible from one dataset) never makes a share above 1.
+  const pairs = Float32Array.from([1, 3, 2, 2, 0, 0, 4, 0]);
+  simDistFeatureInPlace(pairs, 0, 8, 2, 'history-fraction', Int32Array.from([10, 3]));
+  assert.deepEqual(Array.from(pairs), [0.25, 0.75, 0.2, 0.2, 0, 0, 1, 0].map(Math.fround));
+  assert.throws(() => simDistFeatureInPlace(Float32Array.from(counts), 0, 6, 3, 'history-fraction'), /history length/);
 });

@@ -107,6 +107,24 @@ test('gist synth --json prints the result; flags override the preset', () => {
   assert.deepEqual(result.files.sort(), fs.readdirSync(out).sort());
 });
 
+test('gist synth --set key=number overrides any SynthConfig field (the same bytes as --config); the pipeline passes such overrides with it', async () => {
+  const viaSet = path.join(work, 'set');
+  const r = gist('synth', ['--preset', 'tiny', '--seed', '3', '--set', 'subtopic_visibility=0', '--set', 'sourceNegatives=1', '--out', viaSet, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const viaCore = path.join(work, 'set-core');
+  await synthesize({ preset: 'tiny', out: viaCore, seed: 3, overrides: { subtopic_visibility: 0, source_negatives: 1 } });
+  const data = (dir: string): Map<string, Buffer> => new Map([...folderBytes(dir)].filter(([f]) => f !== 'config.json')); // config.json records the invocation
+  assert.deepEqual(data(viaSet), data(viaCore));
+  for (const bad of ['subtopic_visibility', 'subtopic_visibility=x', '=1', 'no_such_field=1']) {
+    const e = gist('synth', ['--preset', 'tiny', '--set', bad, '--out', path.join(work, 'set-bad')]);
+    assert.equal(e.status, 2, `${bad}: ${e.stderr}`);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.ok(!fs.existsSync(path.join(work, 'set-bad')));
+  }
+  const { synthFlags } = await import('../../src/core/pipeline/argv.js');
+  assert.deepEqual(synthFlags({ users: 50, subtopic_visibility: 0 }), ['--users', '50', '--set', 'subtopic_visibility=0']);
+});
+
 test('source negatives are impressions, not "anything outside the history": "already in the history" alone scores AUC ≤ 0.6', async () => {
   const r = await synthesize({ preset: 'small', out: path.join(work, 'leak'), seed: 11, overrides: { users: 400, targetSamples: 4000 } });
   assert.ok(r.truth.source_in_history_auc <= 0.6, `in-history AUC ${r.truth.source_in_history_auc}`);

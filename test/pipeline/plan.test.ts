@@ -254,11 +254,17 @@ test('--plan refuses what it cannot express, before writing anything', () => {
   ensureBuilt();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-plan-bad-'));
   const cfg = path.join(dir, 'cfg.json');
-  // gist synth has no flag for topic_weight (only its --config file): a plan would silently make other data
-  fs.writeFileSync(cfg, JSON.stringify({ synth: { preset: 'tiny', overrides: { topic_weight: 2 } } }));
   const file = path.join(dir, 'plan.sh');
+  // Any synth field reaches gist synth (its own flag or --set key=number), so the data the plan makes is the same.
+  fs.writeFileSync(cfg, JSON.stringify({ synth: { preset: 'tiny', overrides: { topic_weight: 2, users: 30 } } }));
+  const ok = gist(['pipeline', '--data', 'synthetic', '--config', cfg, '--out', path.join(dir, 'w'), '--plan', 'parallel', '--plan-file', file]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(fs.readFileSync(file, 'utf8'), /\$GIST synth .*--set topic_weight=2 --users 30/);
+  fs.rmSync(file);
+  // A model setting train-ctr has no flag for (it comes from the data) cannot be planned: refused, not dropped.
+  fs.writeFileSync(cfg, JSON.stringify({ target: { model: { num_items: 5 } } }));
   const cases: [string[], RegExp][] = [
-    [['--data', 'synthetic', '--config', cfg, '--out', path.join(dir, 'w'), '--plan', 'parallel', '--plan-file', file], /topic_weight/],
+    [['--data', TINY, '--config', cfg, '--out', path.join(dir, 'w'), '--plan', 'parallel', '--plan-file', file], /num_items/],
     [['--data', TINY, '--out', 'relative/work', '--plan', 'k8s', '--plan-file', file], /absolute/],
     [['--data', TINY, '--out', path.join(dir, 'w'), '--plan', 'k8s', '--plan-file', file], /not under/],
     [['--data', TINY, '--out', path.join(dir, 'w'), '--shards', '2'], /--shards is for --plan/],

@@ -229,6 +229,28 @@ test('step keys hold resolved configs: a trainer default (not only a config file
   }
 });
 
+test("an ASI setting reruns only the models that read it: SimDist's for GIST with SimDist, SimScore's for GIST with SimScore", async () => {
+  const { resolvePipelineConfig, stepConfigs } = await import('../../src/core/pipeline/pipeline.js');
+  const { configHash } = await import('../../src/core/output.js');
+  const runs = [
+    { name: 'din', variant: 'din', asi: 'none' },
+    { name: 'sim-soft-attention', variant: 'sim-soft-attention', asi: 'none' },
+    { name: 'gist', variant: 'gist', asi: 'simscore+simdist' },
+    { name: 'gist-asi-simscore', variant: 'gist', asi: 'simscore' },
+    { name: 'gist-asi-none', variant: 'gist', asi: 'none' },
+  ];
+  const keys = (target: Record<string, unknown>): Record<string, string> => {
+    const all = stepConfigs(resolvePipelineConfig(undefined, { runs, target: { model: target } }));
+    return Object.fromEntries(['source', ...runs.map((r) => `ctr-${r.name}`)].map((n) => [n, configHash(all[n])]));
+  };
+  const base = keys({});
+  const changed = (other: Record<string, string>): string[] => Object.keys(base).filter((n) => base[n] !== other[n]);
+  assert.deepEqual(changed(keys({ sim_dist_norm: 'log-count' })), ['ctr-gist']);
+  assert.deepEqual(changed(keys({ m2: 20 })), ['ctr-gist']);
+  assert.deepEqual(changed(keys({ m1: 40 })), ['ctr-gist', 'ctr-gist-asi-simscore']);
+  assert.deepEqual(changed(keys({ embedding_dim: 8 })), Object.keys(base).filter((n) => n !== 'source'), 'a setting every target model reads reruns them all');
+});
+
 test('every step that trains or runs a model is keyed by the model kernels; data, Swing, hard search and eval are not', async () => {
   const { kernelKey } = await import('../../src/core/pipeline/pipeline.js');
   const { modelKernelName, scorerName } = await import('../../src/core/retrieval/native.js');

@@ -33,24 +33,37 @@ export function simDistInto(scores: ArrayLike<number>, from: number, to: number,
   return n;
 }
 
-/** How a SimDist histogram's counts become features: fractions of the scores, or log(1 + count). */
-export const SIMDIST_NORMS = ['fraction', 'log-count'] as const;
+/**
+ * How a SimDist histogram's counts become features: 'history-fraction' (the searched items' counts as a share of
+ * the whole source history the GSU searched), 'fraction' of the scores counted, or log(1 + count).
+ */
+export const SIMDIST_NORMS = ['history-fraction', 'fraction', 'log-count'] as const;
 export type SimDistNorm = (typeof SIMDIST_NORMS)[number];
 
 /**
- * The SimDist features the model sees: each m-bin histogram in counts[from..to) becomes the distribution of its
- * scores ('fraction': summing to 1; all zero when nothing was counted) or log(1 + count) ('log-count', which
- * grows with the history length). The default was chosen on the valid split (README, "Choices made on valid").
+ * The SimDist features the model sees, in place over the samples' [history | searched] histogram pairs
+ * (2·m values per sample) in counts[from..to):
+ * - 'fraction': each histogram divided by its own total (all zero when nothing was counted);
+ * - 'history-fraction': the history's as 'fraction'; the searched items' divided by `searchedEvents[b]`, the
+ *   user's source events before the sample (all of which the GSU scored), so a bin says what share of the
+ *   lifelong sequence is that close to the target item. The top-K alone cannot say it: once a user has K close
+ *   events its histogram is the same for 100 or 10,000 of them;
+ * - 'log-count': log(1 + count), which grows with the history length.
+ * The default was chosen on the valid split (README, "Choices made on valid").
  */
-export function simDistFeatureInPlace(counts: Float32Array, from: number, to: number, m: number, norm: SimDistNorm = 'fraction'): void {
+export function simDistFeatureInPlace(counts: Float32Array, from: number, to: number, m: number, norm: SimDistNorm = 'fraction', searchedEvents: ArrayLike<number> | null = null): void {
   if (norm === 'log-count') {
     for (let i = from; i < to; i++) counts[i] = Math.log1p(counts[i]);
     return;
   }
+  if (norm === 'history-fraction' && !searchedEvents) throw new Error("SimDist 'history-fraction' needs each sample's searched history length");
   for (let h = from; h < to; h += m) {
     let total = 0;
     for (let i = h; i < h + m; i++) total += counts[i];
-    if (total > 0) for (let i = h; i < h + m; i++) counts[i] /= total;
+    const searched = norm === 'history-fraction' && ((h - from) / m) % 2 === 1;
+    // [B, 2·M2]: histogram pair b starts at from + 2·m·b; the events it may count are never fewer than it counted.
+    const denom = searched ? Math.max(total, (searchedEvents as ArrayLike<number>)[Math.floor((h - from) / (2 * m))]) : total;
+    if (denom > 0) for (let i = h; i < h + m; i++) counts[i] /= denom;
   }
 }
 

@@ -33,7 +33,7 @@ export interface CtrBatch {
   hist: SeqBatch;
   /** GSU-searched source items (cross-domain variants). */
   search: SeqBatch | null;
-  /** SimDist features [B, 2·M2]: log(1+count) of the history's scores, then of the searched items' scores. */
+  /** SimDist features [B, 2·M2]: the history's score histogram, then the searched items' (`simDistNorm`). */
   simDist: Float32Array | null;
 }
 
@@ -44,6 +44,8 @@ export interface BatcherInputs {
   history: SequenceStore;
   gsu: GsuIndex | null;
   joint: JointTable | null;
+  /** The source sequences the GSU searched: SimDist 'history-fraction' divides by their length before each sample. */
+  searched?: SequenceStore;
 }
 
 class SeqBuffers {
@@ -70,6 +72,7 @@ export class CtrBatcher {
   private readonly labels: Float32Array;
   private readonly targets: Int32Array;
   private readonly simDist: Float32Array | null;
+  private readonly searchedEvents: Int32Array | null;
 
   constructor(
     private readonly cfg: CtrModelConfig,
@@ -87,6 +90,9 @@ export class CtrBatcher {
     this.labels = new Float32Array(capacity);
     this.targets = new Int32Array(capacity);
     this.simDist = this.needs.simDist ? new Float32Array(capacity * 2 * cfg.m2) : null;
+    const byHistory = this.needs.simDist && cfg.simDistNorm === 'history-fraction';
+    if (byHistory && !inputs.searched) throw new Error("SimDist 'history-fraction' needs the searched (source) sequences");
+    this.searchedEvents = byHistory ? new Int32Array(capacity) : null;
   }
 
   /** History length (after the maxHistory cut) of each of the given samples. */
@@ -197,7 +203,17 @@ export class CtrBatcher {
         simDistInto(hs, b * L, b * L + L, m2, d, b * 2 * m2);
         if (sb && K > 0) simDistInto(sb.scores as Float32Array, b * K, b * K + K, m2, d, b * 2 * m2 + m2);
       }
-      simDistFeatureInPlace(d, 0, B * 2 * m2, m2, this.cfg.simDistNorm);
+      const events = this.searchedEvents;
+      if (events) {
+        const { samples } = this.inputs;
+        const searched = this.inputs.searched as SequenceStore;
+        for (let b = 0; b < B; b++) {
+          const s = this.sampleIds[b];
+          const [lo, hi] = searched.historyBefore(samples.userId[s], samples.ts[s], Infinity);
+          events[b] = hi - lo;
+        }
+      }
+      simDistFeatureInPlace(d, 0, B * 2 * m2, m2, this.cfg.simDistNorm, events);
     }
   }
 }

@@ -44,7 +44,7 @@ export interface CtrModelConfig {
   m1: number;
   /** M2: SimDist histogram bins over [−1, 1]. */
   m2: number;
-  /** SimDist features: 'fraction' of the scores per bin, or 'log-count' (log(1 + count)); chosen on valid. */
+  /** SimDist features: 'history-fraction' (searched counts over the whole source history), 'fraction' of the scores per bin, or 'log-count'; chosen on valid. */
   simDistNorm: SimDistNorm;
   /** Width of a SimScore bin embedding. */
   simScoreDim: number;
@@ -85,7 +85,7 @@ export const DEFAULT_CTR_MODEL_CONFIG: CtrModelConfig = {
   maxSearch: 100,
   m1: 20,
   m2: 10,
-  simDistNorm: 'fraction',
+  simDistNorm: 'history-fraction',
   simScoreDim: 8,
   numItems: 0,
   numCategories: 0,

@@ -80,7 +80,8 @@ export async function loadCtrModel(modelOutDir: string): Promise<{ model: CtrMod
   const storedModel = stored && typeof stored === 'object' ? camelKeys<CtrModelConfig>(stored) : undefined;
   if (!storedModel) throw new InputDataError('no model config (not a train-ctr model folder)', path.join(dir, 'config.json'));
   const { numItems, numCategories, jointDim, ...flags } = storedModel;
-  const cfg: CtrModelConfig = { ...resolveModelConfig(flags), numItems, numCategories, jointDim };
+  // A model saved before --simdist-norm existed used 'fraction'.
+  const cfg: CtrModelConfig = { ...resolveModelConfig({ ...flags, simDistNorm: (flags as Partial<CtrModelConfig>).simDistNorm ?? 'fraction' }), numItems, numCategories, jointDim };
   const model = new CtrModel(cfg, makeRng(0), 1e-3);
   model.fromWeights(weights);
   const recordFile = path.join(modelOutDir, CTR_OUTPUTS.config);
@@ -221,7 +222,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     const gsu = gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null;
     const joint = jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
     model.bindData(ds.items.category, joint);
-    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint }, PREDICT_BATCH);
+    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint, searched: ds.sequences.source }, PREDICT_BATCH);
     const scores = scoreSamples(model, batcher, rows, PREDICT_BATCH, onProgress, 'predict');
 
     const columns: Columns = {

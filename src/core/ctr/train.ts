@@ -136,7 +136,7 @@ export async function trainCtr(o: TrainCtrOptions): Promise<TrainCtrResult> {
   if (o.resume && !hasCheckpoint(checkpointDir)) throw new UsageError(`--resume: no checkpoint in ${checkpointDir} (train without --resume first)`);
   return OutputStage.run(o.outDir, [o.dataDir], async (stage) => {
     if (!o.resume) fs.rmSync(checkpointDir, { recursive: true, force: true });
-    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[o.domain], gsu, joint }, Math.max(trainCfg.batchSize, trainCfg.evalBatchSize));
+    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[o.domain], gsu, joint, searched: ds.sequences.source }, Math.max(trainCfg.batchSize, trainCfg.evalBatchSize));
     const model = new CtrModel(cfg, makeRng(o.seed).fork('init'), trainCfg.lr);
     try {
       model.bindData(ds.items.category, joint);

@@ -132,14 +132,14 @@ export const SYNTH_FLAGS: Readonly<Record<string, string>> = {
   contentDim: '--content-dim',
 };
 
-/** Flags for synth overrides; an override without a flag is a usage error. */
+/** Flags for synth overrides: a field's own flag where gist synth has one, `--set key=value` otherwise. */
 export function synthFlags(overrides: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
     const flag = SYNTH_FLAGS[camel(k)];
-    if (!flag) throw new UsageError(`synth.overrides.${snake(camel(k))}: gist synth has no flag for it, so --plan cannot express it (flags exist for ${Object.keys(SYNTH_FLAGS).map(snake).join(', ')})`);
-    out.push(flag, flagValue(v));
+    if (flag) out.push(flag, flagValue(v));
+    else out.push('--set', `${snake(camel(k))}=${flagValue(v)}`);
   }
   return out;
 }

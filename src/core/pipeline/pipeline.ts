@@ -322,6 +322,20 @@ function resolvedCtr(section: PipelineConfig['source'], fixed: CtrFixed): { mode
   return { model: resolveModelConfig({ ...section.model, ...fixed }), train: resolveTrainConfig(section.train) };
 }
 
+/**
+ * A model step's key: its resolved config with the ASI settings the model does not read (SimScore for all but GIST
+ * with SimScore, SimDist for all but GIST with SimDist: DIN, the SIM variants, the source model) pinned to one
+ * value, so changing their defaults or setting them for every run reruns only the models that read them. The pinned
+ * values are the defaults those keys were first written with, so existing work folders stay valid.
+ */
+function ctrKey(section: PipelineConfig['source'], fixed: CtrFixed): { model: CtrModelConfig; train: CtrTrainConfig } {
+  const { model, train } = resolvedCtr(section, fixed);
+  const needs = variantNeeds(fixed.variant, fixed.asi);
+  if (needs.sideFeature !== 'simscore') Object.assign(model, { m1: 20, simScoreDim: 8 });
+  if (!needs.simDist) Object.assign(model, { m2: 10, simDistNorm: 'fraction' });
+  return { model, train };
+}
+
 /** train-ctr flags of a pipeline model section: every setting explicit (train-ctr has flag defaults of its own). */
 function ctrFlags(where: string, fixed: CtrFixed, section: PipelineConfig['source']): string[] {
   const { model, train } = resolvedCtr(section, fixed);
@@ -355,8 +369,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       deps: ['data'],
       outDir: 'source',
       cost: COST.model,
-      // Keys hold resolved configs, defaults included: a changed default reruns the step.
-      config: (ctx) => resolvedCtr(ctx.cfg.source, SOURCE_MODEL),
+      // Keys hold resolved configs, defaults included: a changed default reruns the step (unless the model never reads it).
+      config: (ctx) => ctrKey(ctx.cfg.source, SOURCE_MODEL),
       argv: (ctx) => ['train-ctr', '--data', ctx.dataDir, ...ctrFlags('source', SOURCE_MODEL, ctx.cfg.source), ...common(ctx)],
       run: (ctx) =>
         trainCtr({ dataDir: ctx.dataDir, outDir: w(ctx, 'source'), ...SOURCE_MODEL, model: ctx.cfg.source.model, train: ctx.cfg.source.train, seed: ctx.seed, backend: ctx.backend, resume: false, onProgress: ctx.onProgress }),
@@ -526,7 +540,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       outDir: `ctr-${r.name}`,
       cost: COST.model,
       enabled: (ctx) => r.variant !== 'sim-hard' || ctx.hasCategories(),
-      config: (ctx) => ({ run: r, target: resolvedCtr(ctx.cfg.target, { domain: 'target', variant: r.variant, asi: r.asi }) }),
+      config: (ctx) => ({ run: r, target: ctrKey(ctx.cfg.target, { domain: 'target', variant: r.variant, asi: r.asi }) }),
       argv: (ctx) => [
         'train-ctr',
         '--data',
