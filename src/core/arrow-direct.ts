@@ -11,14 +11,14 @@
  * also names the error.
  */
 import * as fs from 'node:fs';
-import { DataType, Schema, Type, type Field } from 'apache-arrow';
+import { DataType, Schema, Type } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
-import { IpcPreflight } from './arrow-preflight.js';
+import { hasMagicAt, IpcPreflight, kindMatches, MAGIC } from './arrow-preflight.js';
 import type { ColumnKind, TableSpec } from './schemas.js';
 
 type Numeric = Int32Array | Int8Array | Float32Array | Float64Array;
-type NumericCtor = new (n: number) => Numeric;
+type NumericCtor = (new (n: number) => Numeric) & { readonly BYTES_PER_ELEMENT: number };
 
 const ELEMENT: Partial<Record<ColumnKind, { list: boolean; ctor: NumericCtor }>> = {
   int32: { list: false, ctor: Int32Array },
@@ -34,7 +34,6 @@ const ELEMENT: Partial<Record<ColumnKind, { list: boolean; ctor: NumericCtor }>>
 interface Slot {
   name: string;
   kind: ColumnKind;
-  field: Field;
   node: number;
   buffer: number;
 }
@@ -112,14 +111,14 @@ export function readArrowDirect(file: string, spec: TableSpec): DirectRead | nul
 
 function readOpen(fd: number, spec: TableSpec): DirectRead | null {
   const size = fs.fstatSync(fd).size;
-  const magic = Buffer.from('ARROW1');
-  const head = Buffer.alloc(6);
-  const tail = Buffer.alloc(10);
-  if (size < 6 + 2 + 10 || !readAt(fd, head, 0) || !head.equals(magic) || !readAt(fd, tail, size - 10) || !tail.subarray(4).equals(magic)) return null;
+  const head = Buffer.alloc(MAGIC.length);
+  const tail = Buffer.alloc(4 + MAGIC.length); // footer length, closing magic
+  if (size < 8 + tail.length || !readAt(fd, head, 0) || !hasMagicAt(head, 0) || !readAt(fd, tail, size - tail.length) || !hasMagicAt(tail, 4)) return null;
   const footerLength = tail.readInt32LE(0);
-  if (!(footerLength > 0 && footerLength <= size - 18)) return null;
+  const footerStart = size - tail.length - footerLength; // where the batches' bytes end
+  if (!(footerLength > 0 && footerStart >= 8)) return null;
   const footerBytes = new Uint8Array(footerLength);
-  if (!readAt(fd, footerBytes, size - 10 - footerLength)) return null;
+  if (!readAt(fd, footerBytes, footerStart)) return null;
   new IpcPreflight(footerBytes, 'footer').checkFooter(); // every vector arrow-js will materialise fits its bytes
   const footer = Footer.decode(footerBytes);
   const schema = footer.schema;
@@ -135,8 +134,8 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
     const col = wanted.get(field.name);
     if (col) {
       const el = ELEMENT[col.kind];
-      if (!el || !matches(col.kind, field.type)) return null;
-      slots.push({ name: col.name, kind: col.kind, field, node, buffer });
+      if (!el || !kindMatches(col.kind, field.type)) return null;
+      slots.push({ name: col.name, kind: col.kind, node, buffer });
     }
     node += spot.nodes;
     buffer += spot.buffers;
@@ -158,7 +157,7 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
   const childTotals = new Map<string, number>(slots.map((s) => [s.name, 0]));
   for (let b = 0; b < footer.numRecordBatches; b++) {
     const block = footer.getRecordBatch(b);
-    if (!block || !(block.offset >= 8 && block.metaDataLength >= 8 && block.offset + block.metaDataLength + block.bodyLength <= size - 10 - footerLength)) return null;
+    if (!block || !(block.offset >= 8 && block.metaDataLength >= 8 && block.offset + block.metaDataLength + block.bodyLength <= footerStart)) return null;
     const meta = new Uint8Array(block.metaDataLength);
     if (!readAt(fd, meta, block.offset)) return null;
     const view = new DataView(meta.buffer);
@@ -179,8 +178,9 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
     for (const s of slots) {
       const own = header.nodes[s.node];
       if (own.length !== length || own.nullCount !== 0) return null;
-      const width = ELEMENT[s.kind]!.ctor === Float64Array ? 8 : ELEMENT[s.kind]!.ctor === Int8Array ? 1 : 4;
-      if (!ELEMENT[s.kind]!.list) {
+      const { list, ctor } = ELEMENT[s.kind]!;
+      const width = ctor.BYTES_PER_ELEMENT;
+      if (!list) {
         if (!inBody(batch.regions[s.buffer + 1], length * width)) return null;
         continue;
       }
@@ -225,26 +225,12 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
       const start = offs[0];
       const count = offs[batch.length] - start;
       for (let i = 0; i < batch.length; i++) offsets[row + i + 1] = acc + offs[i + 1] - start;
-      const width = values.BYTES_PER_ELEMENT;
       const part = values.subarray(acc, acc + count) as Numeric;
-      if (count > 0 && !readAt(fd, bytesOf(part), batch.body + batch.regions[s.buffer + 3].offset + start * width)) return null;
+      if (count > 0 && !readAt(fd, bytesOf(part), batch.body + batch.regions[s.buffer + 3].offset + start * el.ctor.BYTES_PER_ELEMENT)) return null;
       row += batch.length;
       acc += count;
     }
     columns[s.name] = { offsets, values };
   }
   return { schema, numRows: rows, columns };
-}
-
-function matches(kind: ColumnKind, t: DataType): boolean {
-  const prim = (k: ColumnKind, x: DataType): boolean => {
-    const v = x as DataType & { bitWidth?: number; isSigned?: boolean; precision?: number };
-    if (k === 'int32') return x.typeId === Type.Int && v.bitWidth === 32 && v.isSigned === true;
-    if (k === 'int8') return x.typeId === Type.Int && v.bitWidth === 8 && v.isSigned === true;
-    if (k === 'float32') return x.typeId === Type.Float && v.precision === 1;
-    if (k === 'float64') return x.typeId === Type.Float && v.precision === 2;
-    return false;
-  };
-  if (!kind.startsWith('list_')) return prim(kind, t);
-  return t.typeId === Type.List && t.children.length === 1 && prim(kind.slice(5) as ColumnKind, t.children[0].type);
 }

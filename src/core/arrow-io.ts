@@ -26,7 +26,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { readArrowDirect } from './arrow-direct.js';
-import { hasMagicAt, MAGIC, preflightFile, preflightStream } from './arrow-preflight.js';
+import { hasMagicAt, kindMatches, MAGIC, preflightFile, preflightStream } from './arrow-preflight.js';
 import { InputDataError, IoError } from './errors.js';
 import type { ColumnKind, ColumnSpec, TableSpec } from './schemas.js';
 
@@ -238,31 +238,6 @@ function describeType(t: DataType): string {
   return String(t);
 }
 
-function kindMatches(kind: ColumnKind, t: DataType): boolean {
-  switch (kind) {
-    case 'int32':
-      return t.typeId === Type.Int && (t as Int32).bitWidth === 32 && (t as Int32).isSigned;
-    case 'int8':
-      return t.typeId === Type.Int && (t as Int8).bitWidth === 8 && (t as Int8).isSigned;
-    case 'float32':
-      return t.typeId === Type.Float && (t as Float32).precision === 1;
-    case 'float64':
-      return t.typeId === Type.Float && (t as Float64).precision === 2;
-    case 'utf8':
-      return t.typeId === Type.Utf8;
-    case 'dict8':
-    case 'dict32':
-      return t.typeId === Type.Dictionary && (t as Dictionary).dictionary.typeId === Type.Utf8;
-    case 'list_int32':
-      return t.typeId === Type.List && kindMatches('int32', (t as List).children[0].type);
-    case 'list_float32':
-      return t.typeId === Type.List && kindMatches('float32', (t as List).children[0].type);
-    case 'list_float64':
-      return t.typeId === Type.List && kindMatches('float64', (t as List).children[0].type);
-    case 'fsl_float32':
-      return t.typeId === Type.FixedSizeList && kindMatches('float32', (t as FixedSizeList).children[0].type);
-  }
-}
 void KIND_OF_TYPE;
 
 function sliceValues<T extends Int32Array | Int8Array | Float32Array | Float64Array>(d: Data, width = 1): T {

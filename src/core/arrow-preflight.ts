@@ -1,8 +1,38 @@
 /**
- * Structural checks of Arrow IPC bytes before arrow-js decodes them (a corrupt length must be an error, not an
- * out-of-memory crash or a hang): shared by the full decoding (arrow-io.ts) and the direct column reader
- * (arrow-direct.ts).
+ * Checks both Arrow readers (the full decoding in arrow-io.ts, the direct column reader in arrow-direct.ts) apply:
+ * the structure of IPC bytes before arrow-js decodes them (a corrupt length must be an error, not an out-of-memory
+ * crash or a hang), and which Arrow types a spec column's kind accepts.
  */
+import { Type, type DataType, type Dictionary, type FixedSizeList, type Float32, type Float64, type Int8, type Int32, type List } from 'apache-arrow';
+import type { ColumnKind } from './schemas.js';
+
+/** Whether an Arrow type is what a spec column of `kind` holds. */
+export function kindMatches(kind: ColumnKind, t: DataType): boolean {
+  switch (kind) {
+    case 'int32':
+      return t.typeId === Type.Int && (t as Int32).bitWidth === 32 && (t as Int32).isSigned;
+    case 'int8':
+      return t.typeId === Type.Int && (t as Int8).bitWidth === 8 && (t as Int8).isSigned;
+    case 'float32':
+      return t.typeId === Type.Float && (t as Float32).precision === 1;
+    case 'float64':
+      return t.typeId === Type.Float && (t as Float64).precision === 2;
+    case 'utf8':
+      return t.typeId === Type.Utf8;
+    case 'dict8':
+    case 'dict32':
+      return t.typeId === Type.Dictionary && (t as Dictionary).dictionary.typeId === Type.Utf8;
+    case 'list_int32':
+      return t.typeId === Type.List && kindMatches('int32', (t as List).children[0].type);
+    case 'list_float32':
+      return t.typeId === Type.List && kindMatches('float32', (t as List).children[0].type);
+    case 'list_float64':
+      return t.typeId === Type.List && kindMatches('float64', (t as List).children[0].type);
+    case 'fsl_float32':
+      return t.typeId === Type.FixedSizeList && kindMatches('float32', (t as FixedSizeList).children[0].type);
+  }
+}
+
 export const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 
 export function hasMagicAt(bytes: Uint8Array, at: number): boolean {

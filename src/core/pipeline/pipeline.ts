@@ -328,11 +328,14 @@ function resolvedCtr(section: PipelineConfig['source'], fixed: CtrFixed): { mode
  * value, so changing their defaults or setting them for every run reruns only the models that read them. The pinned
  * values are the defaults those keys were first written with, so existing work folders stay valid.
  */
+const UNREAD_SIMSCORE_KEY: Pick<CtrModelConfig, 'm1' | 'simScoreDim'> = { m1: 20, simScoreDim: 8 };
+const UNREAD_SIMDIST_KEY: Pick<CtrModelConfig, 'm2' | 'simDistNorm'> = { m2: 10, simDistNorm: 'fraction' };
+
 function ctrKey(section: PipelineConfig['source'], fixed: CtrFixed): { model: CtrModelConfig; train: CtrTrainConfig } {
   const { model, train } = resolvedCtr(section, fixed);
   const needs = variantNeeds(fixed.variant, fixed.asi);
-  if (needs.sideFeature !== 'simscore') Object.assign(model, { m1: 20, simScoreDim: 8 });
-  if (!needs.simDist) Object.assign(model, { m2: 10, simDistNorm: 'fraction' });
+  if (needs.sideFeature !== 'simscore') Object.assign(model, UNREAD_SIMSCORE_KEY);
+  if (!needs.simDist) Object.assign(model, UNREAD_SIMDIST_KEY);
   return { model, train };
 }
 
