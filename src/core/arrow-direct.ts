@@ -15,6 +15,7 @@ import { DataType, Schema, Type } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { hasMagicAt, IpcPreflight, kindMatches, MAGIC } from './arrow-preflight.js';
+import { hugeArray } from './huge-pages.js';
 import type { ColumnKind, TableSpec } from './schemas.js';
 
 type Numeric = Int32Array | Int8Array | Float32Array | Float64Array;
@@ -206,7 +207,7 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
     const el = ELEMENT[s.kind]!;
     const bytesOf = (a: Numeric): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     if (!el.list) {
-      const out = new el.ctor(rows);
+      const out = hugeArray(el.ctor, rows);
       let at = 0;
       for (const batch of batches) {
         const part = out.subarray(at, at + batch.length) as Numeric;
@@ -216,8 +217,8 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
       columns[s.name] = out;
       continue;
     }
-    const offsets = new Int32Array(rows + 1);
-    const values = new el.ctor(childTotals.get(s.name) as number);
+    const offsets = hugeArray(Int32Array, rows + 1);
+    const values = hugeArray(el.ctor, childTotals.get(s.name) as number);
     let row = 0;
     let acc = 0;
     for (const batch of batches) {

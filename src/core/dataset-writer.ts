@@ -8,6 +8,7 @@ import { AsyncByteQueue, DataType, Dictionary, Field, RecordBatch, RecordBatchFi
 import { encodeArrow, type ColumnData, type Columns, type DictColumn, type ListColumn, type OutputMeta, type VectorColumn } from './arrow-io.js';
 import { DATASET_FILES, DOMAIN_CODE, type DatasetManifest, type Samples } from './dataset.js';
 import { IoError } from './errors.js';
+import { hugeArray } from './huge-pages.js';
 import { outputMeta, type OutputStage } from './output.js';
 import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, USERS, type Domain, type Split, type TableSpec } from './schemas.js';
 
@@ -96,19 +97,21 @@ class GrowableArray<T extends Int32Array | Float64Array> {
     this.data[this.length++] = v;
   }
   toArray(): T {
-    return this.data.slice(0, this.length) as T;
+    const out = this.make(this.length);
+    out.set(this.data.subarray(0, this.length));
+    return out;
   }
 }
 
 export class GrowableInt32 extends GrowableArray<Int32Array> {
   constructor() {
-    super((n) => new Int32Array(n));
+    super((n) => hugeArray(Int32Array, n));
   }
 }
 
 export class GrowableFloat64 extends GrowableArray<Float64Array> {
   constructor() {
-    super((n) => new Float64Array(n));
+    super((n) => hugeArray(Float64Array, n));
   }
 }
 

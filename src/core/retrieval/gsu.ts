@@ -18,6 +18,7 @@ import { readArrow, type ListColumn } from '../arrow-io.js';
 import { readJsonFile, resolveConfig } from '../config.js';
 import { datasetIdentity, loadDataset, requireSameItems, SPLIT_CODE, type Samples } from '../dataset.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
+import { hugeArray } from '../huge-pages.js';
 import { OutputStage, outputMeta, noProgress, type OnProgress } from '../output.js';
 import { GSU, SPLITS, type Split } from '../schemas.js';
 import { loadEmbeddings, requireVectors, scoreSpaceByItem } from './embeddings.js';
@@ -128,8 +129,7 @@ function resolveGsuConfig(overrides: Partial<GsuConfig>): GsuConfig {
 }
 
 function shared<T extends Int32Array | Float64Array>(a: T): T {
-  const buf = new SharedArrayBuffer(a.byteLength);
-  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(buf);
+  const out = hugeArray(a.constructor as (new (n: number) => T) & { BYTES_PER_ELEMENT: number }, a.length, true);
   out.set(a);
   return out;
 }
