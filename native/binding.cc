@@ -11,6 +11,8 @@
 //     [M, N, K, transA, transB, relu, threads].
 //   gatherRows(x, idx, row, out) and segmentSum(x, seg, inner, segments, out): embedding-row gather and its
 //     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
+//   sparseAdam(table, m, v, step, unique, grad, stepSize, invSqrtBc2, hyper): row-sparse Adam (rows.h);
+//     hyper = Float64Array [beta1, beta2, epsilon].
 //   esuCandidates(dims, unit, histItems, target, lo, hi, scratch, outEvents, outDistinct): the ESU's candidate
 //     sets S_A (esu_candidates.h); dims = Int32Array [dim, R, threads, stampBase].
 //   pairRanks(dims, cand, queries, self, pairStart, related, tieEps, greater, ties): exact Recall@K ranks
@@ -397,6 +399,37 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value SparseAdam(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!args(env, info, argv, 9, "sparseAdam")) return nullptr;
+  float *table, *m, *v, *grad;
+  int32_t *step, *unique;
+  double *stepSize, *invSqrtBc2, *hyper;
+  size_t nTable, nM, nV, nStep, nUnique, nGrad, nSs, nIb, nHyper;
+  if (!typed(env, argv[0], napi_float32_array, &table, &nTable, "table") || !typed(env, argv[1], napi_float32_array, &m, &nM, "m") ||
+      !typed(env, argv[2], napi_float32_array, &v, &nV, "v") || !typed(env, argv[3], napi_int32_array, &step, &nStep, "step") ||
+      !typed(env, argv[4], napi_int32_array, &unique, &nUnique, "unique") || !typed(env, argv[5], napi_float32_array, &grad, &nGrad, "grad") ||
+      !typed(env, argv[6], napi_float64_array, &stepSize, &nSs, "stepSize") || !typed(env, argv[7], napi_float64_array, &invSqrtBc2, &nIb, "invSqrtBc2") ||
+      !typed(env, argv[8], napi_float64_array, &hyper, &nHyper, "hyper"))
+    return nullptr;
+  if (nStep == 0 || nTable % nStep != 0 || nM != nTable || nV != nTable || nHyper != 3) {
+    fail(env, "sparseAdam: table, m and v must be rows × dim with one step count per row, hyper [beta1, beta2, epsilon]");
+    return nullptr;
+  }
+  const size_t dim = nTable / nStep;
+  if (nGrad < nUnique * dim || nSs < nUnique || nIb < nUnique) {
+    fail(env, "sparseAdam: grad, stepSize and invSqrtBc2 must cover every row of unique");
+    return nullptr;
+  }
+  for (size_t r = 0; r < nUnique; r++)
+    if (unique[r] < 0 || static_cast<size_t>(unique[r]) >= nStep) {
+      fail(env, "sparseAdam: row id out of range");
+      return nullptr;
+    }
+  sparse_adam(table, m, v, step, unique, nUnique, dim, grad, stepSize, invSqrtBc2, hyper[0], hyper[1], hyper[2]);
+  return nullptr;
+}
+
 napi_value EsuCandidates(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   if (!args(env, info, argv, 9, "esuCandidates")) return nullptr;
@@ -507,6 +540,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sparseAdam", nullptr, SparseAdam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"esuCandidates", nullptr, EsuCandidates, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pairRanks", nullptr, PairRanks, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

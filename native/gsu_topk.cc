@@ -40,7 +40,9 @@ __attribute__((target("avx512f"))) void rank_sort_avx512(uint64_t* keys, int n, 
     const __m512i ki = _mm512_set1_epi64(static_cast<long long>(keys[i]));
     __m512i below = _mm512_setzero_si512();
     for (int j = 0; j < nv; j += 8) below = _mm512_mask_add_epi64(below, _mm512_cmplt_epu64_mask(_mm512_loadu_si512(padded + j), ki), below, one);
-    out[_mm512_reduce_add_epi64(below)] = keys[i];
+    alignas(64) uint64_t lanes[8];  // (GCC 12's _mm512_reduce_add_epi64 draws a false uninitialised warning)
+    _mm512_store_si512(lanes, below);
+    out[lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7]] = keys[i];
   }
   std::copy(out, out + n, keys);
 }
@@ -57,7 +59,7 @@ __attribute__((target("avx512f"))) void rank_sort_avx512(uint64_t* keys, int n, 
 #define GIST_AVX512_COMPACT __attribute__((target("avx512f,avx512vl,avx512dq")))
 /** Scores of entries i … i+7 (lanes outside m zero), as float bits. */
 GIST_AVX512_COMPACT inline __m256 entry_scores(const Entry* e, int i, __mmask8 m) {
-  return _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_maskz_loadu_epi64(m, e + i)));
+  return _mm256_castsi256_ps(_mm512_maskz_cvtepi64_epi32(0xFF, _mm512_maskz_loadu_epi64(m, e + i)));
 }
 /** How many of the n entries score ≥ t. */
 GIST_AVX512_COMPACT inline int count_at_least(const Entry* e, int n, float t) {
@@ -114,7 +116,7 @@ GIST_AVX512_COMPACT int compact_avx512(Entry* e, int n, int k, float* thr) {
   for (int i = 0; i < n; i += 8) {  // writes at m ≤ i, behind every entry still to read
     const __mmask8 live = i < full ? 0xFF : tail;
     const __m512i v = _mm512_maskz_loadu_epi64(live, e + i);
-    const __mmask8 keep = _mm256_mask_cmp_ps_mask(live, _mm256_castsi256_ps(_mm512_cvtepi64_epi32(v)), tv, _CMP_GE_OQ);  // v's scores
+    const __mmask8 keep = _mm256_mask_cmp_ps_mask(live, _mm256_castsi256_ps(_mm512_maskz_cvtepi64_epi32(0xFF, v)), tv, _CMP_GE_OQ);  // v's scores
     _mm512_mask_compressstoreu_epi64(e + m, keep, v);
     m += __builtin_popcount(keep);
   }

@@ -18,3 +18,29 @@ void segment_sum(const float* x, const int32_t* seg, size_t n, size_t inner, siz
     for (size_t j = 0; j < inner; j++) o[j] += xi[j];
   }
 }
+
+#include <cmath>
+
+void sparse_adam(float* table, float* m, float* v, int32_t* step, const int32_t* unique, size_t n, size_t dim, const float* grad,
+                 const double* step_size, const double* inv_sqrt_bc2, double b1, double b2, double eps) {
+  const double c1 = 1 - b1;
+  const double c2 = 1 - b2;
+  for (size_t r = 0; r < n; r++) {
+    const size_t row = static_cast<size_t>(unique[r]);
+    ++step[row];
+    const double ss = step_size[r];
+    const double ib = inv_sqrt_bc2[r];
+    float* tr = table + row * dim;
+    float* mr = m + row * dim;
+    float* vr = v + row * dim;
+    const float* g = grad + r * dim;
+    for (size_t j = 0; j < dim; j++) {
+      const double gj = g[j];
+      const double mj = b1 * mr[j] + c1 * gj;
+      const double vj = b2 * vr[j] + c2 * gj * gj;
+      mr[j] = static_cast<float>(mj);
+      vr[j] = static_cast<float>(vj);
+      tr[j] = static_cast<float>(tr[j] - (ss * mj) / (std::sqrt(vj) * ib + eps));
+    }
+  }
+}

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { targetAttention } from '../../src/core/ctr/attention.js';
 import { initBackend } from '../../src/core/engine/backend.js';
+import { SparseEmbedding } from '../../src/core/engine/sparse-embedding.js';
 import { modelKernelName } from '../../src/core/retrieval/native.js';
+import { makeRng } from '../../src/core/rng.js';
 import { randArray } from './_util.js';
 
 export interface AttentionCase {
@@ -63,8 +65,21 @@ export function gemmOutputs(seed = 1): Float32Array[] {
   });
 }
 
-/** An embedding-style gather and its gradient (GatherV2, UnsortedSegmentSum), float32 and int32. */
+/**
+ * An embedding-style gather and its gradient (GatherV2, UnsortedSegmentSum), float32 and int32; then a table after
+ * a few row-sparse Adam steps (SparseEmbedding.applyGradient: native/rows.h's sparse_adam or its JS loop).
+ */
 export function rowsOutputs(seed = 1): Float32Array[] {
+  const emb = new SparseEmbedding('digest', { rows: 300, dim: 18, optimizer: 'adam', learningRate: 0.01 }, makeRng(seed));
+  for (let step = 0; step < 6; step++) {
+    // rows revisited at different counts, so their bias corrections differ
+    const unique = Int32Array.from({ length: 300 }, (_, i) => i).filter((i) => (i * 7 + step * 13) % (2 + (i % 3)) !== 0);
+    emb.applyGradient(unique, randArray(unique.length * 18, seed * 100 + 20 + step));
+  }
+  return [...rowsTensorOutputs(seed), emb.table.slice()];
+}
+
+function rowsTensorOutputs(seed: number): Float32Array[] {
   return tf.tidy(() => {
     const table = tf.tensor2d(randArray(300 * 18, seed * 100 + 11), [300, 18]);
     const ids = tf.tensor1d(Int32Array.from(randArray(5000, seed * 100 + 12, 0, 300), Math.floor), 'int32');

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeKernels } from '../retrieval/native.js';
 import { copyRows } from './kernels.js';
 import { ModelFormatError, WEIGHTS_JSON, type WeightMap } from './model-io.js';
 
@@ -113,6 +114,11 @@ export class SparseEmbedding {
   private readonly slot: Int32Array;
   /** lookupTensor's reused row buffer (wasm only). */
   private scratch = new Float32Array(0);
+  /** Adam's bias terms by update count t (entry 0 unused), and the per-row ones of the current step. */
+  private stepSizeByT = new Float64Array(0);
+  private invSqrtBc2ByT = new Float64Array(0);
+  private rowStepSize = new Float64Array(0);
+  private rowInvSqrtBc2 = new Float64Array(0);
 
   constructor(
     readonly name: string,
@@ -250,14 +256,29 @@ export class SparseEmbedding {
       }
       return;
     }
+    const native = nativeKernels();
+    if (native) {
+      // the element loop in native code (the same double arithmetic); the bias terms from Math.pow here, so equal
+      if (this.rowStepSize.length < unique.length) {
+        this.rowStepSize = new Float64Array(unique.length);
+        this.rowInvSqrtBc2 = new Float64Array(unique.length);
+      }
+      for (let r = 0; r < unique.length; r++) {
+        const t = step[unique[r]] + 1;
+        this.rowStepSize[r] = this.stepSizeAt(t);
+        this.rowInvSqrtBc2[r] = this.invSqrtBc2At(t);
+      }
+      native.sparseAdam(table, m, v, step, unique, g, this.rowStepSize, this.rowInvSqrtBc2, Float64Array.of(b1, b2, eps)); // [β1, β2, ε]
+      return;
+    }
     const c1 = 1 - b1;
     const c2 = 1 - b2;
     for (let r = 0; r < unique.length; r++) {
       const row = unique[r];
       const t = ++step[row];
       // lr·m̂/(√v̂+ε) with m̂ = m/bc1, v̂ = v/bc2, rearranged to one division per element.
-      const stepSize = lr / (1 - Math.pow(b1, t));
-      const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
+      const stepSize = this.stepSizeAt(t);
+      const invSqrtBc2 = this.invSqrtBc2At(t);
       const base = row * dim;
       const gb = r * dim;
       for (let j = 0; j < dim; j++) {
@@ -269,6 +290,34 @@ export class SparseEmbedding {
         table[base + j] -= (stepSize * mj) / (Math.sqrt(vj) * invSqrtBc2 + eps);
       }
     }
+  }
+
+  /** lr / (1 − β1^t): Adam's step size after t updates of a row (cached by t; a row's t is its own update count). */
+  private stepSizeAt(t: number): number {
+    if (t >= this.stepSizeByT.length) this.growBiasTerms(t);
+    return this.stepSizeByT[t];
+  }
+
+  /** 1 / √(1 − β2^t), cached by t as stepSizeAt. */
+  private invSqrtBc2At(t: number): number {
+    if (t >= this.invSqrtBc2ByT.length) this.growBiasTerms(t);
+    return this.invSqrtBc2ByT[t];
+  }
+
+  private growBiasTerms(t: number): void {
+    const { learningRate: lr, beta1: b1, beta2: b2 } = this.cfg;
+    const n = Math.max(2 * t, 1024);
+    const from = this.stepSizeByT.length;
+    const ss = new Float64Array(n);
+    const ib = new Float64Array(n);
+    ss.set(this.stepSizeByT);
+    ib.set(this.invSqrtBc2ByT);
+    for (let k = from; k < n; k++) {
+      ss[k] = lr / (1 - Math.pow(b1, k));
+      ib[k] = 1 / Math.sqrt(1 - Math.pow(b2, k));
+    }
+    this.stepSizeByT = ss;
+    this.invSqrtBc2ByT = ib;
   }
 
   /** Inference copy of the rows for `ids` ([ids.length × dim]); PAD_ID gives a zero row. */
