@@ -50,7 +50,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const at = argv.indexOf('--out');
   const out = at >= 0 ? argv[at + 1] : fs.mkdtempSync(path.join(os.tmpdir(), 'gist-bench-paper-'));
   const config = path.join(HERE, 'paper-config.json');
-  process.stderr.write(`[bench:paper] gist pipeline --preset paper --out ${out} (7–8 min on a 2-core machine)\n`);
+  process.stderr.write(`[bench:paper] gist pipeline --preset paper --out ${out} (6–7 min on a 2-core machine)\n`);
   // --jobs 1: every step in this one process, so its peak RSS is the run's (steps as processes of their own would escape it).
   const { kb, seconds, stdout } = gistPeakRss(['pipeline', '--preset', 'paper', '--config', config, '--out', out, '--seed', '1', '--jobs', '1', '--json']);
   const result = JSON.parse(stdout) as { steps: PaperRun['steps']; table: unknown[] };
