@@ -49,13 +49,6 @@ __attribute__((target("avx512f"))) void rank_sort_avx512(uint64_t* keys, int n, 
 #endif
 
 #ifdef GIST_X86
-/**
- * compact()'s threshold and filter on AVX-512, eight entries per register (scores in the even 32-bit lanes): t is
- * the largest of a bisection of [lo, hi] with at least K entries scoring ≥ t (so t ≤ the K-th best), stopped once
- * at most K + K/8 + 8 entries pass it; then the entries scoring ≥ t are compressed to the front, in order. The
- * histogram it replaces did two dependent read–modify–writes per entry and was half of a drained query's time.
- * Returns the number kept; t goes to *thr.
- */
 #define GIST_AVX512_COMPACT __attribute__((target("avx512f,avx512vl,avx512dq")))
 /** Scores of entries i … i+7 (lanes outside m zero), as float bits. */
 GIST_AVX512_COMPACT inline __m256 entry_scores(const Entry* e, int i, __mmask8 m) {
@@ -72,6 +65,13 @@ GIST_AVX512_COMPACT inline int count_at_least(const Entry* e, int n, float t) {
   }
   return c;
 }
+/**
+ * compact()'s threshold and filter on AVX-512, eight entries per register (scores in the even 32-bit lanes): t is
+ * the largest of a bisection of [lo, hi] with at least K entries scoring ≥ t (so t ≤ the K-th best), stopped once
+ * at most K + K/8 + 8 entries pass it; then the entries scoring ≥ t are compressed to the front, in order. The
+ * histogram it replaces did two dependent read–modify–writes per entry and was half of a drained query's time.
+ * Returns the number kept; t goes to *thr.
+ */
 GIST_AVX512_COMPACT int compact_avx512(Entry* e, int n, int k, float* thr) {
   static_assert(sizeof(Entry) == 8, "an Entry is one 64-bit lane");
   const int full = n / 8 * 8;
