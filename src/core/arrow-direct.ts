@@ -93,8 +93,11 @@ function readAt(fd: number, into: Uint8Array, position: number): boolean {
   return true;
 }
 
-/** The requested columns of an Arrow file, or null when the fast path does not apply (see the module comment). */
-export function readArrowDirect(file: string, spec: TableSpec): DirectRead | null {
+/**
+ * The requested columns of an Arrow file, or null when the fast path does not apply (see the module comment).
+ * `shared`: the arrays on SharedArrayBuffers (for worker threads, without a copy).
+ */
+export function readArrowDirect(file: string, spec: TableSpec, shared = false): DirectRead | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -102,7 +105,7 @@ export function readArrowDirect(file: string, spec: TableSpec): DirectRead | nul
     return null;
   }
   try {
-    return readOpen(fd, spec);
+    return readOpen(fd, spec, shared);
   } catch {
     return null; // whatever arrow-js could not decode, the full path reports properly
   } finally {
@@ -110,7 +113,7 @@ export function readArrowDirect(file: string, spec: TableSpec): DirectRead | nul
   }
 }
 
-function readOpen(fd: number, spec: TableSpec): DirectRead | null {
+function readOpen(fd: number, spec: TableSpec, shared: boolean): DirectRead | null {
   const size = fs.fstatSync(fd).size;
   const head = Buffer.alloc(MAGIC.length);
   const tail = Buffer.alloc(4 + MAGIC.length); // footer length, closing magic
@@ -207,7 +210,7 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
     const el = ELEMENT[s.kind]!;
     const bytesOf = (a: Numeric): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     if (!el.list) {
-      const out = hugeArray(el.ctor, rows);
+      const out = hugeArray(el.ctor, rows, shared);
       let at = 0;
       for (const batch of batches) {
         const part = out.subarray(at, at + batch.length) as Numeric;
@@ -217,8 +220,8 @@ function readOpen(fd: number, spec: TableSpec): DirectRead | null {
       columns[s.name] = out;
       continue;
     }
-    const offsets = hugeArray(Int32Array, rows + 1);
-    const values = hugeArray(el.ctor, childTotals.get(s.name) as number);
+    const offsets = hugeArray(Int32Array, rows + 1, shared);
+    const values = hugeArray(el.ctor, childTotals.get(s.name) as number, shared);
     let row = 0;
     let acc = 0;
     for (const batch of batches) {

@@ -550,9 +550,11 @@ function readInputBytes(file: string): Buffer {
 /**
  * Read and validate an Arrow IPC file (file or stream format) against a spec: numeric and list columns straight into
  * their arrays where `readArrowDirect` can (the same result, half the fresh memory), the full decoding otherwise.
+ * `shared` asks for numeric and list columns on SharedArrayBuffers where the direct read applies (a hint: the full
+ * decoding returns ordinary arrays).
  */
-export function readArrow(file: string, spec: TableSpec): ArrowFile {
-  const direct = readArrowDirect(file, spec);
+export function readArrow(file: string, spec: TableSpec, opts: { shared?: boolean } = {}): ArrowFile {
+  const direct = readArrowDirect(file, spec, opts.shared ?? false);
   if (!direct) return readArrowDecoded(file, spec);
   const columns = direct.columns as Columns;
   for (const col of spec.columns) if (col.name in columns) checkValues(file, col, columns[col.name]);

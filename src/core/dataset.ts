@@ -287,7 +287,8 @@ export function requireSameDataset(file: string, metadata: Record<string, string
   throw new InputDataError(`computed from ${from}, not from --data ${path.resolve(dataDir)} (dataset fingerprints ${fp} ≠ ${datasetFingerprint(dataDir)})`, file);
 }
 
-export function loadDataset(dir: string): Dataset {
+/** `sharedSequences`: the sequence arrays on SharedArrayBuffers where the file allows (worker threads read them in place). */
+export function loadDataset(dir: string, opts: { sharedSequences?: boolean } = {}): Dataset {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new IoError(`${dir}: no such dataset folder (run \`gist prepare\` or \`gist synth\` first)`);
   const manifestPath = path.join(dir, DATASET_FILES.manifest);
   let manifest: DatasetManifest;
@@ -303,7 +304,7 @@ export function loadDataset(dir: string): Dataset {
   const samples = {} as Record<Domain, Samples>;
   const seqFiles = {} as Record<Domain, ArrowFile>;
   for (const d of DOMAINS) {
-    seqFiles[d] = readArrow(path.join(dir, DATASET_FILES.sequences(d)), SEQUENCES);
+    seqFiles[d] = readArrow(path.join(dir, DATASET_FILES.sequences(d)), SEQUENCES, { shared: opts.sharedSequences });
     samples[d] = loadSamples(path.join(dir, DATASET_FILES.samples(d)), d, items.count);
   }
   // Dense user ids: every user appears in some table, so no id reaches the tables' total rows.

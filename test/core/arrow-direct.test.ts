@@ -63,3 +63,16 @@ test('direct read of what gist writes (a sequences file from the writer) equals 
   assert.ok(readArrowDirect(file, SEQUENCES));
   assert.deepEqual(readArrow(file, SEQUENCES), readArrowDecoded(file, SEQUENCES));
 });
+
+test('shared: the same columns on SharedArrayBuffers (for worker threads); the full decoding ignores the hint', () => {
+  const file = write('shared.arrow', [batch([3, 1], [[5, 6, 7], []]), batch([0, 2], [[1], [2, 3]])]);
+  const plain = readArrow(file, SEQUENCES);
+  const shared = readArrow(file, SEQUENCES, { shared: true });
+  const items = shared.columns.items as { offsets: Int32Array; values: Int32Array };
+  const ts = shared.columns.ts as { offsets: Int32Array; values: Float64Array };
+  for (const a of [shared.columns.user_id as Int32Array, items.offsets, items.values, ts.offsets, ts.values]) assert.ok(a.buffer instanceof SharedArrayBuffer);
+  const copy = (x: typeof plain.columns) => JSON.parse(JSON.stringify(x, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Int32Array) : v)));
+  assert.deepEqual(copy(shared.columns), copy(plain.columns));
+  const stream = write('shared-stream.arrow', [batch([0], [[1]])], 'stream');
+  assert.ok(!((readArrow(stream, SEQUENCES, { shared: true }).columns.user_id as Int32Array).buffer instanceof SharedArrayBuffer));
+});

@@ -129,6 +129,7 @@ function resolveGsuConfig(overrides: Partial<GsuConfig>): GsuConfig {
 }
 
 function shared<T extends Int32Array | Float64Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a; // read onto one already (loadDataset's sharedSequences)
   const out = hugeArray(a.constructor as (new (n: number) => T) & { BYTES_PER_ELEMENT: number }, a.length, true);
   out.set(a);
   return out;
@@ -144,7 +145,7 @@ export async function searchGsu(opts: GsuOptions): Promise<GsuResult> {
   if (config.mode === 'soft' && !opts.embeddings) throw new UsageError('--mode soft needs --embeddings FILE.arrow');
   if (config.mode === 'hard' && opts.embeddings) throw new UsageError('--mode hard searches by category and does not read --embeddings; drop it');
 
-  const ds = loadDataset(opts.data);
+  const ds = loadDataset(opts.data, { sharedSequences: threads > 0 }); // workers read the sequences in place
   const category = ds.items.category;
   if (config.mode === 'hard' && category === null) throw new UsageError(`hard search needs a category column; dataset ${ds.manifest.name ?? opts.data} has none`);
   const samples = opts.samples ?? ds.samples.target;
