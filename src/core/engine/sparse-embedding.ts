@@ -114,11 +114,13 @@ export class SparseEmbedding {
   private readonly slot: Int32Array;
   /** lookupTensor's reused row buffer (wasm only). */
   private scratch = new Float32Array(0);
-  /** Adam's bias terms by update count t (entry 0 unused), and the per-row ones of the current step. */
+  /** Adam's bias terms by update count t (entry 0 unused; see growBiasTerms), and the per-row ones of a step. */
   private stepSizeByT = new Float64Array(0);
   private invSqrtBc2ByT = new Float64Array(0);
   private rowStepSize = new Float64Array(0);
   private rowInvSqrtBc2 = new Float64Array(0);
+  /** [β1, β2, ε] for the native update. */
+  private readonly adamHyper: Float64Array;
 
   constructor(
     readonly name: string,
@@ -146,6 +148,7 @@ export class SparseEmbedding {
     this.table = new Float32Array(n);
     const s = this.cfg.initScale;
     for (let i = 0; i < n; i++) this.table[i] = (rng.next() * 2 - 1) * s;
+    this.adamHyper = Float64Array.of(this.cfg.beta1, this.cfg.beta2, this.cfg.epsilon);
     this.m = new Float32Array(n);
     this.v = new Float32Array(cfg.optimizer === 'adam' ? n : 0);
     this.step = new Int32Array(cfg.optimizer === 'adam' ? cfg.rows : 0);
@@ -265,10 +268,11 @@ export class SparseEmbedding {
       }
       for (let r = 0; r < unique.length; r++) {
         const t = step[unique[r]] + 1;
-        this.rowStepSize[r] = this.stepSizeAt(t);
-        this.rowInvSqrtBc2[r] = this.invSqrtBc2At(t);
+        if (t >= this.stepSizeByT.length) this.growBiasTerms(t);
+        this.rowStepSize[r] = this.stepSizeByT[t];
+        this.rowInvSqrtBc2[r] = this.invSqrtBc2ByT[t];
       }
-      native.sparseAdam(table, m, v, step, unique, g, this.rowStepSize, this.rowInvSqrtBc2, Float64Array.of(b1, b2, eps)); // [β1, β2, ε]
+      native.sparseAdam(table, m, v, step, unique, g, this.rowStepSize, this.rowInvSqrtBc2, this.adamHyper);
       return;
     }
     const c1 = 1 - b1;
@@ -277,8 +281,9 @@ export class SparseEmbedding {
       const row = unique[r];
       const t = ++step[row];
       // lr·m̂/(√v̂+ε) with m̂ = m/bc1, v̂ = v/bc2, rearranged to one division per element.
-      const stepSize = this.stepSizeAt(t);
-      const invSqrtBc2 = this.invSqrtBc2At(t);
+      if (t >= this.stepSizeByT.length) this.growBiasTerms(t);
+      const stepSize = this.stepSizeByT[t];
+      const invSqrtBc2 = this.invSqrtBc2ByT[t];
       const base = row * dim;
       const gb = r * dim;
       for (let j = 0; j < dim; j++) {
@@ -292,18 +297,10 @@ export class SparseEmbedding {
     }
   }
 
-  /** lr / (1 − β1^t): Adam's step size after t updates of a row (cached by t; a row's t is its own update count). */
-  private stepSizeAt(t: number): number {
-    if (t >= this.stepSizeByT.length) this.growBiasTerms(t);
-    return this.stepSizeByT[t];
-  }
-
-  /** 1 / √(1 − β2^t), cached by t as stepSizeAt. */
-  private invSqrtBc2At(t: number): number {
-    if (t >= this.invSqrtBc2ByT.length) this.growBiasTerms(t);
-    return this.invSqrtBc2ByT[t];
-  }
-
+  /**
+   * Extend Adam's bias terms by update count to cover t: stepSizeByT[k] = lr / (1 − β1^k), invSqrtBc2ByT[k] =
+   * 1 / √(1 − β2^k) (each row is corrected by its own count, so these are shared by all rows).
+   */
   private growBiasTerms(t: number): void {
     const { learningRate: lr, beta1: b1, beta2: b2 } = this.cfg;
     const n = Math.max(2 * t, 1024);
