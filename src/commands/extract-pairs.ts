@@ -10,11 +10,12 @@ import { SPLITS, type Split } from '../core/schemas.js';
 export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
   static override summary = "Extract item-to-item guidance pairs: the source model's ESU attention (eq. 8) or Swing co-occurrence.";
   static override description =
-    'Both methods write pairs.arrow (target_item, related_item, attention, count, split) and stats.json. ESU: for each source sample (clicks by default) the source model attention runs over S_A, the --candidates (R) history items its GSU retrieves (ID-embedding cosine with the target item; samples with fewer distinct history items are skipped), and (target, most-attended item k) is kept when a_k >= --theta; duplicates merge per (pair, split). stats.json reports pairs by theta and by history length. Swing: top-N neighbours per item from training-period source co-occurrence.';
+    'Both methods write pairs.arrow (target_item, related_item, attention, count, split) and stats.json. ESU: for each source sample (clicks by default) the source model attention runs over S_A, the --candidates (R) history items its GSU retrieves (cosine with the target item by the source model ID embeddings, or by --candidate-embeddings; samples with fewer distinct history items are skipped), and (target, most-attended item k) is kept when a_k >= --theta; duplicates merge per (pair, split). stats.json reports pairs by theta and by history length. Swing: top-N neighbours per item from training-period source co-occurrence.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data work/demo/data --method esu --model work/demo/source --theta 0.4 --out work/demo/pairs-esu',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --method swing --alpha 1 --top-n 20 --out work/demo/pairs-swing --json',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --method esu --model work/demo/source --theta 0.4 --shard 0/2 --out work/demo/pairs-esu-0',
+    '<%= config.bin %> <%= command.id %> --data work/demo/data --method esu --model work/demo/source --candidate-embeddings work/demo/content/content.arrow --out work/demo/pairs-esu-content',
   ];
   static override flags = {
     data: dataFlag,
@@ -26,6 +27,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     split: splitFlag('esu: splits whose samples produce pairs'),
     buckets: Flags.integer({ description: 'esu: time buckets for the max-attention report', min: 1, default: 10 }),
     candidates: Flags.integer({ description: "esu: R, the size of S_A — the source GSU's top-R distinct history items by ID-embedding cosine that the attention runs over (0 = the model's recent-history window)", min: 0, default: DEFAULT_ESU_CANDIDATES }),
+    'candidate-embeddings': Flags.file({ description: "esu: EMBEDDINGS file whose cosine ranks S_A instead of the source model's ID embeddings, for a source GSU that searches with other vectors (e.g. CONTENT_OUT/content.arrow); needs --candidates > 0", exists: true }),
     'batch-size': Flags.integer({ description: 'esu: source samples per attention batch (each block of this many chosen samples is one batch; the pipeline uses 2048)', min: 1, default: 2048 }),
     shard: shardFlag('esu: run the source samples of users with user_id mod n = i only, for `gist merge` (Swing does not shard: its user pairs span every user)'),
     'min-history': Flags.integer({ description: 'esu: skip samples with fewer history events (1 keeps all; a 1-event history always has a_k = 1)', min: 1, default: 1 }),
@@ -62,6 +64,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
       buckets: flags.buckets,
       minHistory: flags['min-history'],
       candidates: flags.candidates,
+      candidateEmbeddings: flags['candidate-embeddings'],
       batchSize: flags['batch-size'],
       seed: flags.seed,
       backend: flags.backend as BackendName,
@@ -76,7 +79,7 @@ export default class ExtractPairs extends BaseCommand<typeof ExtractPairs> {
     const m = r.max_attention;
     this.say(`${r.pairs} ESU pairs at theta ${r.theta} (${r.unique_pairs} distinct; train ${r.pairs_by_split.train}, valid ${r.pairs_by_split.valid}, test ${r.pairs_by_split.test}) from ${r.samples_with_history} samples → ${r.outputs.pairs}`);
     this.say(`  max attention: mean ${m.mean.toFixed(4)}, p10 ${m.quantiles.p10.toFixed(3)}, p50 ${m.quantiles.p50.toFixed(3)}, p90 ${m.quantiles.p90.toFixed(3)}`);
-    this.say(`  pairs by theta: ${Object.entries(r.by_theta).map(([t, n]) => `${t}: ${n}`).join(', ')}; S_A of ${r.candidates || 'the recent window'}; ${r.samples_short_history} samples with shorter histories skipped`);
+    this.say(`  pairs by theta: ${Object.entries(r.by_theta).map(([t, n]) => `${t}: ${n}`).join(', ')}; S_A of ${r.candidates ? `${r.candidates} by ${r.candidate_scorer === 'source-id' ? 'ID-embedding' : r.candidate_scorer} cosine` : 'the recent window'}; ${r.samples_short_history} samples with shorter histories skipped`);
     return r;
   }
 }

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { readArrow, type DictColumn } from '../../src/core/arrow-io.js';
+import { readArrow, writeArrow, type DictColumn } from '../../src/core/arrow-io.js';
 import { CtrBatcher } from '../../src/core/ctr/batcher.js';
 import { trainCtr } from '../../src/core/ctr/train.js';
 import { loadDataset, SequenceStore } from '../../src/core/dataset.js';
 import { EsuCandidateSelector, extractEsuPairs, gsuCandidateSets, loadSourceModel, maxAttentionStats, type EsuResult } from '../../src/core/pairs/esu.js';
 import { quantiles } from '../../src/core/pairs/common.js';
-import { PAIRS, SPLITS } from '../../src/core/schemas.js';
-import { TINY, tempDir } from '../ctr/_data.js';
+import { EMBEDDINGS, PAIRS, SPLITS } from '../../src/core/schemas.js';
+import { TINY, tempDir, writeJoint } from '../ctr/_data.js';
 import { nativeKernels } from '../../src/core/retrieval/native.js';
 import { makeRng } from '../../src/core/rng.js';
 
@@ -128,6 +128,43 @@ describe('ESU pairs', () => {
       extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, 'bad-r'), theta: 0.3, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, candidates: 10_000, batchSize: 100, seed: 3, backend: 'wasm' }),
       /exceeds the source model's history window/,
     );
+  });
+
+  it('--candidate-embeddings: S_A ranked by the given vectors instead of the source IDs; recorded; bad files refused', async () => {
+    const R = 5;
+    const ds = loadDataset(TINY);
+    const file = path.join(dir, 'other.arrow');
+    const vectors = writeJoint(file, ds.items.count, 6, 11);
+    const run = (out: string, candidateEmbeddings?: string, candidates = R) =>
+      extractEsuPairs({ dataDir: TINY, modelDir: path.join(dir, 'source'), outDir: path.join(dir, out), theta: 0.2, includeNegatives: false, splits: SPLITS, buckets: 4, minHistory: 1, candidates, candidateEmbeddings, batchSize: 100, seed: 3, backend: 'wasm' });
+    const byId = await run('pairs-id');
+    const byFile = await run('pairs-file', file);
+    assert.equal(byId.candidate_scorer, 'source-id');
+    assert.equal(byFile.candidate_scorer, path.resolve(file));
+    assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'pairs-file', 'config.json'), 'utf8')) as { candidate_embeddings: string }).candidate_embeddings, path.resolve(file));
+    const pairsOf = (out: string): string[] => {
+      const f = readArrow(path.join(dir, out, 'pairs.arrow'), PAIRS);
+      const t = f.columns.target_item as Int32Array;
+      const rel = f.columns.related_item as Int32Array;
+      return Array.from(t, (x, i) => `${x},${rel[i]}`);
+    };
+    const s = ds.samples.source;
+    const clicked = Int32Array.from({ length: s.count }, (_, i) => i).filter((i) => s.label[i] === 1);
+    const sets = gsuCandidateSets(s, ds.sequences.source, clicked, vectors, 6, R);
+    const inSet = new Set<string>();
+    for (let i = 0; i < sets.samples.count; i++) {
+      const [lo, hi] = sets.history.range(i);
+      for (let j = lo; j < hi; j++) inSet.add(`${sets.samples.itemId[i]},${sets.history.items[j]}`);
+    }
+    const fromFile = pairsOf('pairs-file');
+    assert.ok(fromFile.length > 0);
+    for (const p of fromFile) assert.ok(inSet.has(p), `pair ${p} outside the S_A the given vectors rank`);
+    assert.notDeepEqual(fromFile, pairsOf('pairs-id'), 'another scorer, other candidate sets, other pairs');
+    await assert.rejects(run('bad-0', file, 0), /give --candidates R > 0/);
+    const partial = path.join(dir, 'partial.arrow');
+    writeArrow(partial, EMBEDDINGS, { item_id: Int32Array.from([0, 1]), vector: { dim: 6, values: vectors.slice(0, 12) } }, {});
+    await assert.rejects(run('bad-partial', partial), (e: Error & { file?: string; column?: string }) => /no vector for item 2/.test(e.message) && e.file === partial && e.column === 'item_id');
+    assert.ok(!fs.existsSync(path.join(dir, 'bad-partial')), 'no partial output');
   });
 
   it('S_A on a hand-made history: top-R distinct items by ID cosine, target left out, time order, short histories skipped', () => {

@@ -14,7 +14,7 @@ import type { Columns, OutputMeta } from '../arrow-io.js';
 import { datasetIdentity, loadDataset, SequenceStore, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadCtrModel } from '../ctr/predict.js';
-import { UsageError } from '../errors.js';
+import { InputDataError, UsageError } from '../errors.js';
 import { noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { makeRng } from '../rng.js';
 import { ESU_SAMPLES, SPLITS, type Split } from '../schemas.js';
@@ -24,6 +24,7 @@ import { resolveModelConfig, type CtrModelConfig } from '../ctr/config.js';
 import { CtrModel } from '../ctr/model.js';
 import { CTR_OUTPUTS } from '../ctr/train.js';
 import { l2NormalizeRows } from '../cbjt/layers.js';
+import { readVectorsByItem } from '../cbjt/common.js';
 import { PAIR_OUTPUTS, quantiles, writePairs, type PairRows } from './common.js';
 import { nativeKernels, nativeThreads, type NativeKernels } from '../retrieval/native.js';
 
@@ -49,6 +50,8 @@ export interface EsuOptions {
   minHistory: number;
   /** R: size of the candidate set S_A the attention runs over (0 = the model's recent-history window). */
   candidates: number;
+  /** EMBEDDINGS file whose cosine picks S_A instead of the source model's ID embeddings (e.g. content.arrow). */
+  candidateEmbeddings?: string;
   batchSize: number;
   seed: number;
   backend: BackendName;
@@ -72,6 +75,8 @@ export interface EsuResult {
   samples_with_history: number;
   /** R (0 = recent-history window). */
   candidates: number;
+  /** What ranked S_A: "source-id" (the source model's ID embeddings) or the --candidate-embeddings file. */
+  candidate_scorer: string;
   /** Samples skipped because their history held fewer than R distinct items (or fewer than min-history events). */
   samples_short_history: number;
   /** Pairs (before merging) at each θ of THETA_GRID, by the sample's history length (distinct items before it). */
@@ -106,7 +111,7 @@ const STATUS = { short: 0, belowMinHistory: 1, attended: 2 } as const;
 
 /** What the ESU's settings record: config.json, and the hash in every output's metadata. */
 function esuConfig(o: EsuOptions, cfg: CtrModelConfig): Record<string, unknown> {
-  return { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, candidates: o.candidates, source_model: cfg };
+  return { command: 'extract-pairs', method: 'esu', seed: o.seed, backend: o.backend, data: path.resolve(o.dataDir), model: path.resolve(o.modelDir), theta: o.theta, include_negatives: o.includeNegatives, splits: o.splits, buckets: o.buckets, min_history: o.minHistory, candidates: o.candidates, candidate_embeddings: o.candidateEmbeddings ? path.resolve(o.candidateEmbeddings) : null, source_model: cfg };
 }
 
 export async function extractEsuPairs(o: EsuOptions): Promise<EsuResult> {
@@ -131,13 +136,14 @@ async function runEsu(o: EsuOptions): Promise<EsuResult | EsuShardResult> {
   try {
     if (cfg.numItems !== ds.items.count) throw new UsageError(`--model was trained on ${cfg.numItems} items but ${o.dataDir} has ${ds.items.count}: not the same dataset`);
     if (o.candidates > cfg.maxHistory) throw new UsageError(`--candidates ${o.candidates} exceeds the source model's history window (${cfg.maxHistory})`);
+    if (o.candidateEmbeddings && o.candidates === 0) throw new UsageError('--candidate-embeddings ranks S_A: give --candidates R > 0 with it');
     rows = attendSamples(o, ds, model, cfg, shard, onProgress);
   } finally {
     model.dispose();
   }
   const config = esuConfig(o, cfg);
   const meta = outputMeta('extract-pairs', o.seed, config, { method: 'esu', theta: o.theta, ...datasetIdentity(o.dataDir) });
-  return OutputStage.run(o.outDir, [o.dataDir, o.modelDir], (stage) => {
+  return OutputStage.run(o.outDir, [o.dataDir, o.modelDir, ...(o.candidateEmbeddings ? [o.candidateEmbeddings] : [])], (stage) => {
     if (shard) {
       const file = stage.writeArrow(ESU_SHARD_FILE, ESU_SAMPLES, esuSampleColumns(rows), { ...meta, shard: shardLabel(shard) });
       stage.writeJson('config.json', { ...config, shard: shardLabel(shard) });
@@ -185,7 +191,7 @@ function attendSamples(o: EsuOptions, ds: Dataset, model: CtrModel, cfg: CtrMode
     ts: Float64Array.from(chosen, (s) => samples.ts[s]),
     split: Int8Array.from(chosen, (s) => samples.split[s]),
   };
-  const selector = o.candidates > 0 ? new EsuCandidateSelector(model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, o.candidates) : null;
+  const selector = o.candidates > 0 ? candidateSelector(o, ds, model, cfg) : null;
   const probs = new Float32Array(o.batchSize);
   const att = new Float32Array(o.batchSize * cfg.maxHistory);
   for (let from = 0; from < m; from += o.batchSize) {
@@ -217,6 +223,15 @@ function attendSamples(o: EsuOptions, ds: Dataset, model: CtrModel, cfg: CtrMode
     onProgress({ phase: 'ESU attention', done: to, total: m });
   }
   return out;
+}
+
+/** S_A's scorer: the source model's ID embeddings (its GSU), or the given embeddings file's vectors. */
+function candidateSelector(o: EsuOptions, ds: Dataset, model: CtrModel, cfg: CtrModelConfig): EsuCandidateSelector {
+  if (!o.candidateEmbeddings) return new EsuCandidateSelector(model.itemVectors(Int32Array.from({ length: ds.items.count }, (_, i) => i)), cfg.embeddingDim, o.candidates);
+  const { dim, values, has } = readVectorsByItem(o.candidateEmbeddings, ds.items.count);
+  const missing = has.indexOf(0);
+  if (missing >= 0) throw new InputDataError(`no vector for item ${missing} (${ds.items.count} items in ${o.dataDir}): S_A needs every item's`, o.candidateEmbeddings, 'item_id');
+  return new EsuCandidateSelector(values, dim, o.candidates);
 }
 
 /**
@@ -281,6 +296,7 @@ function writeEsuOutputs(stage: OutputStage, r: EsuSampleRows, config: Record<st
     samples_scored: scored,
     samples_with_history: maxAtt.length,
     candidates,
+    candidate_scorer: typeof config.candidate_embeddings === 'string' ? config.candidate_embeddings : 'source-id',
     samples_short_history: short,
     by_history_length: lengthRows,
     pairs_by_split: bySplit,
