@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/memory.ts [--quick]     (also part of `npm run bench`)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -49,6 +49,59 @@ export function gistPeakRss(args: string[]): { kb: number; seconds: number; stdo
   const m = /GIST_MAXRSS_KB (\d+)/.exec(r.stderr ?? '');
   if (r.status !== 0 || !m) throw new Error(`gist ${args[0]} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n')[0]}`);
   return { kb: Number(m[1]), seconds, stdout: r.stdout };
+}
+
+/** Proportional set size (kB) of a process, or 0 once it is gone: shared pages count once across the processes. */
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Processes of process group `pgid` (Linux /proc: field 5 of /proc/PID/stat, after the parenthesised name). */
+function groupPids(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) pids.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
+/**
+ * Run gist in a process group of its own and sample, every `everyMs`, the summed PSS of every process in it: the
+ * memory a run with step processes (`pipeline --jobs N`) holds at once, which one process's peak RSS cannot see.
+ */
+export function gistPeakTreePss(args: string[], everyMs = 200): Promise<{ kb: number; processes: number; seconds: number; stdout: string }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args, '--quiet'], { cwd: ROOT, detached: true, env: { ...process.env, NODE_OPTIONS: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  let kb = 0;
+  let processes = 0;
+  const sample = (): void => {
+    const pids = groupPids(child.pid as number);
+    processes = Math.max(processes, pids.length);
+    kb = Math.max(kb, pids.reduce((sum, pid) => sum + pssKb(pid), 0));
+  };
+  const timer = setInterval(sample, everyMs);
+  return new Promise((resolve, reject) => {
+    child.on('close', (status) => {
+      clearInterval(timer);
+      if (status !== 0) reject(new Error(`gist ${args[0]} exited ${status}: ${stderr.trim().split('\n')[0]}`));
+      else resolve({ kb, processes, seconds: (performance.now() - t0) / 1000, stdout });
+    });
+  });
 }
 
 const size = (...files: string[]): number => files.reduce((s, f) => s + fs.statSync(f).size, 0);

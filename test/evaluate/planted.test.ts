@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SequenceStore, type Items, type Samples } from '../../src/core/dataset.js';
 import type { GsuIndex } from '../../src/core/ctr/inputs.js';
-import { gsuPlantedShares, plantedNeighbourRecall, readPlanted, type Planted } from '../../src/core/evaluate/planted.js';
+import { gsuPlantedShares, plantedHistoryCounts, plantedNeighbourRecall, readPlanted, topOrder, type Planted } from '../../src/core/evaluate/planted.js';
 import { makeRng } from '../../src/core/rng.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -30,6 +30,26 @@ test('GSU share@k against planted sub-topics, beside the best the history allows
   assert.equal(clicked.samples, 1);
   assert.equal(clicked.subtopic, 1 / 3);
   assert.equal(clicked.best_subtopic, 2 / 3);
+});
+
+test('history counts shared between GSUs give the same shares; the wrong split is refused', () => {
+  const store = new SequenceStore('source', Int32Array.from([0]), Int32Array.from([0, 6]), Int32Array.from([0, 2, 3, 4, 5, 1]), Float64Array.from([1, 2, 3, 4, 5, 6]));
+  const samples: Samples = { domain: 'target', count: 3, userId: Int32Array.from([0, 0, 0]), itemId: Int32Array.from([6, 7, 6]), ts: Float64Array.from([10, 10, 3.5]), label: Int8Array.from([1, 0, 1]), split: Int8Array.from([1, 1, 1]), pTrue: null };
+  const gsu: GsuIndex = { file: 'x', rowOfSample: Int32Array.from([0, 1, 2]), offsets: Int32Array.from([0, 3, 6, 8]), items: Int32Array.from([0, 4, 2, 2, 3, 0, 2, 0]), scores: new Float32Array(8) };
+  const history = plantedHistoryCounts(samples, store, planted, 1);
+  assert.deepEqual([...history.subtopic], [2, 2, 1], 'sample 2 (t = 3.5) sees items 0, 2, 3 only');
+  assert.deepEqual([...history.events], [6, 6, 3]);
+  assert.deepEqual(gsuPlantedShares('g', gsu, samples, store, planted, 1, [1, 2, 3], history), gsuPlantedShares('g', gsu, samples, store, planted, 1, [1, 2, 3]));
+  assert.throws(() => gsuPlantedShares('g', gsu, samples, store, planted, 2, [2], history), /another split/);
+});
+
+test('topOrder keeps exactly the first K of a full sort by (score desc, index asc), ties and −∞ included', () => {
+  const rng = makeRng(5);
+  for (const [n, keep] of [[1, 1], [10, 3], [500, 100], [2000, 1000], [7, 7], [7, 20], [30, 0]]) {
+    const scores = Float64Array.from({ length: n }, () => (rng.next() < 0.1 ? -Infinity : Math.round(rng.next() * 20) / 20));
+    const full = Int32Array.from({ length: n }, (_, i) => i).sort((x, y) => scores[y] - scores[x] || x - y);
+    assert.deepEqual([...topOrder(scores, Math.min(keep, n))], [...full.subarray(0, Math.min(keep, n))], `n ${n} keep ${keep}`);
+  }
 });
 
 test('planted-neighbour precision and recall of an embedding (hand-computed)', () => {

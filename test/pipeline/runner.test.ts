@@ -142,8 +142,9 @@ test('pipeline config: a gist run may search with another union (Tables 2 and 4)
 });
 
 /** Steps whose command "runs" until released, so a test sees which ran at once. */
-function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<string>; maxLive: { n: number }; runCommand: NonNullable<RunStepsOptions['runCommand']> } {
+function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<string>; maxLive: { n: number }; concurrentAt: Record<string, number>; runCommand: NonNullable<RunStepsOptions['runCommand']> } {
   const log: string[] = [];
+  const concurrentAt: Record<string, number> = {};
   const live = new Set<string>();
   const maxLive = { n: 0 };
   const mk = (name: string, deps: string[]): StepDef<Ctx> => ({
@@ -154,7 +155,8 @@ function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<strin
     argv: () => ['cmd', name],
   });
   const steps = [mk('a', []), mk('b', ['a']), mk('c', ['a']), mk('d', ['b']), mk('e', ['a']), mk('f', ['c', 'e'])];
-  const runCommand: NonNullable<RunStepsOptions['runCommand']> = async (name, argv, signal) => {
+  const runCommand: NonNullable<RunStepsOptions['runCommand']> = async (name, argv, signal, concurrent) => {
+    concurrentAt[name] = concurrent;
     live.add(name);
     maxLive.n = Math.max(maxLive.n, live.size);
     log.push(`start ${name} ${argv.join(' ')}`);
@@ -166,15 +168,21 @@ function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<strin
     log.push(`end ${name}`);
     return { name, via: 'command' };
   };
-  return { steps, log, live, maxLive, runCommand };
+  return { steps, log, live, maxLive, concurrentAt, runCommand };
 }
 
 test('--jobs N: up to N steps at once, each only after its dependencies, as command lines with --out; results in declaration order', async () => {
   const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
-  const { steps, log, maxLive, runCommand } = commandSteps();
+  const { steps, log, maxLive, concurrentAt, runCommand } = commandSteps();
   const outcomes = await runSteps(work, steps, ctx, { jobs: 2, runCommand });
   assert.equal(maxLive.n, 2, 'two steps ran at once');
+  // Each command learns how many steps run as it starts: a alone; b and c start together once a is done.
+  assert.equal(concurrentAt.a, 1);
+  assert.equal(concurrentAt.b, 2);
+  assert.equal(concurrentAt.c, 2);
+  const { stepThreads } = await import('../../src/core/pipeline/pipeline.js');
+  assert.deepEqual([stepThreads(1, 2), stepThreads(2, 2), stepThreads(3, 2), stepThreads(2, 8), stepThreads(0, 4)], [2, 1, 1, 4, 4]);
   assert.deepEqual(outcomes.map((o) => o.name), ['a', 'b', 'c', 'd', 'e', 'f']);
   assert.ok(outcomes.every((o) => o.status === 'ran' && (o.result as { via: string }).via === 'command'));
   const at = (s: string): number => log.indexOf(s);
@@ -193,10 +201,10 @@ test('--jobs N: a failed step stops the others and its error is thrown; finished
   const ctx: Ctx = { work, cfg: {}, ran: [] };
   const { steps, log, live, runCommand } = commandSteps();
   const aborted: string[] = [];
-  const failing: NonNullable<RunStepsOptions['runCommand']> = async (name, argv, signal) => {
+  const failing: NonNullable<RunStepsOptions['runCommand']> = async (name, argv, signal, concurrent) => {
     if (name === 'c') throw new UsageError('c: bad flag');
     signal.addEventListener('abort', () => live.has(name) && aborted.push(name));
-    return runCommand(name, argv, signal);
+    return runCommand(name, argv, signal, concurrent);
   };
   await assert.rejects(runSteps(work, steps, ctx, { jobs: 2, runCommand: failing }), (e: Error) => e instanceof UsageError && e.message === 'c: bad flag');
   assert.deepEqual(aborted, ['b'], 'b, running beside c, was told to stop');
@@ -292,4 +300,26 @@ test('--jobs N: no more steps at once than memory allows (memoryCap), and memory
   assert.equal(memoryJobs(0.91e9, 24 * GiB), 4, 'the paper-shaped data (0.9 GB) on this 24 GiB machine');
   assert.equal(memoryJobs(0.91e9, 8 * GiB), 1, 'and on an 8 GiB one');
   assert.equal(memoryJobs(20e6, 8 * GiB), 10, 'synthetic small (20 MB): cores decide');
+});
+
+test('esu_candidate_scorer content: both ESU steps rank S_A by the content vectors, wait for the content step and are keyed by it', async () => {
+  const { pipelineCommands, resolvePipelineConfig, stepConfigs } = await import('../../src/core/pipeline/pipeline.js');
+  const { configHash } = await import('../../src/core/output.js');
+  const plan = (config: Record<string, unknown>) => pipelineCommands({ data: 'synthetic', work: 'w', config: { recall_theta: 0.1, ...config }, seed: 1, backend: 'wasm' }).steps;
+  for (const name of ['pairs-esu', 'pairs-truth']) {
+    const byContent = plan({ esu_candidate_scorer: 'content' }).find((s) => s.name === name)!;
+    const i = byContent.argv.indexOf('--candidate-embeddings');
+    assert.equal(byContent.argv[i + 1], path.join('w', 'content', 'content.arrow'), name);
+    assert.ok(byContent.deps.includes('content'), `${name} waits for content`);
+    const order = plan({ esu_candidate_scorer: 'content' }).map((s) => s.name);
+    assert.ok(order.indexOf('content') < order.indexOf(name), 'declared after what it waits for');
+    const byId = plan({}).find((s) => s.name === name)!;
+    assert.ok(!byId.argv.includes('--candidate-embeddings') && !byId.deps.includes('content'), `${name} by ID: no content dependency`);
+  }
+  const keys = (scorer: string) => stepConfigs(resolvePipelineConfig(undefined, { esu_candidate_scorer: scorer }));
+  const [id, content] = [keys('id'), keys('content')];
+  assert.notEqual(configHash(id['pairs-esu']), configHash(content['pairs-esu']));
+  assert.equal(configHash(id.source), configHash(content.source));
+  assert.throws(() => resolvePipelineConfig(undefined, { esu_candidate_scorer: 'joint' }), /esu_candidate_scorer must be id or content/);
+  assert.throws(() => resolvePipelineConfig(undefined, { esu_candidate_scorer: 'content', esu_candidates: 0 }), /esu_candidates > 0/);
 });

@@ -61,20 +61,20 @@ export function readPlanted(dataDir: string, numItems: number): Planted | null {
   return { topic, subtopic };
 }
 
-/**
- * Share@k of one GSU's results over the target samples of `splitCode`, over all of them and over the clicked
- * ones (their items mostly lie in the user's preferred sub-topics, so the history holds more of them); one pass,
- * each sample's history counted once. The searched history is every source event of the user strictly before
- * the sample's time (what `search-gsu` ranks).
- */
-export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, source: SequenceStore, planted: Planted, splitCode: number, ks: readonly number[]): { all: PlantedGsuShare[]; clicked: PlantedGsuShare[] } {
-  const sums = (): { n: number; at: { sub: number; topic: number; bestSub: number; bestTopic: number }[] } => ({ n: 0, at: ks.map(() => ({ sub: 0, topic: 0, bestSub: 0, bestTopic: 0 })) });
-  const all = sums();
-  const clicked = sums();
+/** Per target sample of one split: source events before it in the target item's planted sub-topic and topic. */
+export interface PlantedHistoryCounts {
+  splitCode: number;
+  subtopic: Int32Array;
+  topic: Int32Array;
+  /** Source events before the sample (what the GSU searched). */
+  events: Int32Array;
+}
+
+/** What every GSU of a split is compared against, counted once (it does not depend on the GSU). */
+export function plantedHistoryCounts(samples: Samples, source: SequenceStore, planted: Planted, splitCode: number): PlantedHistoryCounts {
+  const out = { splitCode, subtopic: new Int32Array(samples.count), topic: new Int32Array(samples.count), events: new Int32Array(samples.count) };
   for (let s = 0; s < samples.count; s++) {
     if (samples.split[s] !== splitCode) continue;
-    const row = gsu.rowOfSample[s];
-    if (row < 0 || gsu.offsets[row + 1] === gsu.offsets[row]) continue;
     const item = samples.itemId[s];
     const wantSub = planted.subtopic[item];
     const wantTopic = planted.topic[item];
@@ -86,6 +86,42 @@ export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, 
       if (planted.subtopic[e] === wantSub) histSub++;
       if (planted.topic[e] === wantTopic) histTopic++;
     }
+    out.subtopic[s] = histSub;
+    out.topic[s] = histTopic;
+    out.events[s] = hi - lo;
+  }
+  return out;
+}
+
+/**
+ * Share@k of one GSU's results over the target samples of `splitCode`, over all of them and over the clicked
+ * ones (their items mostly lie in the user's preferred sub-topics, so the history holds more of them). The
+ * searched history is every source event of the user strictly before the sample's time (what `search-gsu` ranks);
+ * its counts do not depend on the GSU, so pass `history` to count them once for every GSU of the split.
+ */
+export function gsuPlantedShares(
+  name: string,
+  gsu: GsuIndex,
+  samples: Samples,
+  source: SequenceStore,
+  planted: Planted,
+  splitCode: number,
+  ks: readonly number[],
+  history: PlantedHistoryCounts = plantedHistoryCounts(samples, source, planted, splitCode),
+): { all: PlantedGsuShare[]; clicked: PlantedGsuShare[] } {
+  if (history.splitCode !== splitCode) throw new Error('gsuPlantedShares: history counts of another split');
+  const sums = (): { n: number; at: { sub: number; topic: number; bestSub: number; bestTopic: number }[] } => ({ n: 0, at: ks.map(() => ({ sub: 0, topic: 0, bestSub: 0, bestTopic: 0 })) });
+  const all = sums();
+  const clicked = sums();
+  for (let s = 0; s < samples.count; s++) {
+    if (samples.split[s] !== splitCode) continue;
+    const row = gsu.rowOfSample[s];
+    if (row < 0 || gsu.offsets[row + 1] === gsu.offsets[row]) continue;
+    const item = samples.itemId[s];
+    const wantSub = planted.subtopic[item];
+    const wantTopic = planted.topic[item];
+    const histSub = history.subtopic[s];
+    const histTopic = history.topic[s];
     const a = gsu.offsets[row];
     const found = gsu.offsets[row + 1] - a;
     const into = samples.label[s] === 1 ? [all, clicked] : [all];
@@ -97,7 +133,7 @@ export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, 
         if (planted.subtopic[gsu.items[j]] === wantSub) sub++;
         if (planted.topic[gsu.items[j]] === wantTopic) topic++;
       }
-      const denom = Math.min(k, Math.max(found, hi - lo));
+      const denom = Math.min(k, Math.max(found, history.events[s]));
       for (const acc of into) {
         acc.at[q].sub += sub / m;
         acc.at[q].topic += topic / m;
@@ -110,6 +146,43 @@ export function gsuPlantedShares(name: string, gsu: GsuIndex, samples: Samples, 
   const shares = (acc: ReturnType<typeof sums>): PlantedGsuShare[] =>
     ks.map((k, q) => ({ name, k, samples: acc.n, subtopic: acc.at[q].sub / acc.n, topic: acc.at[q].topic / acc.n, best_subtopic: acc.at[q].bestSub / acc.n, best_topic: acc.at[q].bestTopic / acc.n }));
   return { all: shares(all), clicked: shares(clicked) };
+}
+
+/**
+ * The `keep` best indices of `scores`, best first, in the order of a full sort by (score descending, index
+ * ascending) cut to its first `keep`: a bounded heap whose root is the kept index that sorts last.
+ */
+export function topOrder(scores: Float64Array, keep: number): Int32Array {
+  /** Negative when index x sorts before y (−∞ scores tie among themselves, then the smaller index first). */
+  const before = (x: number, y: number): number => scores[y] - scores[x] || x - y;
+  const heap = new Int32Array(keep);
+  let size = 0;
+  const siftDown = (at: number): void => {
+    for (;;) {
+      const l = 2 * at + 1;
+      if (l >= size) return;
+      const worse = l + 1 < size && before(heap[l], heap[l + 1]) < 0 ? l + 1 : l;
+      if (before(heap[at], heap[worse]) >= 0) return;
+      [heap[at], heap[worse]] = [heap[worse], heap[at]];
+      at = worse;
+    }
+  };
+  for (let c = 0; c < scores.length && keep > 0; c++) {
+    if (size < keep) {
+      let at = size++;
+      heap[at] = c;
+      while (at > 0) {
+        const up = (at - 1) >> 1;
+        if (before(heap[up], heap[at]) >= 0) break;
+        [heap[up], heap[at]] = [heap[at], heap[up]];
+        at = up;
+      }
+    } else if (before(c, heap[0]) < 0) {
+      heap[0] = c;
+      siftDown(0);
+    }
+  }
+  return heap.sort(before);
 }
 
 /**
@@ -139,7 +212,8 @@ export function plantedNeighbourRecall(name: string, vectors: ItemVectors, has: 
   const rec = ks.map(() => 0);
   let used = 0;
   const scores = new Float64Array(cands.length);
-  const order = new Int32Array(cands.length);
+  // Only the best max(ks) candidates are ever read: keep those (a heap) rather than sorting every candidate.
+  const keep = Math.min(Math.max(0, ...ks), cands.length);
   for (const qi of picked) {
     const want = planted.subtopic[qi];
     // A source-domain query is never its own neighbour.
@@ -151,9 +225,8 @@ export function plantedNeighbourRecall(name: string, vectors: ItemVectors, has: 
       const o = cands[c] * dim;
       for (let k = 0; k < dim; k++) dot += values[qi * dim + k] * values[o + k];
       scores[c] = cands[c] === qi ? -Infinity : dot * qn * candNorm[c];
-      order[c] = c;
     }
-    order.sort((x, y) => scores[y] - scores[x] || x - y);
+    const order = topOrder(scores, keep);
     ks.forEach((k, q) => {
       const m = Math.min(k, cands.length - (items.domain[qi] === DOMAIN_CODE.source ? 1 : 0));
       let hit = 0;

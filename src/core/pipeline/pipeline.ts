@@ -79,6 +79,12 @@ export interface PipelineConfig {
   /** R: size of the candidate set S_A the ESU attends over (0 = the source model's recent-history window). */
   esuCandidates: number;
   /**
+   * What ranks S_A: 'id' the source model's ID embeddings (its own GSU), 'content' the content encoder's vectors
+   * (a source GSU that searches with content / multi-modal vectors). A tie on synthetic valid (README, "Which
+   * embedding ranks S_A"); it decides which single-view embedding Recall@K favours.
+   */
+  esuCandidateScorer: 'id' | 'content';
+  /**
    * θ for the Recall@K ground truth (ESU pairs of valid/test samples); null = `theta`. Long histories spread
    * attention (MovieLens: 2 held-out pairs at 0.4), so a lower truth θ keeps the recall table meaningful
    * without changing the pairs the union encoder trains on.
@@ -129,6 +135,7 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
   // Chosen on the synthetic valid split with R = 10 (README, "Choices made on valid"); the paper's 0.4 is for its model.
   theta: 0.2,
   esuCandidates: DEFAULT_ESU_CANDIDATES,
+  esuCandidateScorer: 'id',
   recallTheta: null,
   swing: DEFAULT_SWING_CONFIG,
   content: {},
@@ -161,6 +168,11 @@ export interface PipelineOptions {
   jobs?: number;
   /** How to start gist for a step's process (default: this package's bin/run.js under this Node). */
   gistCommand?: readonly string[];
+}
+
+/** Threads of a step process that starts while `concurrent` steps (itself included) run: its share of the cores. */
+export function stepThreads(concurrent: number, cores = os.availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, concurrent)));
 }
 
 /** Steps a run does at once by default: one per core, at most 4 (few more are ever ready at the same time). */
@@ -290,6 +302,9 @@ const COST = { model: 4, encoder: 2 } as const;
 /** Flags every step's command takes: the run's seed and tensor backend. */
 const common = (ctx: Ctx): string[] => ['--seed', String(ctx.seed), '--backend', ctx.backend];
 
+/** The vectors that rank S_A besides the source model's own (undefined: its ID embeddings). */
+const candidateEmbeddings = (ctx: Ctx): string | undefined => (ctx.cfg.esuCandidateScorer === 'content' ? w(ctx, 'content', 'content.arrow') : undefined);
+
 /** `extract-pairs --method esu` as the pairs steps call extractEsuPairs (every setting explicit: the CLI's defaults differ). */
 function esuArgv(ctx: Ctx, theta: number, splits: string[]): string[] {
   return [
@@ -302,6 +317,7 @@ function esuArgv(ctx: Ctx, theta: number, splits: string[]): string[] {
     w(ctx, 'source'),
     // the batch size too: a sample's attention rounds with its batch's padding, and ESU shards are blocks of batches
     ...pairs({ '--theta': theta, '--candidates': ctx.cfg.esuCandidates, '--min-history': 1, '--buckets': ESU_BUCKETS, '--batch-size': ESU_BATCH, '--split': splits }),
+    ...(ctx.cfg.esuCandidateScorer === 'content' ? ['--candidate-embeddings', candidateEmbeddings(ctx) as string] : []),
     ...common(ctx),
   ];
 }
@@ -349,6 +365,8 @@ function ctrFlags(where: string, fixed: CtrFixed, section: PipelineConfig['sourc
 }
 
 function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
+  // S_A ranked by content vectors waits for the content encoder (and reruns when it changes).
+  const esuDeps = cfg.esuCandidateScorer === 'content' ? ['source', 'content'] : ['source'];
   const steps: StepDef<Ctx>[] = [
     {
       name: 'data',
@@ -380,24 +398,26 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
     },
     {
       name: 'pairs-esu',
-      deps: ['source'],
+      deps: esuDeps,
       outDir: 'pairs-esu',
-      config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
+      // the source model over every source click: 42–54 s of the paper-shaped run, on the path to the union
+      cost: COST.encoder,
+      config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates, scorer: ctx.cfg.esuCandidateScorer, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
       shards: EXTRACT_PAIRS_SHARDS,
       argv: (ctx) => esuArgv(ctx, ctx.cfg.theta, ['train', 'valid', 'test']),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['train', 'valid', 'test'], buckets: ESU_BUCKETS, batchSize: ESU_BATCH, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-esu'), theta: ctx.cfg.theta, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, candidateEmbeddings: candidateEmbeddings(ctx), splits: ['train', 'valid', 'test'], buckets: ESU_BUCKETS, batchSize: ESU_BATCH, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-truth',
-      deps: ['source'],
+      deps: esuDeps,
       outDir: 'pairs-truth',
       enabled: (ctx) => separateTruth(ctx.cfg),
-      config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
+      config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates, scorer: ctx.cfg.esuCandidateScorer, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
       shards: EXTRACT_PAIRS_SHARDS,
       argv: (ctx) => esuArgv(ctx, ctx.cfg.recallTheta as number, ['valid', 'test']),
       run: (ctx) =>
-        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-truth'), theta: ctx.cfg.recallTheta as number, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, splits: ['valid', 'test'], buckets: ESU_BUCKETS, batchSize: ESU_BATCH, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
+        extractEsuPairs({ dataDir: ctx.dataDir, modelDir: w(ctx, 'source'), outDir: w(ctx, 'pairs-truth'), theta: ctx.cfg.recallTheta as number, includeNegatives: false, minHistory: 1, candidates: ctx.cfg.esuCandidates, candidateEmbeddings: candidateEmbeddings(ctx), splits: ['valid', 'test'], buckets: ESU_BUCKETS, batchSize: ESU_BATCH, seed: ctx.seed, backend: ctx.backend, onProgress: ctx.onProgress }),
     },
     {
       name: 'pairs-swing',
@@ -571,6 +591,11 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
         }),
     });
   }
+  if (cfg.esuCandidateScorer === 'content') {
+    // Steps are declared after their dependencies: the content encoder moves ahead of the ESU steps.
+    const content = steps.splice(steps.findIndex((s) => s.name === 'content'), 1)[0];
+    steps.splice(steps.findIndex((s) => s.name === 'pairs-esu'), 0, content);
+  }
   return steps;
 }
 
@@ -658,6 +683,8 @@ export function resolvePipelineConfig(file?: string, inline: Record<string, unkn
       if (r.union !== 'union' && !cfg.unionAblations) throw new UsageError(`${where}: runs[${r.name}] searches with ${r.union}, which needs union_ablations: true`);
     }
   }
+  if (!['id', 'content'].includes(cfg.esuCandidateScorer)) throw new UsageError(`${where}: esu_candidate_scorer must be id or content, got ${String(cfg.esuCandidateScorer)}`);
+  if (cfg.esuCandidateScorer === 'content' && cfg.esuCandidates === 0) throw new UsageError(`${where}: esu_candidate_scorer content ranks S_A: give esu_candidates > 0`);
   for (const [key, theta] of [['theta', cfg.theta], ['recall_theta', cfg.recallTheta ?? cfg.theta]] as const) {
     if (!(theta > 0 && theta <= 1)) throw new UsageError(`${where}: ${key} must be in (0, 1], got ${theta}`);
   }
@@ -772,8 +799,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const keyBase = { seed: o.seed, backend: o.backend, data: o.data === 'synthetic' ? 'synthetic' : inputFingerprint(prepared ? datasetFiles(dataDir) : [o.data]) };
   const gist = o.gistCommand ?? OWN_GIST;
   const jobs = o.jobs ?? defaultPipelineJobs();
-  // Step processes share the cores: each native kernel gets its share (GIST_THREADS; results do not depend on it).
-  const childEnv = { ...process.env, GIST_THREADS: process.env.GIST_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / jobs))) };
+  // Step processes share the cores: each gets its share of them as it starts (GIST_THREADS for the native kernels
+  // and GSU workers; results do not depend on it), so a step that runs alone, as the last ones do, uses them all.
+  const childEnv = (concurrent: number) => ({ ...process.env, GIST_THREADS: process.env.GIST_THREADS ?? String(stepThreads(concurrent)) });
   let dataBytes: number | null = null;
   const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, {
     from: o.from,
@@ -781,7 +809,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     stepKey: kernelKey(o.backend),
     onStep: o.onStep,
     jobs,
-    runCommand: (step, argv, signal) => runGistCommand(gist, step, argv, signal, childEnv),
+    runCommand: (step, argv, signal, concurrent) => runGistCommand(gist, step, argv, signal, childEnv(concurrent)),
     memoryCap: () => memoryJobs((dataBytes ??= datasetBytes(dataDir))),
   });
 

@@ -129,8 +129,11 @@ export interface RunStepsOptions {
    * step runs as its own gist command (`StepDef.argv`) through `runCommand`, which writes what `run` writes.
    */
   jobs?: number;
-  /** Runs a step's gist command line (with `--out`) as a child process and resolves to its `--json` result. */
-  runCommand?: (step: string, argv: string[], signal: AbortSignal) => Promise<unknown>;
+  /**
+   * Runs a step's gist command line (with `--out`) as a child process and resolves to its `--json` result;
+   * `concurrent` is how many steps run at once as it starts (itself included), so it can size its share of the cores.
+   */
+  runCommand?: (step: string, argv: string[], signal: AbortSignal, concurrent: number) => Promise<unknown>;
   /** Asked before a step would start beside others: how many may run at once now (e.g. what memory allows). */
   memoryCap?: () => number;
 }
@@ -157,10 +160,10 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   const forced = opts.from ? downstreamOf(steps, opts.from) : new Set<string>();
   const keys = new Map<string, string>();
   const outcomes = new Map<string, StepOutcome>();
-  const exec = (step: StepDef<Ctx>, signal: AbortSignal): Promise<unknown> => {
+  const exec = (step: StepDef<Ctx>, signal: AbortSignal, concurrent: number): Promise<unknown> => {
     if (jobs === 1 || !runCommand) return step.run(ctx);
     if (!step.argv) throw new Error(`pipeline step ${step.name} has no command line`);
-    return runCommand(step.name, [...step.argv(ctx), '--out', path.join(work, step.outDir)], signal);
+    return runCommand(step.name, [...step.argv(ctx), '--out', path.join(work, step.outDir)], signal, concurrent);
   };
   /** Settle a step whose dependencies are done without running it: null when it has to run. */
   const settle = (step: StepDef<Ctx>): string | null => {
@@ -197,12 +200,12 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   const running = new Map<string, Promise<void>>();
   const abort = new AbortController();
   let failure: { error: unknown } | null = null;
-  const start = (step: StepDef<Ctx>, key: string): void => {
+  const start = (step: StepDef<Ctx>, key: string, concurrent: number): void => {
     opts.onStep?.(step.name, 'start');
     const t0 = performance.now();
     const done = (async () => {
       try {
-        const result = await exec(step, abort.signal);
+        const result = await exec(step, abort.signal, concurrent);
         const seconds = (performance.now() - t0) / 1000;
         state.steps[step.name] = { key, seconds, finished_at: new Date().toISOString(), result };
         writeFileAtomic(path.join(work, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
@@ -220,7 +223,9 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
   const cap = (): number => Math.max(1, Math.min(jobs, opts.memoryCap?.() ?? jobs));
   while (!failure && (pending.length || running.size)) {
     // Start ready steps in priority order; one that settles without running may make others ready: rescan.
-    for (let i = 0; i < pending.length && running.size < cap() && !failure; ) {
+    // Those starting together learn how many run at once (itself included) before any starts.
+    const ready: [StepDef<Ctx>, string][] = [];
+    for (let i = 0; i < pending.length && running.size + ready.length < cap() && !failure; ) {
       const step = pending[i];
       if (!step.deps.every((d) => outcomes.has(d))) {
         i++;
@@ -229,8 +234,10 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
       pending.splice(i, 1);
       const key = settle(step);
       if (key === null) i = 0;
-      else start(step, key);
+      else ready.push([step, key]);
     }
+    const concurrent = running.size + ready.length;
+    for (const [step, key] of ready) start(step, key, concurrent);
     if (!running.size) break;
     await Promise.race(running.values());
   }
