@@ -1,7 +1,8 @@
 /**
  * The paper-shaped run of the Performance issue: `gist pipeline --preset paper` (10k users × 5,000–10^4 source
- * events, 72M in all, 1M target samples, target history capped at 200) through every step, timed, with the
- * process's peak RSS. It takes ~10 min of both cores, which would put `npm run bench` near its 15-minute budget,
+ * events, 72M in all, 1M target samples, target history capped at 200) through every step with the pipeline's
+ * default --jobs, timed, with the memory its processes hold at once. It takes ~5.5 min of both cores, which would
+ * put `npm run bench` near its 15-minute budget,
  * so it runs on its own and leaves bench/out/paper.json, which `npm run bench` reports as `paper_scale` (with
  * its date and commit) when present.
  *

@@ -7,7 +7,7 @@
  *   startup_ms — median of 5 `node bin/run.js --help` (needs `npm run build`; null when dist/ is missing)
  *   memory     — peak RSS of search-gsu and train-ctr at 64k and 256k samples (bench/memory.ts; needs dist/)
  *   scaling    — search-gsu time at L = 1k, 10k, 100k and train-ctr time at 3 sample counts, fitted (bench/scaling.ts)
- *   paper_scale — the last `npm run bench:paper` record (bench/paper.ts: the paper-shaped pipeline, ~10 min)
+ *   paper_scale — the last `npm run bench:paper` record (bench/paper.ts: the paper-shaped pipeline, ~5.5 min)
  * Top-level ratios: train_vs_torch, gsu_peak_ratio, gsu_paper_ratio (from paper_scale), inserts_vs_python,
  * qps_vs_python_at_equal_recall.
  *
@@ -120,9 +120,9 @@ if (!args.has('--no-scaling')) {
     result.scaling = { error: (err as Error).message };
   }
 }
-// the paper-shaped pipeline run takes ~10 minutes: `npm run bench:paper` records it, this reports the record
+// the paper-shaped pipeline run takes ~5.5 minutes: `npm run bench:paper` records it, this reports the record
 const paper = readPaperRun();
-result.paper_scale = paper ?? { skipped: 'no bench/out/paper.json: run `npm run bench:paper` (~10 min)', target: PAPER_TARGET };
+result.paper_scale = paper ?? { skipped: 'no bench/out/paper.json: run `npm run bench:paper` (~5.5 min)', target: PAPER_TARGET };
 result.gsu_paper_ratio = paper?.gsu_paper_ratio ?? null; // older records have none
 if (!args.has('--no-retrieval') && peers) {
   const r = result.retrieval as { gsu_peak_ratio?: number | null; inserts_vs_python?: number | null; qps_vs_python_at_equal_recall?: number | null };
