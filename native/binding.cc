@@ -11,8 +11,8 @@
 //     [M, N, K, transA, transB, relu, threads].
 //   gatherRows(x, idx, row, out) and segmentSum(x, seg, inner, segments, out): embedding-row gather and its
 //     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
-//   sparseAdam(table, m, v, step, unique, grad, stepSize, invSqrtBc2, hyper): row-sparse Adam (rows.h);
-//     hyper = Float64Array [beta1, beta2, epsilon].
+//   sparseAdam(table, m, v, step, unique, grad, stepSizeByT, invSqrtBc2ByT, hyper): row-sparse Adam (rows.h);
+//     the bias terms by update count, hyper = Float64Array [beta1, beta2, epsilon].
 //   esuCandidates(dims, unit, histItems, target, lo, hi, scratch, outEvents, outDistinct): the ESU's candidate
 //     sets S_A (esu_candidates.h); dims = Int32Array [dim, R, threads, stampBase].
 //   pairRanks(dims, cand, queries, self, pairStart, related, tieEps, greater, ties): exact Recall@K ranks
@@ -417,15 +417,21 @@ napi_value SparseAdam(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const size_t dim = nTable / nStep;
-  if (nGrad < nUnique * dim || nSs < nUnique || nIb < nUnique) {
-    fail(env, "sparseAdam: grad, stepSize and invSqrtBc2 must cover every row of unique");
+  if (nGrad < nUnique * dim) {
+    fail(env, "sparseAdam: grad must cover every row of unique");
     return nullptr;
   }
-  for (size_t r = 0; r < nUnique; r++)
+  for (size_t r = 0; r < nUnique; r++) {
     if (unique[r] < 0 || static_cast<size_t>(unique[r]) >= nStep) {
       fail(env, "sparseAdam: row id out of range");
       return nullptr;
     }
+    const size_t t = static_cast<size_t>(step[unique[r]]) + 1;  // the row's new update count
+    if (step[unique[r]] < 0 || t >= nSs || t >= nIb) {
+      fail(env, "sparseAdam: stepSize and invSqrtBc2 (by update count) must reach every row's next count");
+      return nullptr;
+    }
+  }
   sparse_adam(table, m, v, step, unique, nUnique, dim, grad, stepSize, invSqrtBc2, hyper[0], hyper[1], hyper[2]);
   return nullptr;
 }

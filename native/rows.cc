@@ -22,14 +22,14 @@ void segment_sum(const float* x, const int32_t* seg, size_t n, size_t inner, siz
 #include <cmath>
 
 void sparse_adam(float* table, float* m, float* v, int32_t* step, const int32_t* unique, size_t n, size_t dim, const float* grad,
-                 const double* step_size, const double* inv_sqrt_bc2, double b1, double b2, double eps) {
+                 const double* step_size_by_t, const double* inv_sqrt_bc2_by_t, double b1, double b2, double eps) {
   const double c1 = 1 - b1;
   const double c2 = 1 - b2;
   for (size_t r = 0; r < n; r++) {
     const size_t row = static_cast<size_t>(unique[r]);
-    ++step[row];
-    const double ss = step_size[r];
-    const double ib = inv_sqrt_bc2[r];
+    const int32_t t = ++step[row];
+    const double ss = step_size_by_t[t];
+    const double ib = inv_sqrt_bc2_by_t[t];
     float* tr = table + row * dim;
     float* mr = m + row * dim;
     float* vr = v + row * dim;

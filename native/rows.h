@@ -14,8 +14,9 @@ void segment_sum(const float* x, const int32_t* seg, size_t n, size_t inner, siz
 // Row-sparse (lazy) Adam over the rows `unique[0..n)` of an embedding table of `dim` columns, exactly as
 // SparseEmbedding.applyGradient's JS loop does it (double arithmetic in its order, float32 stores):
 //   t = ++step[row]; m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g·g;
-//   table −= (step_size[t]·m) / (√v · inv_sqrt_bc2[t] + eps)
-// with step_size[r] = lr / (1 − b1^t) and inv_sqrt_bc2[r] = 1 / √(1 − b2^t) for row r's new t, computed by the caller
-// (JS's Math.pow, so the values are the JS loop's). grad holds n rows of dim values; unique holds distinct rows.
+//   table −= (step_size_by_t[t]·m) / (√v · inv_sqrt_bc2_by_t[t] + eps)
+// with step_size_by_t[t] = lr / (1 − b1^t) and inv_sqrt_bc2_by_t[t] = 1 / √(1 − b2^t), tables by update count that
+// the caller fills past every row's new t (JS's Math.pow, so the values are the JS loop's). grad holds n rows of dim
+// values; unique holds distinct rows.
 void sparse_adam(float* table, float* m, float* v, int32_t* step, const int32_t* unique, size_t n, size_t dim, const float* grad,
-                 const double* step_size, const double* inv_sqrt_bc2, double b1, double b2, double eps);
+                 const double* step_size_by_t, const double* inv_sqrt_bc2_by_t, double b1, double b2, double eps);

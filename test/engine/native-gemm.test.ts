@@ -89,4 +89,13 @@ test('native row gather and segment sum give the same bits as the JS loops they 
   for (let i = 0; i < seg.length; i++) if (seg[i] >= 0 && seg[i] < 100) for (let j = 0; j < row; j++) js[seg[i] * row + j] += src[i * row + j];
   assert.deepEqual(native, js);
   assert.throws(() => k.gatherRows(x, Int32Array.from([rows]), row, new Float32Array(row)), /index out of range/);
+  // sparse Adam reads its bias terms by each row's next update count: tables that stop short are refused
+  const table = new Float32Array(4 * 2);
+  const step = Int32Array.from([0, 3, 0, 0]);
+  const adam = (unique: number[], terms: number) =>
+    k.sparseAdam(table, new Float32Array(8), new Float32Array(8), step, Int32Array.from(unique), new Float32Array(unique.length * 2), new Float64Array(terms), new Float64Array(terms), Float64Array.of(0.9, 0.999, 1e-8));
+  assert.throws(() => adam([1], 4), /must reach every row's next count/, 'row 1 is at count 3: its next is 4');
+  assert.throws(() => adam([4], 8), /row id out of range/);
+  adam([1], 5);
+  assert.deepEqual(Array.from(step), [0, 4, 0, 0]);
 });

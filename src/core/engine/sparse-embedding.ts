@@ -114,11 +114,9 @@ export class SparseEmbedding {
   private readonly slot: Int32Array;
   /** lookupTensor's reused row buffer (wasm only). */
   private scratch = new Float32Array(0);
-  /** Adam's bias terms by update count t (entry 0 unused; see growBiasTerms), and the per-row ones of a step. */
+  /** Adam's bias terms by update count t (entry 0 unused; see growBiasTerms). */
   private stepSizeByT = new Float64Array(0);
   private invSqrtBc2ByT = new Float64Array(0);
-  private rowStepSize = new Float64Array(0);
-  private rowInvSqrtBc2 = new Float64Array(0);
   /** [β1, β2, ε] for the native update. */
   private readonly adamHyper: Float64Array;
 
@@ -261,18 +259,11 @@ export class SparseEmbedding {
     }
     const native = nativeKernels();
     if (native) {
-      // the element loop in native code (the same double arithmetic); the bias terms from Math.pow here, so equal
-      if (this.rowStepSize.length < unique.length) {
-        this.rowStepSize = new Float64Array(unique.length);
-        this.rowInvSqrtBc2 = new Float64Array(unique.length);
-      }
-      for (let r = 0; r < unique.length; r++) {
-        const t = step[unique[r]] + 1;
-        if (t >= this.stepSizeByT.length) this.growBiasTerms(t);
-        this.rowStepSize[r] = this.stepSizeByT[t];
-        this.rowInvSqrtBc2[r] = this.invSqrtBc2ByT[t];
-      }
-      native.sparseAdam(table, m, v, step, unique, g, this.rowStepSize, this.rowInvSqrtBc2, this.adamHyper);
+      // the element loop in native code (the same double arithmetic), reading the bias terms (Math.pow's) by count
+      let next = 0;
+      for (let r = 0; r < unique.length; r++) next = Math.max(next, step[unique[r]] + 1);
+      if (next >= this.stepSizeByT.length) this.growBiasTerms(next);
+      native.sparseAdam(table, m, v, step, unique, g, this.stepSizeByT, this.invSqrtBc2ByT, this.adamHyper);
       return;
     }
     const c1 = 1 - b1;

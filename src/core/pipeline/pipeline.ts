@@ -307,6 +307,7 @@ const candidateEmbeddings = (ctx: Ctx): string | undefined => (ctx.cfg.esuCandid
 
 /** `extract-pairs --method esu` as the pairs steps call extractEsuPairs (every setting explicit: the CLI's defaults differ). */
 function esuArgv(ctx: Ctx, theta: number, splits: string[]): string[] {
+  const scorer = candidateEmbeddings(ctx);
   return [
     'extract-pairs',
     '--data',
@@ -317,7 +318,7 @@ function esuArgv(ctx: Ctx, theta: number, splits: string[]): string[] {
     w(ctx, 'source'),
     // the batch size too: a sample's attention rounds with its batch's padding, and ESU shards are blocks of batches
     ...pairs({ '--theta': theta, '--candidates': ctx.cfg.esuCandidates, '--min-history': 1, '--buckets': ESU_BUCKETS, '--batch-size': ESU_BATCH, '--split': splits }),
-    ...(ctx.cfg.esuCandidateScorer === 'content' ? ['--candidate-embeddings', candidateEmbeddings(ctx) as string] : []),
+    ...(scorer ? ['--candidate-embeddings', scorer] : []),
     ...common(ctx),
   ];
 }

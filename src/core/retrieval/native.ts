@@ -86,9 +86,10 @@ export interface NativeKernels {
   segmentSum(x: Float32Array, seg: Int32Array, inner: number, segments: number, out: Float32Array): void;
   /**
    * Row-sparse Adam over the rows `unique` (native/rows.h): the JS loop of SparseEmbedding.applyGradient, same
-   * double arithmetic; stepSize / invSqrtBc2 [unique.length] are each row's bias terms, hyper = [beta1, beta2, epsilon].
+   * double arithmetic; stepSizeByT / invSqrtBc2ByT are the bias terms by update count (past every row's next
+   * count), hyper = [beta1, beta2, epsilon].
    */
-  sparseAdam(table: Float32Array, m: Float32Array, v: Float32Array, step: Int32Array, unique: Int32Array, grad: Float32Array, stepSize: Float64Array, invSqrtBc2: Float64Array, hyper: Float64Array): void;
+  sparseAdam(table: Float32Array, m: Float32Array, v: Float32Array, step: Int32Array, unique: Int32Array, grad: Float32Array, stepSizeByT: Float64Array, invSqrtBc2ByT: Float64Array, hyper: Float64Array): void;
   /**
    * The ESU's candidate sets S_A (native/esu_candidates.h); dims = [dim, R, threads, stampBase]. Writes, per sample,
    * its distinct-item count and (when ≥ R) the R chosen items' latest event indices, ascending.
