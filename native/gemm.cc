@@ -14,7 +14,9 @@
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 #define GIST_GEMM_NS gemm_avx512
 #define GIST_GEMM_FMA return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#define GIST_GEMM_SPLAT return (vf)_mm512_set1_ps(x);
 #include "gemm_simd.inc"
+#undef GIST_GEMM_SPLAT
 #undef GIST_GEMM_NS
 #undef GIST_GEMM_FMA
 #pragma GCC pop_options
@@ -50,29 +52,47 @@
 namespace {
 
 const int kIsa = simd_level();
+constexpr long long kGemmMacsPerThread = 4LL << 20;
 
 }  // namespace
 
 void gemm(const GemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return;
-  // B packed into column panels of 32, k-major: panel p holds op(B)(k, 32p … 32p+31), zero beyond N.
+  // B packed into column panels of 32, k-major: panel p holds op(B)(k, 32p … 32p+31), zero beyond N. Panels are
+  // packed by the threads that then multiply (a stored-transposed B is read along its rows).
   const int panels = (g.N + 31) / 32;
   std::vector<float> packed(static_cast<size_t>(panels) * g.K * 32, 0.0f);
-  for (int k = 0; k < g.K; k++)
-    for (int j = 0; j < g.N; j++) {
-      const float v = g.transB ? g.b[static_cast<size_t>(j) * g.K + k] : g.b[static_cast<size_t>(k) * g.N + j];
-      packed[(static_cast<size_t>(j / 32) * g.K + k) * 32 + (j % 32)] = v;
+  auto pack = [&](int p) {
+    float* dst = packed.data() + static_cast<size_t>(p) * g.K * 32;
+    const int j0 = p * 32;
+    const int nj = g.N - j0 < 32 ? g.N - j0 : 32;
+    if (g.transB) {
+      for (int j = 0; j < nj; j++) {
+        const float* src = g.b + static_cast<size_t>(j0 + j) * g.K;
+        for (int k = 0; k < g.K; k++) dst[static_cast<size_t>(k) * 32 + j] = src[k];
+      }
+    } else {
+      for (int k = 0; k < g.K; k++) std::memcpy(dst + static_cast<size_t>(k) * 32, g.b + static_cast<size_t>(k) * g.N + j0, sizeof(float) * nj);
     }
-  auto run = [&](int i0, int i1) {
-#ifdef GIST_X86
-    if (kIsa == 2) return gemm_avx512::rows(g, packed.data(), i0, i1);
-    if (kIsa == 1) return gemm_avx2::rows(g, packed.data(), i0, i1);
-#endif
-    gemm_base::rows(g, packed.data(), i0, i1);
   };
   // Rows split in blocks of 6 (the micro-kernel's height) between threads: no element is split.
+  // A thread only for each kGemmMacsPerThread multiply-adds: below that, waking a worker costs what it saves.
   const int blocks = (g.M + 5) / 6;
-  const int T = worker_count(g.threads, blocks);
+  const long long macs = static_cast<long long>(g.M) * g.N * (g.K > 0 ? g.K : 1);
+  const int T = worker_count(g.threads < macs / kGemmMacsPerThread ? g.threads : static_cast<int>(macs / kGemmMacsPerThread), blocks);
+  const bool parallelPack = T > 1 && static_cast<long long>(g.K) * g.N >= (1 << 16);
+  if (parallelPack) parallel_units(panels, T, [&](int p, int) { pack(p); });
+  else
+    for (int p = 0; p < panels; p++) pack(p);
   auto bound = [&](int t) { return t == T ? g.M : static_cast<int>(static_cast<long long>(blocks) * t / T) * 6; };
-  parallel_units(T, T, [&](int t, int) { run(bound(t), bound(t + 1)); });
+  parallel_units(T, T, [&](int t, int) {
+    const int i0 = bound(t), i1 = bound(t + 1);
+    // Partial sums between k blocks (none when K fits one block).
+    std::vector<float> part(g.K > gemm_base::KC ? static_cast<size_t>(i1 - i0) * panels * 32 : 0);
+#ifdef GIST_X86
+    if (kIsa == 2) return gemm_avx512::rows(g, packed.data(), i0, i1, part.data());
+    if (kIsa == 1) return gemm_avx2::rows(g, packed.data(), i0, i1, part.data());
+#endif
+    gemm_base::rows(g, packed.data(), i0, i1, part.data());
+  });
 }

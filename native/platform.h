@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 #if defined(__x86_64__) || defined(_M_X64)
@@ -42,6 +46,67 @@ inline int worker_count(int threads, int units) {
 }
 
 /**
+ * Worker threads kept for one calling thread's parallel_units: starting and joining a std::thread per call cost
+ * ~80 µs here, as much as a 16M multiply-add GEMM on one core, so the many small kernel calls of a training step
+ * ran slower on two threads than on one. Workers wait on a condition variable between calls (idle, they cost
+ * nothing) after spinning briefly for the next call of a step.
+ */
+class UnitPool {
+ public:
+  /** fn(w) for w in [0, T): w = 0 on the calling thread, the others on pool workers; returns when all are done. */
+  void run(int T, const std::function<void(int)>& fn) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      while (static_cast<int>(workers_.size()) < T - 1) {
+        const int w = static_cast<int>(workers_.size()) + 1;
+        workers_.emplace_back([this, w] { loop(w); });
+      }
+      job_ = &fn;
+      active_ = T;
+      remaining_ = T - 1;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    fn(0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return remaining_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void loop(int w) {
+    uint64_t seen = 0;
+    for (;;) {
+      // Spin a little before sleeping: a training step calls the kernels back to back.
+      for (int i = 0; i < 2000 && generation_.load(std::memory_order_acquire) == seen; i++) std::this_thread::yield();
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+      seen = generation_.load(std::memory_order_relaxed);
+      if (w >= active_) continue;
+      const std::function<void(int)>* job = job_;
+      lock.unlock();
+      (*job)(w);
+      lock.lock();
+      if (--remaining_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int)>* job_ = nullptr;
+  std::atomic<uint64_t> generation_{0};
+  int active_ = 0;
+  int remaining_ = 0;
+};
+
+/** This thread's pool, made on first use and never destroyed (its idle workers end with the process). */
+inline UnitPool& unit_pool() {
+  static thread_local UnitPool* pool = new UnitPool();
+  return *pool;
+}
+
+/**
  * body(unit, worker) for every unit in [0, units): unit u on worker u mod T (T = worker_count), the calling thread
  * being worker 0. Which worker runs a unit never changes its result: callers give each unit its own output.
  */
@@ -51,10 +116,8 @@ void parallel_units(int units, int threads, F body) {
   auto run = [&](int w) {
     for (int u = w; u < units; u += T) body(u, w);
   };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < T; w++) pool.emplace_back(run, w);
-  run(0);
-  for (auto& th : pool) th.join();
+  if (T == 1) return run(0);
+  unit_pool().run(T, run);
 }
 
 /**

@@ -60,6 +60,11 @@ export function gemmOutputs(seed = 1): Float32Array[] {
       tf.matMul(a, r(45, 300, 4), false, true),
       tf.matMul(r(300, 70, 5), r(45, 300, 6), true, true),
       tf.fused.matMul({ a, b, bias: tf.tensor1d(randArray(45, seed * 100 + 7)), activation: 'relu' }),
+      // 9M multiply-adds (threads get 4M each) and K = 900 (k blocks of 384: partial sums carried between them);
+      // M and N not multiples of the 6 × 32 tile
+      tf.matMul(r(131, 900, 8), r(900, 77, 9)),
+      tf.matMul(r(900, 131, 10), r(77, 900, 11), true, true),
+      tf.fused.matMul({ a: r(131, 900, 12), b: r(77, 900, 13), transposeB: true, bias: tf.tensor1d(randArray(77, seed * 100 + 14)), activation: 'relu' }),
     ];
     return outs.map((x) => Float32Array.from(x.dataSync()));
   });

@@ -13,7 +13,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { Workflow } from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1/Workflow';
 
 import { BIN, CLI_ENV, ROOT, ensureBuilt } from '../_built-cli.js';
-import { EXTRACT_PAIRS_SHARDS } from '../../src/core/pipeline/pipeline.js';
+import { EXTRACT_PAIRS_SHARDS, THREAD_SHARE_FILE } from '../../src/core/pipeline/pipeline.js';
 
 const CONFIG = path.join(ROOT, 'fixtures', 'pipeline-fast.json');
 const TINY = path.join(ROOT, 'fixtures', 'tiny');
@@ -90,6 +90,8 @@ test('--jobs 2 and --plan parallel (2 shards) on the tiny fixture write what the
   const result = JSON.parse(two.stdout) as { steps: { name: string; status: string }[]; table: unknown[] };
   assert.ok(result.steps.filter((s) => s.status === 'ran').length >= 20 && result.table.length >= 5, 'every step ran and the table is filled');
   sameOutputs(path.join(base, 'ref'), work, (f) => f !== 'pipeline-state.json');
+  // The steps' share of the cores lived in the work folder while the run lasted (they re-read it as it changed).
+  assert.ok(!fs.existsSync(path.join(work, THREAD_SHARE_FILE)), 'the share file is removed at the end');
   // The step state records the same keys, so a --jobs 1 run over the --jobs 2 folder skips every step.
   const again = gist(['pipeline', '--data', TINY, '--config', CONFIG, '--out', work, '--seed', '7', '--jobs', '1', '--json']);
   assert.equal(again.code, 0, again.stderr);

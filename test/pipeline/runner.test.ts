@@ -174,9 +174,18 @@ function commandSteps(): { steps: StepDef<Ctx>[]; log: string[]; live: Set<strin
 test('--jobs N: up to N steps at once, each only after its dependencies, as command lines with --out; results in declaration order', async () => {
   const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };
-  const { steps, log, maxLive, concurrentAt, runCommand } = commandSteps();
-  const outcomes = await runSteps(work, steps, ctx, { jobs: 2, runCommand });
+  const { steps, log, live, maxLive, concurrentAt, runCommand } = commandSteps();
+  // Told how many run whenever that changes: always the steps live right then, never the same count twice in a row.
+  const told: number[] = [];
+  const onRunning = (n: number): void => {
+    assert.equal(n, live.size, `told ${n} while ${[...live].join(', ')} ran`);
+    told.push(n);
+  };
+  const outcomes = await runSteps(work, steps, ctx, { jobs: 2, runCommand, onRunning });
   assert.equal(maxLive.n, 2, 'two steps ran at once');
+  assert.deepEqual(told.slice(0, 2), [1, 2], `a alone, then b and c: ${told.join(' ')}`);
+  assert.ok(told.every((n, i) => n !== told[i - 1] && n >= 1 && n <= 2), told.join(' '));
+  assert.equal(told.at(-1), 1, 'f runs alone last');
   // Each command learns how many steps run as it starts: a alone; b and c start together once a is done.
   assert.equal(concurrentAt.a, 1);
   assert.equal(concurrentAt.b, 2);

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { searchGsu } from '../../src/core/retrieval/gsu.js';
 import { HnswIndex } from '../../src/core/retrieval/hnsw.js';
-import { nativeKernels, scorerName } from '../../src/core/retrieval/native.js';
+import * as os from 'node:os';
+import { nativeKernels, nativeThreads, scorerName, THREAD_SHARE_REREAD_MS } from '../../src/core/retrieval/native.js';
 import { compareHnswToHnswlibNode, compareNativeToWasm, hnswFixture } from './_native-compare.js';
 import { makeData, readGsu } from './_reference.js';
 
@@ -16,6 +17,39 @@ test('the native addon is built and loads', () => {
   const { scorer, reason } = scorerName();
   assert.match(scorer, /^native-(avx512|avx2|scalar)$/, `native kernels unavailable: ${reason}`);
   assert.ok(nativeKernels());
+});
+
+test('nativeThreads follows the pipeline\'s share file while it changes, then GIST_THREADS, then the cores', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-share-'));
+  const file = path.join(dir, '.thread-share');
+  const before = { share: process.env.GIST_THREAD_SHARE, threads: process.env.GIST_THREADS };
+  const wait = (): Promise<void> => new Promise((r) => setTimeout(r, THREAD_SHARE_REREAD_MS + 20));
+  try {
+    process.env.GIST_THREADS = '5';
+    process.env.GIST_THREAD_SHARE = file;
+    assert.equal(nativeThreads(), 5, 'no share file yet: GIST_THREADS');
+    await wait();
+    fs.writeFileSync(file, '3\n');
+    await wait();
+    assert.equal(nativeThreads(), 3);
+    fs.writeFileSync(file, '1\n');
+    assert.equal(nativeThreads(), 3, 're-read at most every THREAD_SHARE_REREAD_MS');
+    await wait();
+    assert.equal(nativeThreads(), 1);
+    fs.writeFileSync(file, 'two');
+    await wait();
+    assert.equal(nativeThreads(), 5, 'unreadable share: GIST_THREADS');
+    fs.rmSync(file);
+    delete process.env.GIST_THREADS;
+    await wait();
+    assert.equal(nativeThreads(), Math.max(1, Math.min(os.availableParallelism(), 4)), 'neither: one per core up to 4');
+  } finally {
+    for (const [k, v] of [['GIST_THREAD_SHARE', before.share], ['GIST_THREADS', before.threads]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // the in-process comparison (default SIMD path) is computed once and shared by the tests below

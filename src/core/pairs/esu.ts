@@ -404,7 +404,6 @@ export class EsuCandidateSelector {
   private readonly unit: Float32Array;
   private readonly numItems: number;
   private readonly native: NativeKernels | null;
-  private readonly threads: number;
   /** Per worker: a stamp table (item → the turn that last saw it) then a latest-event table; turns never repeat. */
   private scratch: Int32Array | null = null;
   private turn = 0;
@@ -418,7 +417,6 @@ export class EsuCandidateSelector {
     this.unit = l2NormalizeRows(Float32Array.from(idVectors), dim);
     this.numItems = idVectors.length / dim;
     this.native = useNative ? nativeKernels() : null;
-    this.threads = this.native ? nativeThreads() : 1;
   }
 
   select(samples: Samples, history: SequenceStore, chosen: Int32Array, onProgress: OnProgress = noProgress): CandidateSets {
@@ -434,13 +432,15 @@ export class EsuCandidateSelector {
     }
     const events = new Int32Array(m * R);
     const distinct = new Int32Array(m);
-    const tables = this.threads * 2 * this.numItems;
+    // Threads asked for each block (a pipeline step's share of the cores changes as other steps start and end).
+    const threads = this.native ? nativeThreads() : 1;
+    const tables = threads * 2 * this.numItems;
     if (!this.scratch || this.scratch.length < tables || this.turn > 2 ** 30) {
       this.scratch = new Int32Array(tables).fill(-1);
       this.turn = 0;
     }
     if (this.native) {
-      this.native.esuCandidates(Int32Array.from([this.dim, R, this.threads, this.turn]), this.unit, history.items, target, lo, hi, this.scratch, events, distinct);
+      this.native.esuCandidates(Int32Array.from([this.dim, R, threads, this.turn]), this.unit, history.items, target, lo, hi, this.scratch, events, distinct);
     } else {
       this.selectInJs(history.items, target, lo, hi, events, distinct, onProgress);
     }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../arrow-io.js';
 import { resolveConfig, readJsonFile } from '../config.js';
 import { UsageError } from '../errors.js';
 import { noProgress, type OnProgress } from '../output.js';
@@ -170,7 +171,10 @@ export interface PipelineOptions {
   gistCommand?: readonly string[];
 }
 
-/** Threads of a step process that starts while `concurrent` steps (itself included) run: its share of the cores. */
+/** The file (in the work folder, while a `--jobs` > 1 run lasts) that holds each step process's share of the cores now. */
+export const THREAD_SHARE_FILE = '.thread-share';
+
+/** Threads of a step process while `concurrent` steps (itself included) run: its share of the cores. */
 export function stepThreads(concurrent: number, cores = os.availableParallelism()): number {
   return Math.max(1, Math.floor(cores / Math.max(1, concurrent)));
 }
@@ -800,19 +804,30 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const keyBase = { seed: o.seed, backend: o.backend, data: o.data === 'synthetic' ? 'synthetic' : inputFingerprint(prepared ? datasetFiles(dataDir) : [o.data]) };
   const gist = o.gistCommand ?? OWN_GIST;
   const jobs = o.jobs ?? defaultPipelineJobs();
-  // Step processes share the cores: each gets its share of them as it starts (GIST_THREADS for the native kernels
-  // and GSU workers; results do not depend on it), so a step that runs alone, as the last ones do, uses them all.
-  const childEnv = (concurrent: number) => ({ ...process.env, GIST_THREADS: process.env.GIST_THREADS ?? String(stepThreads(concurrent)) });
+  // Step processes share the cores (the native kernels' threads; results do not depend on them): each starts with
+  // its share (GIST_THREADS) and follows the share file while it runs, so a step that ends up alone — the union
+  // once the searches beside it finish, GIST's training once the index is built — uses every core. A GIST_THREADS
+  // the user set is kept as it is.
+  const shareFile = jobs > 1 && process.env.GIST_THREADS === undefined ? path.join(work, THREAD_SHARE_FILE) : null;
+  const childEnv = (concurrent: number): NodeJS.ProcessEnv =>
+    shareFile ? { ...process.env, GIST_THREADS: String(stepThreads(concurrent)), GIST_THREAD_SHARE: shareFile } : process.env;
+  const onRunning = shareFile ? (running: number) => writeFileAtomic(shareFile, `${stepThreads(running)}\n`) : undefined;
   let dataBytes: number | null = null;
-  const outcomes: StepOutcome[] = await runSteps(work, steps, ctx, {
-    from: o.from,
-    keyBase,
-    stepKey: kernelKey(o.backend),
-    onStep: o.onStep,
-    jobs,
-    runCommand: (step, argv, signal, concurrent) => runGistCommand(gist, step, argv, signal, childEnv(concurrent)),
-    memoryCap: () => memoryJobs((dataBytes ??= datasetBytes(dataDir))),
-  });
+  let outcomes: StepOutcome[];
+  try {
+    outcomes = await runSteps(work, steps, ctx, {
+      from: o.from,
+      keyBase,
+      stepKey: kernelKey(o.backend),
+      onStep: o.onStep,
+      jobs,
+      runCommand: (step, argv, signal, concurrent) => runGistCommand(gist, step, argv, signal, childEnv(concurrent)),
+      memoryCap: () => memoryJobs((dataBytes ??= datasetBytes(dataDir))),
+      onRunning,
+    });
+  } finally {
+    if (shareFile) fs.rmSync(shareFile, { force: true });
+  }
 
   const ran = new Set(outcomes.filter((x) => x.status !== 'disabled').map((x) => x.name));
   const evalDir = w(ctx, 'eval');

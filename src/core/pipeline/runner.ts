@@ -136,6 +136,11 @@ export interface RunStepsOptions {
   runCommand?: (step: string, argv: string[], signal: AbortSignal, concurrent: number) => Promise<unknown>;
   /** Asked before a step would start beside others: how many may run at once now (e.g. what memory allows). */
   memoryCap?: () => number;
+  /**
+   * Told how many steps run at once whenever that changes (steps started, or one finished and none took its
+   * place), so the running steps can resize their share of the cores while they run.
+   */
+  onRunning?: (steps: number) => void;
 }
 
 /**
@@ -221,6 +226,7 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     running.set(step.name, done);
   };
   const cap = (): number => Math.max(1, Math.min(jobs, opts.memoryCap?.() ?? jobs));
+  let told = -1;
   while (!failure && (pending.length || running.size)) {
     // Start ready steps in priority order; one that settles without running may make others ready: rescan.
     // Those starting together learn how many run at once (itself included) before any starts.
@@ -238,6 +244,8 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     }
     const concurrent = running.size + ready.length;
     for (const [step, key] of ready) start(step, key, concurrent);
+    // Once per change, after the starts that replace a finished step (no flapping up and down between them).
+    if (running.size && running.size !== told) opts.onRunning?.((told = running.size));
     if (!running.size) break;
     await Promise.race(running.values());
   }

@@ -4,6 +4,7 @@
  * hnswlib-node: the same HNSW results, and GSU scores equal up to float rounding (the two score kernels sum
  * in different orders; see native/gsu_topk.h), so near-tied GSU candidates may swap places.
  */
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -181,9 +182,36 @@ export function modelKernelName(backend: string): string {
   return k && (backend === 'wasm' || backend === 'cpu') ? `native-${k.isa()}` : 'tfjs';
 }
 
-/** Threads of the native model kernels: GIST_THREADS, else one per core up to 4 (their results do not depend on it). */
+/** How often a step re-reads its share of the cores (GIST_THREAD_SHARE) while it runs. */
+export const THREAD_SHARE_REREAD_MS = 200;
+
+let share: { file: string; at: number; threads: number | null } | null = null;
+
+/** A whole number ≥ 1 from text, else null. */
+function threadCount(text: string | undefined): number | null {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 ? n : null;
+}
+
+/**
+ * Threads of the native model kernels: the share of the cores a `gist pipeline` run gives this step now
+ * (GIST_THREAD_SHARE names a file the pipeline rewrites as steps start and finish; re-read at most every
+ * THREAD_SHARE_REREAD_MS), else GIST_THREADS, else one per core up to 4. Results do not depend on it.
+ */
 export function nativeThreads(): number {
-  const env = Number(process.env.GIST_THREADS);
-  if (Number.isInteger(env) && env >= 1) return env;
-  return Math.max(1, Math.min(os.availableParallelism(), 4));
+  const file = process.env.GIST_THREAD_SHARE;
+  if (file) {
+    const now = performance.now();
+    if (!share || share.file !== file || now - share.at >= THREAD_SHARE_REREAD_MS) {
+      let text: string | undefined;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        text = undefined; // the run removed it (finished) or never wrote it: fall back below
+      }
+      share = { file, at: now, threads: threadCount(text?.trim()) };
+    }
+    if (share.threads !== null) return share.threads;
+  }
+  return threadCount(process.env.GIST_THREADS) ?? Math.max(1, Math.min(os.availableParallelism(), 4));
 }
