@@ -11,6 +11,7 @@
 //     [M, N, K, transA, transB, relu, threads].
 //   gatherRows(x, idx, row, out) and segmentSum(x, seg, inner, segments, out): embedding-row gather and its
 //     gradient (rows.h); x/out of gatherRows may be Float32Array or Int32Array.
+//   rowDots(x, dim, a, b, out): out[i] = x[a[i]] · x[b[i]] in double, NaN where an index is negative (rows.h).
 //   sparseAdam(table, m, v, step, unique, grad, stepSizeByT, invSqrtBc2ByT, hyper): row-sparse Adam (rows.h);
 //     the bias terms by update count, hyper = Float64Array [beta1, beta2, epsilon].
 //   esuCandidates(dims, unit, histItems, target, lo, hi, scratch, outEvents, outDistinct): the ESU's candidate
@@ -399,6 +400,30 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value RowDots(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!args(env, info, argv, 5, "rowDots")) return nullptr;
+  float *x, *out;
+  int32_t *a, *b;
+  size_t nx, na, nb, no;
+  int32_t dim;
+  if (!typed(env, argv[0], napi_float32_array, &x, &nx, "x") || !integer(env, argv[1], &dim, "dim") || !typed(env, argv[2], napi_int32_array, &a, &na, "a") ||
+      !typed(env, argv[3], napi_int32_array, &b, &nb, "b") || !typed(env, argv[4], napi_float32_array, &out, &no, "out"))
+    return nullptr;
+  if (dim <= 0 || nx % static_cast<size_t>(dim) != 0 || nb != na || no < na) {
+    fail(env, "rowDots: dim must be positive, x whole rows, b as long as a, out at least as long");
+    return nullptr;
+  }
+  const size_t rows = nx / static_cast<size_t>(dim);
+  for (size_t i = 0; i < na; i++)
+    if (static_cast<size_t>(a[i] < 0 ? 0 : a[i]) >= rows || static_cast<size_t>(b[i] < 0 ? 0 : b[i]) >= rows) {
+      fail(env, "rowDots: index out of range");
+      return nullptr;
+    }
+  row_dots(x, static_cast<size_t>(dim), a, b, na, out);
+  return nullptr;
+}
+
 napi_value SparseAdam(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   if (!args(env, info, argv, 9, "sparseAdam")) return nullptr;
@@ -546,6 +571,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"segmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"rowDots", nullptr, RowDots, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sparseAdam", nullptr, SparseAdam, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"esuCandidates", nullptr, EsuCandidates, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pairRanks", nullptr, PairRanks, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

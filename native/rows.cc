@@ -20,6 +20,21 @@ void segment_sum(const float* x, const int32_t* seg, size_t n, size_t inner, siz
 }
 
 #include <cmath>
+#include <limits>
+
+void row_dots(const float* x, size_t dim, const int32_t* a, const int32_t* b, size_t n, float* out) {
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] < 0 || b[i] < 0) {
+      out[i] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    const float* xa = x + static_cast<size_t>(a[i]) * dim;
+    const float* xb = x + static_cast<size_t>(b[i]) * dim;
+    double s = 0;
+    for (size_t k = 0; k < dim; k++) s += static_cast<double>(xa[k]) * static_cast<double>(xb[k]);
+    out[i] = static_cast<float>(s);
+  }
+}
 
 void sparse_adam(float* table, float* m, float* v, int32_t* step, const int32_t* unique, size_t n, size_t dim, const float* grad,
                  const double* step_size_by_t, const double* inv_sqrt_bc2_by_t, double b1, double b2, double eps) {

@@ -11,6 +11,11 @@ void gather_rows(const uint32_t* x, const int32_t* idx, size_t n, size_t row, ui
 // out[seg[i], :] += x[i, :] in i order, skipping ids outside [0, segments); out is zeroed first.
 void segment_sum(const float* x, const int32_t* seg, size_t n, size_t inner, size_t segments, float* out);
 
+// out[i] = Σ_k x[a[i], k] · x[b[i], k] over rows of `dim` floats, each product and the running sum in double, k in
+// order (asi.ts rowDot's JS loop, so the same bits), stored as float32; NaN where a[i] or b[i] is negative. Every
+// non-negative index already checked to lie in the table.
+void row_dots(const float* x, size_t dim, const int32_t* a, const int32_t* b, size_t n, float* out);
+
 // Row-sparse (lazy) Adam over the rows `unique[0..n)` of an embedding table of `dim` columns, exactly as
 // SparseEmbedding.applyGradient's JS loop does it (double arithmetic in its order, float32 stores):
 //   t = ++step[row]; m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g·g;

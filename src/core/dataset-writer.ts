@@ -96,6 +96,19 @@ class GrowableArray<T extends Int32Array | Float64Array> {
     }
     this.data[this.length++] = v;
   }
+  /** Appends every value of `values`. */
+  pushAll(values: ArrayLike<number>): void {
+    const need = this.length + values.length;
+    if (need > this.data.length) {
+      let size = this.data.length * 2;
+      while (size < need) size *= 2;
+      const next = this.make(size);
+      next.set(this.data.subarray(0, this.length));
+      this.data = next;
+    }
+    this.data.set(values, this.length);
+    this.length = need;
+  }
   toArray(): T {
     const out = this.make(this.length);
     out.set(this.data.subarray(0, this.length));

@@ -24,6 +24,8 @@ import { auc } from './metrics.js';
 import { noProgress, OutputStage, type OnProgress } from './output.js';
 import { splitSizes } from './prepare/events.js';
 import { PopularitySampler } from './prepare/negatives.js';
+import { nativeThreads } from './retrieval/native.js';
+import { WorkerPool, workerUrl } from './retrieval/worker-pool.js';
 import { makeRng, type Rng } from './rng.js';
 import { PLANTED } from './schemas.js';
 import { camelKeys } from './keys.js';
@@ -144,6 +146,8 @@ export interface SynthOptions {
   seed: number;
   /** Fields that override the preset (flags, or a --config JSON file). */
   overrides?: Partial<SynthConfig> | Record<string, unknown>;
+  /** Synth workers for large worlds (default: the native kernels' share of the cores); the data does not depend on it. */
+  threads?: number;
 }
 
 export interface SynthResult {
@@ -413,11 +417,237 @@ function sortedTimes(n: number, start: number, span: number, r: Rng): Float64Arr
   return out;
 }
 
+/** The world and the users' impression budgets: all a range of users is generated from (a synth worker rebuilds it from cfg and seed). */
+export interface UserGenerator {
+  cfg: SynthConfig;
+  seed: number;
+  w: World;
+  weight: Float64Array;
+  weightSum: number;
+}
+
+export function userGenerator(cfg: SynthConfig, seed: number): UserGenerator {
+  const rng = makeRng(seed);
+  const w = buildWorld(cfg, rng);
+  // Per-user impression budgets: log-uniform weights over a 20× range, scaled to the requested total.
+  const budgetRng = rng.fork('budgets');
+  const weight = new Float64Array(cfg.users);
+  let weightSum = 0;
+  for (let u = 0; u < cfg.users; u++) weightSum += weight[u] = Math.exp(budgetRng.next() * Math.log(20));
+  return { cfg, seed, w, weight, weightSum };
+}
+
+/** Sequences of a range of users in CSR form (offsets from 0). */
+interface BlockSequences {
+  user: Int32Array;
+  offsets: Int32Array;
+  items: Int32Array;
+  ts: Float64Array;
+}
+
+/** Samples of a range of users, in generation order. */
+interface BlockSamples {
+  user: Int32Array;
+  item: Int32Array;
+  ts: Float64Array;
+  label: Int8Array;
+  split: Int8Array;
+  p: Float64Array;
+  /** Target: p_true without its sub-topic term. Source: whether the candidate occurs earlier in the user's sequence. */
+  extra: Float64Array;
+}
+
+/** Everything users [from, to) add to the dataset, in user order. Each user draws only from its own seeded stream. */
+export interface UserBlock {
+  from: number;
+  to: number;
+  target: BlockSamples;
+  targetSeq: BlockSequences;
+  source: BlockSamples;
+  sourceSeq: BlockSequences;
+  /** Train-period events per item (before each user's validation time). */
+  sourceCount: Int32Array;
+  targetCount: Int32Array;
+}
+
+/** The buffers of a block, to transfer from a worker. */
+export function blockBuffers(b: UserBlock): ArrayBuffer[] {
+  const arrays = [b.target, b.source].flatMap((x) => [x.user, x.item, x.ts, x.label, x.split, x.p, x.extra]);
+  arrays.push(...[b.targetSeq, b.sourceSeq].flatMap((x) => [x.user, x.offsets, x.items, x.ts]), b.sourceCount, b.targetCount);
+  return arrays.map((a) => a.buffer as ArrayBuffer);
+}
+
+class SampleRows {
+  user = new GrowableInt32();
+  item = new GrowableInt32();
+  ts = new GrowableFloat64();
+  label: number[] = [];
+  split: number[] = [];
+  p = new GrowableFloat64();
+  extra = new GrowableFloat64();
+  done(): BlockSamples {
+    return { user: this.user.toArray(), item: this.item.toArray(), ts: this.ts.toArray(), label: Int8Array.from(this.label), split: Int8Array.from(this.split), p: this.p.toArray(), extra: this.extra.toArray() };
+  }
+}
+
+class SequenceRows {
+  user: number[] = [];
+  offsets: number[] = [0];
+  items = new GrowableInt32();
+  ts = new GrowableFloat64();
+  done(): BlockSequences {
+    return { user: Int32Array.from(this.user), offsets: Int32Array.from(this.offsets), items: this.items.toArray(), ts: this.ts.toArray() };
+  }
+}
+
+/** Users [from, to): target impressions and clicks, the long source sequence, source samples. */
+export function generateUsers(g: UserGenerator, from: number, to: number): UserBlock {
+  const { cfg, w } = g;
+  const rng = makeRng(g.seed);
+  const n = w.numItems;
+  const tgt = new SampleRows();
+  const src = new SampleRows();
+  const tSeq = new SequenceRows();
+  const sSeq = new SequenceRows();
+  const sourceCount = new Int32Array(n);
+  const targetCount = new Int32Array(n);
+  // Time of each item's first event in the current user's source sequence (the leak check of `truth`).
+  const firstSeen = new Float64Array(n).fill(Infinity);
+  const drawn: number[] = [];
+  for (let u = from; u < to; u++) {
+    const r = rng.fork(`user:${u}`);
+    const user = makeUser(cfg, r);
+    const start = T0 + Math.floor(r.next() * 30 * DAY);
+    const span = cfg.spanDays * DAY;
+
+    // Target impressions in time order; the latest shares are valid/test.
+    const planned = Math.max(5, Math.round((cfg.targetSamples * g.weight[u]) / g.weightSum));
+    const times = sortedTimes(planned, start, span, r);
+    const [nTrain, nValid] = splitSizes(planned, cfg.validShare, cfg.testShare);
+    const tValid = nTrain < planned ? times[nTrain] : Infinity;
+    const tgtCum = subtopicCum(w, user, w.index.target);
+    let clicks = 0;
+    for (let k = 0; k < planned && clicks < cfg.targetHistory; k++) {
+      const split = k < nTrain ? SPLIT_CODE.train : k < nTrain + nValid ? SPLIT_CODE.valid : SPLIT_CODE.test;
+      let item = -1;
+      for (let tries = 0; tries < 100 && (item < 0 || (split === SPLIT_CODE.train && w.cold[item])); tries++) {
+        item = r.next() < cfg.interestExposure ? drawBehaviour(w.index.target, tgtCum, r) : w.index.target.popular.drawOne(r);
+      }
+      const p = pTrue(w, user, item);
+      const label = r.next() < p ? 1 : 0;
+      tgt.user.push(u);
+      tgt.item.push(item);
+      tgt.ts.push(times[k]);
+      tgt.label.push(label);
+      tgt.split.push(split);
+      tgt.p.push(p);
+      tgt.extra.push(sigmoid(cfg.bias + cfg.topicWeight * user.liked[w.topic[item]] + w.itemLogit[item] + user.bias));
+      if (label === 1) {
+        clicks++;
+        tSeq.items.push(item);
+        tSeq.ts.push(times[k]);
+        if (times[k] < tValid) targetCount[item]++;
+      }
+    }
+    if (clicks > 0) {
+      tSeq.user.push(u);
+      tSeq.offsets.push(tSeq.items.length);
+    }
+
+    // Source sequence (long).
+    const len = Math.round(Math.exp(Math.log(cfg.sourceLenMin) + r.next() * (Math.log(cfg.sourceLen) - Math.log(cfg.sourceLenMin))));
+    const srcTimes = sortedTimes(len, start, span, r);
+    const srcCum = subtopicCum(w, user, w.index.source);
+    const feedCum = subtopicCum(w, user, w.index.source, cfg.feedSubtopicKnowledge);
+    const seqStart = sSeq.items.length;
+    for (let k = 0; k < len; k++) {
+      let item = drawBehaviour(w.index.source, srcCum, r);
+      // The feed rarely shows an item twice: a consumed item is redrawn (up to 3 times) with this probability.
+      for (let again = 0; again < 3 && firstSeen[item] !== Infinity && cfg.sourceRepeatAvoidance > 0 && r.next() < cfg.sourceRepeatAvoidance; again++) item = drawBehaviour(w.index.source, srcCum, r);
+      sSeq.items.push(item);
+      sSeq.ts.push(srcTimes[k]);
+      if (firstSeen[item] === Infinity) firstSeen[item] = srcTimes[k];
+      if (srcTimes[k] < tValid) sourceCount[item]++;
+    }
+    sSeq.user.push(u);
+    sSeq.offsets.push(sSeq.items.length);
+
+    // Source samples: positives picked from the sequence, each with impression-like negatives.
+    const m = Math.min(cfg.sourceSamplesPerUser, len);
+    const picked = new Set<number>();
+    while (picked.size < m) picked.add(r.int(len)); // m ≤ len, usually m ≪ len
+    const positions = Int32Array.from(picked).sort();
+    const tTest = nTrain + nValid < planned ? times[nTrain + nValid] : Infinity;
+    for (const k of positions) {
+      const t = srcTimes[k];
+      const split = t < tValid ? SPLIT_CODE.train : t < tTest ? SPLIT_CODE.valid : SPLIT_CODE.test;
+      const pos = sSeq.items.data[seqStart + k];
+      drawn.length = 0;
+      drawn.push(pos);
+      // Impressions like the feed's: interest-driven or popular, whatever the user consumed before.
+      for (let tries = 0; drawn.length <= cfg.sourceNegatives && tries < 50 * cfg.sourceNegatives + 100; tries++) {
+        const item = r.next() < cfg.sourceInterestExposure ? drawBehaviour(w.index.source, feedCum, r) : w.index.source.popular.drawOne(r);
+        if (!drawn.includes(item)) drawn.push(item);
+      }
+      drawn.forEach((item, j) => {
+        src.user.push(u);
+        src.item.push(item);
+        src.ts.push(t);
+        src.label.push(j === 0 ? 1 : 0);
+        src.split.push(split);
+        src.p.push(pTrue(w, user, item));
+        src.extra.push(firstSeen[item] < t ? 1 : 0);
+      });
+    }
+    for (let j = seqStart; j < sSeq.items.length; j++) firstSeen[sSeq.items.data[j]] = Infinity;
+  }
+  return { from, to, target: tgt.done(), targetSeq: tSeq.done(), source: src.done(), sourceSeq: sSeq.done(), sourceCount, targetCount };
+}
+
+
+/** Users per generated block: blocks are generated in parallel by synth workers, appended in user order. */
+const BLOCK_USERS = 64;
+/** Expected source events below which users are generated in this thread unless threads are asked for (workers would not pay). */
+const WORKER_MIN_EVENTS = 4_000_000;
+
+/**
+ * Blocks of users in user order to `take`, generated here or by synth workers with at most two blocks each in
+ * flight — `threads` of them when given, else the native kernels' share of the cores for large worlds — the blocks,
+ * and so the dataset, the same either way.
+ */
+async function forEachUserBlock(g: UserGenerator, asked: number | undefined, take: (b: UserBlock) => void): Promise<void> {
+  const { users } = g.cfg;
+  const starts = Array.from({ length: Math.ceil(users / BLOCK_USERS) }, (_, i) => i * BLOCK_USERS);
+  // The log-uniform source length's median: users × it estimates the events.
+  const large = users * Math.sqrt(g.cfg.sourceLen * g.cfg.sourceLenMin) >= WORKER_MIN_EVENTS;
+  const threads = asked ?? (large ? nativeThreads() : 1);
+  if (threads <= 1 || starts.length < 2) {
+    for (const from of starts) take(generateUsers(g, from, Math.min(users, from + BLOCK_USERS)));
+    return;
+  }
+  const pool = new WorkerPool<{ from: number; to: number }, UserBlock>(workerUrl('../synth-worker'), Array.from({ length: Math.min(threads, starts.length) }, () => ({ cfg: g.cfg, seed: g.seed })));
+  try {
+    const inFlight: Promise<UserBlock>[] = [];
+    let next = 0;
+    const submit = (): void => {
+      const from = starts[next++];
+      inFlight.push(pool.run({ from, to: Math.min(users, from + BLOCK_USERS) }));
+    };
+    while (next < starts.length && inFlight.length < 2 * pool.size) submit();
+    while (inFlight.length) {
+      take(await (inFlight.shift() as Promise<UserBlock>));
+      if (next < starts.length) submit();
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
 export async function synthesize(opts: SynthOptions, onProgress: OnProgress = noProgress): Promise<SynthResult> {
   const cfg = resolveSynthConfig(opts.preset, opts.overrides ?? {});
   const preset = opts.preset as SynthPreset;
-  const rng = makeRng(opts.seed);
-  const w = buildWorld(cfg, rng);
+  const g = userGenerator(cfg, opts.seed);
+  const w = g.w;
   const n = w.numItems;
   const items: ItemsPart = {
     domain: w.domain,
@@ -442,119 +672,56 @@ export async function synthesize(opts: SynthOptions, onProgress: OnProgress = no
     ],
   };
 
-  // Per-user impression budgets: log-uniform weights over a 20× range, scaled to the requested total.
-  const budgetRng = rng.fork('budgets');
-  const weight = new Float64Array(cfg.users);
-  let weightSum = 0;
-  for (let u = 0; u < cfg.users; u++) weightSum += weight[u] = Math.exp(budgetRng.next() * Math.log(20));
-
   const tSeq = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), offsets: [0] as number[] };
   const tgt = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), label: [] as number[], split: [] as number[], p: [] as number[], pNoSub: [] as number[] };
   const src = { user: new GrowableInt32(), item: new GrowableInt32(), ts: new GrowableFloat64(), label: [] as number[], split: [] as number[], p: [] as number[], inHistory: [] as number[] };
-  // Time of each item's first event in the current user's source sequence (the leak check of `truth`).
-  const firstSeen = new Float64Array(n).fill(Infinity);
-  const drawn: number[] = [];
+  const appendSamples = (to: typeof tgt | typeof src, extra: number[], b: BlockSamples): void => {
+    to.user.pushAll(b.user);
+    to.item.pushAll(b.item);
+    to.ts.pushAll(b.ts);
+    for (let i = 0; i < b.label.length; i++) {
+      to.label.push(b.label[i]);
+      to.split.push(b.split[i]);
+      to.p.push(b.p[i]);
+      extra.push(b.extra[i]);
+    }
+  };
 
-  const counts = await OutputStage.run(opts.out, [], (stage) => {
+  const counts = await OutputStage.run(opts.out, [], async (stage) => {
     const meta = datasetMeta(info);
     const sourceWriter = new SequenceFileWriter(stage.file(DATASET_FILES.sequences('source')), 'source', items, meta);
     try {
+      // Source sequences go to the file in chunks of whole users (the same chunks however the blocks were made).
       let chunk = { user: [] as number[], offsets: [0] as number[], items: new GrowableInt32(), ts: new GrowableFloat64() };
       const flush = (): void => {
         const part: SequencesPart = { userId: Int32Array.from(chunk.user), offsets: Int32Array.from(chunk.offsets), items: chunk.items.toArray(), ts: chunk.ts.toArray() };
         sourceWriter.append(part);
         chunk = { user: [], offsets: [0], items: new GrowableInt32(), ts: new GrowableFloat64() };
       };
-      for (let u = 0; u < cfg.users; u++) {
-        const r = rng.fork(`user:${u}`);
-        const user = makeUser(cfg, r);
-        const start = T0 + Math.floor(r.next() * 30 * DAY);
-        const span = cfg.spanDays * DAY;
-
-        // Target impressions in time order; the latest shares are valid/test.
-        const planned = Math.max(5, Math.round((cfg.targetSamples * weight[u]) / weightSum));
-        const times = sortedTimes(planned, start, span, r);
-        const [nTrain, nValid] = splitSizes(planned, cfg.validShare, cfg.testShare);
-        const tValid = nTrain < planned ? times[nTrain] : Infinity;
-        const tgtCum = subtopicCum(w, user, w.index.target);
-        let clicks = 0;
-        for (let k = 0; k < planned && clicks < cfg.targetHistory; k++) {
-          const split = k < nTrain ? SPLIT_CODE.train : k < nTrain + nValid ? SPLIT_CODE.valid : SPLIT_CODE.test;
-          let item = -1;
-          for (let tries = 0; tries < 100 && (item < 0 || (split === SPLIT_CODE.train && w.cold[item])); tries++) {
-            item = r.next() < cfg.interestExposure ? drawBehaviour(w.index.target, tgtCum, r) : w.index.target.popular.drawOne(r);
-          }
-          const p = pTrue(w, user, item);
-          const label = r.next() < p ? 1 : 0;
-          tgt.user.push(u);
-          tgt.item.push(item);
-          tgt.ts.push(times[k]);
-          tgt.label.push(label);
-          tgt.split.push(split);
-          tgt.p.push(p);
-          tgt.pNoSub.push(sigmoid(cfg.bias + cfg.topicWeight * user.liked[w.topic[item]] + w.itemLogit[item] + user.bias));
-          if (label === 1) {
-            clicks++;
-            tSeq.item.push(item);
-            tSeq.ts.push(times[k]);
-            if (times[k] < tValid) items.targetCount[item]++;
-          }
+      await forEachUserBlock(g, opts.threads, (b) => {
+        appendSamples(tgt, tgt.pNoSub, b.target);
+        appendSamples(src, src.inHistory, b.source);
+        const ts = b.targetSeq;
+        tSeq.item.pushAll(ts.items);
+        tSeq.ts.pushAll(ts.ts);
+        for (let i = 0; i < ts.user.length; i++) {
+          tSeq.user.push(ts.user[i]);
+          tSeq.offsets.push(tSeq.offsets[tSeq.offsets.length - 1] + ts.offsets[i + 1] - ts.offsets[i]);
         }
-        if (clicks > 0) {
-          tSeq.user.push(u);
-          tSeq.offsets.push(tSeq.item.length);
+        for (let i = 0; i < n; i++) {
+          items.sourceCount[i] += b.sourceCount[i];
+          items.targetCount[i] += b.targetCount[i];
         }
-
-        // Source sequence (long), streamed in chunks.
-        const len = Math.round(Math.exp(Math.log(cfg.sourceLenMin) + r.next() * (Math.log(cfg.sourceLen) - Math.log(cfg.sourceLenMin))));
-        const srcTimes = sortedTimes(len, start, span, r);
-        const srcCum = subtopicCum(w, user, w.index.source);
-        const feedCum = subtopicCum(w, user, w.index.source, cfg.feedSubtopicKnowledge);
-        const seqStart = chunk.items.length;
-        for (let k = 0; k < len; k++) {
-          let item = drawBehaviour(w.index.source, srcCum, r);
-          // The feed rarely shows an item twice: a consumed item is redrawn (up to 3 times) with this probability.
-          for (let again = 0; again < 3 && firstSeen[item] !== Infinity && cfg.sourceRepeatAvoidance > 0 && r.next() < cfg.sourceRepeatAvoidance; again++) item = drawBehaviour(w.index.source, srcCum, r);
-          chunk.items.push(item);
-          chunk.ts.push(srcTimes[k]);
-          if (firstSeen[item] === Infinity) firstSeen[item] = srcTimes[k];
-          if (srcTimes[k] < tValid) items.sourceCount[item]++;
+        const ss = b.sourceSeq;
+        for (let i = 0; i < ss.user.length; i++) {
+          chunk.items.pushAll(ss.items.subarray(ss.offsets[i], ss.offsets[i + 1]));
+          chunk.ts.pushAll(ss.ts.subarray(ss.offsets[i], ss.offsets[i + 1]));
+          chunk.user.push(ss.user[i]);
+          chunk.offsets.push(chunk.items.length);
+          if (chunk.items.length >= CHUNK_EVENTS) flush();
         }
-        chunk.user.push(u);
-        chunk.offsets.push(chunk.items.length);
-
-        // Source samples: positives picked from the sequence, each with impression-like negatives.
-        const m = Math.min(cfg.sourceSamplesPerUser, len);
-        const picked = new Set<number>();
-        while (picked.size < m) picked.add(r.int(len)); // m ≤ len, usually m ≪ len
-        const positions = Int32Array.from(picked).sort();
-        const tTest = nTrain + nValid < planned ? times[nTrain + nValid] : Infinity;
-        for (const k of positions) {
-          const t = srcTimes[k];
-          const split = t < tValid ? SPLIT_CODE.train : t < tTest ? SPLIT_CODE.valid : SPLIT_CODE.test;
-          const pos = chunk.items.data[seqStart + k];
-          const inHistory = (item: number): number => (firstSeen[item] < t ? 1 : 0);
-          drawn.length = 0;
-          drawn.push(pos);
-          // Impressions like the feed's: interest-driven or popular, whatever the user consumed before.
-          for (let tries = 0; drawn.length <= cfg.sourceNegatives && tries < 50 * cfg.sourceNegatives + 100; tries++) {
-            const item = r.next() < cfg.sourceInterestExposure ? drawBehaviour(w.index.source, feedCum, r) : w.index.source.popular.drawOne(r);
-            if (!drawn.includes(item)) drawn.push(item);
-          }
-          drawn.forEach((item, j) => {
-            src.user.push(u);
-            src.item.push(item);
-            src.ts.push(t);
-            src.label.push(j === 0 ? 1 : 0);
-            src.split.push(split);
-            src.p.push(pTrue(w, user, item));
-            src.inHistory.push(inHistory(item));
-          });
-        }
-        for (let j = seqStart; j < chunk.items.length; j++) firstSeen[chunk.items.data[j]] = Infinity;
-        if (chunk.items.length >= CHUNK_EVENTS) flush();
-        if (u % 256 === 255 || u === cfg.users - 1) onProgress({ phase: 'synth', done: u + 1, total: cfg.users });
-      }
+        onProgress({ phase: 'synth', done: b.to, total: cfg.users });
+      });
       flush();
     } catch (err) {
       sourceWriter.abort();

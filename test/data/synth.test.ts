@@ -29,6 +29,20 @@ test('fixtures/tiny is exactly what `gist synth --preset tiny --seed 7` makes (s
   assert.ok([...committed.values()].reduce((s, b) => s + b.length, 0) < 1 << 20, 'fixture stays under 1 MB');
 });
 
+test('synth workers (blocks of users generated in parallel, appended in user order) write the same bytes as one thread', async () => {
+  // 150 users: three blocks of 64, so two workers each get one and the last block is short.
+  const files = async (threads: number): Promise<Map<string, Buffer>> => {
+    const out = path.join(work, `threads-${threads}`);
+    await synthesize({ preset: 'tiny', out, seed: 11, overrides: { users: 150 }, threads });
+    return folderBytes(out);
+  };
+  const one = await files(1);
+  const two = await files(2);
+  assert.deepEqual([...two.keys()], [...one.keys()]);
+  assert.ok(one.size >= 7, [...one.keys()].join(' '));
+  for (const [name, bytes] of one) assert.ok(bytes.equals(two.get(name)!), `${name} differs between 1 and 2 threads`);
+});
+
 test('a different seed gives different data', async () => {
   const out = path.join(work, 'tiny-8');
   await synthesize({ preset: 'tiny', out, seed: 8 });

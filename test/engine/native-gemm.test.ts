@@ -4,7 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/engine/backend.js';
 import { NATIVE_GEMM_MIN_MACS, nativeGemmCalls, setNativeGemm } from '../../src/core/engine/native-gemm.js';
 import { digestsByThreads, gemmOutputs } from './_native-digest.js';
-import { maxAbsDiff } from './_util.js';
+import { maxAbsDiff, randArray } from './_util.js';
+import { nativeKernels } from '../../src/core/retrieval/native.js';
+import { rowDot } from '../../src/core/ctr/asi.js';
+
 
 /** The same products with XNNPACK's kernel (native GEMM off for the call). */
 function onXnnpack<T>(f: () => T): T {
@@ -98,4 +101,22 @@ test('native row gather and segment sum give the same bits as the JS loops they 
   assert.throws(() => adam([4], 8), /row id out of range/);
   adam([1], 5);
   assert.deepEqual(Array.from(step), [0, 4, 0, 0]);
+});
+
+test('native rowDots gives rowDot\'s bits (double sums in k order), NaN where a row is missing; bad indices refused', () => {
+  const native = nativeKernels();
+  assert.ok(native, 'the native addon is built');
+  const dim = 37;
+  const rows = 50;
+  const x = Float32Array.from(randArray(rows * dim, 77), (v) => v * 3);
+  const n = 400;
+  const a = Int32Array.from({ length: n }, (_, i) => (i % 17 === 0 ? -1 : (i * 7) % rows));
+  const b = Int32Array.from({ length: n }, (_, i) => (i % 23 === 0 ? -1 : (i * 13 + 5) % rows));
+  const out = new Float32Array(n);
+  native.rowDots(x, dim, a, b, out);
+  const js = Float32Array.from({ length: n }, (_, i) => (a[i] < 0 || b[i] < 0 ? NaN : rowDot(x, dim, a[i], b[i])));
+  assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(js.buffer));
+  assert.ok(out.some((v) => Number.isNaN(v)) && out.some((v) => v !== 0 && Number.isFinite(v)));
+  assert.throws(() => native.rowDots(x, dim, Int32Array.of(rows), Int32Array.of(0), new Float32Array(1)), /index out of range/);
+  assert.throws(() => native.rowDots(x, dim, Int32Array.of(0, 1), Int32Array.of(0), new Float32Array(2)), /as long as a/);
 });

@@ -5,6 +5,7 @@
  * a `fill` returns are valid until the next `fill`.
  */
 import type { SequenceStore, Samples, Items } from '../dataset.js';
+import { nativeKernels } from '../retrieval/native.js';
 import { rowDot, simDistFeatureInPlace, simDistInto, simScoreBin } from './asi.js';
 import type { CtrModelConfig } from './config.js';
 import { variantNeeds, type VariantNeeds } from './config.js';
@@ -73,6 +74,8 @@ export class CtrBatcher {
   private readonly targets: Int32Array;
   private readonly simDist: Float32Array | null;
   private readonly searchedEvents: Int32Array | null;
+  /** Joint-table rows of each history position's target and item, for the native SimScore dot products. */
+  private dotRows: { target: Int32Array; item: Int32Array } | null = null;
 
   constructor(
     private readonly cfg: CtrModelConfig,
@@ -179,13 +182,29 @@ export class CtrBatcher {
     const { m1, m2 } = this.cfg;
     const hb = this.hist;
     const hs = hb.scores as Float32Array;
-    for (let b = 0; b < B; b++) {
-      const tRow = joint.rowOf[this.targets[b]];
-      const o = b * L;
-      for (let j = 0; j < L; j++) {
-        const item = hb.items[o + j];
-        const r = item < 0 || tRow < 0 ? -1 : joint.rowOf[item];
-        hs[o + j] = r < 0 ? NaN : rowDot(joint.values, joint.dim, tRow, r);
+    const native = nativeKernels();
+    if (native) {
+      // The same double sums as rowDot (native/rows.h), a tenth of the time: 5% of GIST's training in JS.
+      const rows = (this.dotRows ??= { target: new Int32Array(hs.length), item: new Int32Array(hs.length) });
+      for (let b = 0; b < B; b++) {
+        const tRow = joint.rowOf[this.targets[b]];
+        const o = b * L;
+        for (let j = 0; j < L; j++) {
+          const item = hb.items[o + j];
+          rows.target[o + j] = tRow;
+          rows.item[o + j] = item < 0 ? -1 : joint.rowOf[item];
+        }
+      }
+      native.rowDots(joint.values, joint.dim, rows.target.subarray(0, B * L), rows.item.subarray(0, B * L), hs);
+    } else {
+      for (let b = 0; b < B; b++) {
+        const tRow = joint.rowOf[this.targets[b]];
+        const o = b * L;
+        for (let j = 0; j < L; j++) {
+          const item = hb.items[o + j];
+          const r = item < 0 || tRow < 0 ? -1 : joint.rowOf[item];
+          hs[o + j] = r < 0 ? NaN : rowDot(joint.values, joint.dim, tRow, r);
+        }
       }
     }
     const hBins = hb.bins as Int32Array;
