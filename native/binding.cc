@@ -23,6 +23,7 @@
 // Typed arrays may sit on SharedArrayBuffers (the score table is one); nothing is copied.
 #include <node_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -483,17 +484,24 @@ napi_value EsuCandidates(napi_env env, napi_callback_info info) {
     fail(env, "esuCandidates: lo, hi, outDistinct need one entry per sample, outEvents R per sample, scratch 2 × items per thread");
     return nullptr;
   }
-  // every index is checked once here so the kernel never reads outside its arrays
+  // every index is checked here so the kernel never reads outside its arrays (each event once per run of samples
+  // with the same history start: a user's samples share the front of their histories)
+  int32_t checkedLo = -1, checkedEnd = -1;
   for (size_t s = 0; s < m; s++) {
     if (target[s] < 0 || static_cast<size_t>(target[s]) >= numItems || lo[s] < 0 || hi[s] < lo[s] || static_cast<size_t>(hi[s]) > nHist) {
       fail(env, "esuCandidates: target item or history range out of bounds");
       return nullptr;
     }
-    for (int32_t j = lo[s]; j < hi[s]; j++)
+    int32_t from = lo[s];
+    if (lo[s] == checkedLo) from = std::max(checkedEnd, lo[s]);
+    else checkedEnd = lo[s];
+    checkedLo = lo[s];
+    for (int32_t j = from; j < hi[s]; j++)
       if (hist[j] < 0 || static_cast<size_t>(hist[j]) >= numItems) {
         fail(env, "esuCandidates: history item out of range");
         return nullptr;
       }
+    checkedEnd = std::max(checkedEnd, hi[s]);
   }
   EsuCandidatesArgs a{};
   a.unit = unit, a.dim = dims[0], a.numItems = static_cast<int>(numItems), a.R = dims[1], a.histItems = hist, a.m = static_cast<int>(m);

@@ -234,6 +234,10 @@ describe('ESU pairs', () => {
         short += a.short;
         assert.equal(digest(native.select(samples, store, block)), digest(a), `R = ${R}, samples ${from}..${to}`);
       }
+      // By user, as extract-pairs reads them: runs of one user's samples share the user's items (the kernel's unit).
+      const byUser = Int32Array.from({ length: m }, (_, i) => i).sort((x, y) => userId[x] - userId[y] || x - y);
+      const a = js.select(samples, store, byUser);
+      assert.equal(digest(native.select(samples, store, byUser)), digest(a), `R = ${R}, samples by user`);
       assert.ok(kept > 0 && short > 0, 'the case has both kept and short samples');
     }
   });
