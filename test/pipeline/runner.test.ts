@@ -297,6 +297,20 @@ test('--jobs N: among ready steps the one with the costliest path to the end sta
   assert.deepEqual(one.ran, ['a', 'x1', 'x2', 'b', 'c']);
 });
 
+test('--jobs N: steps nothing waits on stay queued while a step that scales and that others wait on runs, then fill the cores', async () => {
+  const work = tmp();
+  const ctx: Ctx = { work, cfg: {}, ran: [] };
+  const { runCommand, log } = commandSteps();
+  const mk = (name: string, deps: string[], scales = false): StepDef<Ctx> => ({ ...step(name, deps), argv: () => ['cmd', name], ...(scales ? { scales } : {}) });
+  // u (scales, g waits on it) and the leaves l1, l2: with two jobs, l1 would start beside u; it waits for u to end.
+  // s (scales too, but a leaf) holds nothing back: l2 starts beside it.
+  const steps = [mk('a', []), mk('u', ['a'], true), mk('l1', ['a']), mk('g', ['u']), mk('s', ['g'], true), mk('l2', ['g'])];
+  await runSteps(work, steps, ctx, { jobs: 2, runCommand });
+  const at = (l: string): number => log.findIndex((x) => x.startsWith(l));
+  assert.ok(at('end u') < at('start l1 '), `l1 waited for u: ${log.join(' | ')}`);
+  assert.ok(at('start l1 ') < at('end g') && at('start l2 ') < at('end s'), `l1 beside g, l2 beside s: ${log.join(' | ')}`);
+});
+
 test('--jobs N: no more steps at once than memory allows (memoryCap), and memoryJobs sizes it from the data', async () => {
   const work = tmp();
   const ctx: Ctx = { work, cfg: {}, ran: [] };

@@ -377,6 +377,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'data',
       deps: [],
       outDir: 'data',
+      scales: true,
       config: (ctx) => (ctx.dataSource === 'synthetic' ? { synth: resolveSynthConfig(ctx.cfg.synth.preset, ctx.cfg.synth.overrides), seed: ctx.seed } : { input: path.resolve(ctx.dataSource), format: ctx.format ?? null, prepare: ctx.cfg.prepare, seed: ctx.seed }),
       argv: (ctx) =>
         ctx.dataSource === 'synthetic'
@@ -405,7 +406,8 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'pairs-esu',
       deps: esuDeps,
       outDir: 'pairs-esu',
-      // the source model over every source click: 42–54 s of the paper-shaped run, on the path to the union
+      scales: true,
+      // the source model over every source click (12–18 s of the paper-shaped run), on the path to the union
       cost: COST.encoder,
       config: (ctx) => ({ theta: ctx.cfg.theta, candidates: ctx.cfg.esuCandidates, scorer: ctx.cfg.esuCandidateScorer, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
       shards: EXTRACT_PAIRS_SHARDS,
@@ -417,6 +419,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'pairs-truth',
       deps: esuDeps,
       outDir: 'pairs-truth',
+      scales: true,
       enabled: (ctx) => separateTruth(ctx.cfg),
       config: (ctx) => ({ theta: ctx.cfg.recallTheta, candidates: ctx.cfg.esuCandidates, scorer: ctx.cfg.esuCandidateScorer, minHistory: 1, buckets: ESU_BUCKETS, batchSize: ESU_BATCH }),
       shards: EXTRACT_PAIRS_SHARDS,
@@ -438,6 +441,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'content',
       deps: ['data'],
       outDir: 'content',
+      scales: true,
       cost: COST.encoder,
       config: (ctx) => resolveConfig(DEFAULT_TRAIN_CONTENT_CONFIG, ctx.cfg.content, 'content'),
       argv: (ctx) => ['train-content', '--data', ctx.dataDir, ...configFlags('content', ctx.cfg.content, { ...DEFAULT_TRAIN_CONTENT_CONFIG }, CONTENT_FLAGS), ...common(ctx)],
@@ -447,6 +451,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'behavior',
       deps: ['source', 'content'],
       outDir: 'behavior',
+      scales: true,
       cost: COST.encoder,
       config: (ctx) => resolveConfig(DEFAULT_TRAIN_BEHAVIOR_CONFIG, ctx.cfg.behavior, 'behavior'),
       argv: (ctx) => [
@@ -469,6 +474,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: u.name,
       deps: ['content', 'behavior', u.pairs === 'esu' ? 'pairs-esu' : 'pairs-swing'],
       outDir: u.name,
+      scales: true,
       cost: COST.encoder,
       config: (ctx) => resolveTrainUnionConfig({ ...ctx.cfg.union, ...u.over }),
       argv: (ctx) => [
@@ -503,6 +509,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'index',
       deps: ['union', 'pairs-esu', 'pairs-truth'],
       outDir: 'index',
+      scales: true,
       config: (ctx) => ctx.cfg.index,
       argv: (ctx) => [
         'build-index',
@@ -521,6 +528,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'gsu-joint',
       deps: ['union'],
       outDir: 'gsu-joint',
+      scales: true,
       config: (ctx) => ({ k: ctx.cfg.k }),
       shards: true,
       argv: (ctx) => gsuArgv(ctx, w(ctx, 'union', 'joint.arrow')),
@@ -532,6 +540,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
         name: gsuStepOf(union),
         deps: [union],
         outDir: gsuStepOf(union),
+        scales: true,
         config: (ctx) => ({ k: ctx.cfg.k }),
         shards: true,
         argv: (ctx) => gsuArgv(ctx, w(ctx, union, 'joint.arrow')),
@@ -542,6 +551,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'gsu-content',
       deps: ['content'],
       outDir: 'gsu-content',
+      scales: true,
       config: (ctx) => ({ k: ctx.cfg.k }),
       shards: true,
       argv: (ctx) => gsuArgv(ctx, w(ctx, 'content', 'content.arrow')),
@@ -551,6 +561,7 @@ function buildSteps(cfg: PipelineConfig): StepDef<Ctx>[] {
       name: 'gsu-hard',
       deps: ['data'],
       outDir: 'gsu-hard',
+      scales: true,
       enabled: (ctx) => ctx.hasCategories(),
       config: (ctx) => ({ k: ctx.cfg.k }),
       shards: true,

@@ -32,6 +32,12 @@ export interface StepDef<Ctx> {
   readonly shards?: boolean;
   /** Rough relative cost (default 1): with --jobs, steps on the costliest path to the end start first. */
   readonly cost?: number;
+  /**
+   * The step uses every core it is given (matrix products on the native GEMM, worker pools): with --jobs, while it
+   * runs and other steps wait on it, steps nothing waits on stay queued instead of taking its cores (they fill the
+   * cores once no such step runs).
+   */
+  readonly scales?: boolean;
 }
 
 export interface StepRecord {
@@ -202,6 +208,10 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     tail.set(s.name, (s.cost ?? 1) + Math.max(0, ...after));
   }
   const pending = jobs === 1 ? [...steps] : [...steps].sort((a, b) => (tail.get(b.name) as number) - (tail.get(a.name) as number));
+  // Steps nothing waits on, and whether one may start now: not while a step that others wait on uses every core.
+  const leaves = new Set(steps.filter((s) => !steps.some((x) => x.deps.includes(s.name))).map((s) => s.name));
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const holdsLeaves = (name: string): boolean => byName.get(name)?.scales === true && !leaves.has(name);
   const running = new Map<string, Promise<void>>();
   const abort = new AbortController();
   let failure: { error: unknown } | null = null;
@@ -233,7 +243,8 @@ export async function runSteps<Ctx>(work: string, steps: readonly StepDef<Ctx>[]
     const ready: [StepDef<Ctx>, string][] = [];
     for (let i = 0; i < pending.length && running.size + ready.length < cap() && !failure; ) {
       const step = pending[i];
-      if (!step.deps.every((d) => outcomes.has(d))) {
+      const heldBack = leaves.has(step.name) && ([...running.keys()].some(holdsLeaves) || ready.some(([r]) => holdsLeaves(r.name)));
+      if (!step.deps.every((d) => outcomes.has(d)) || heldBack) {
         i++;
         continue;
       }
