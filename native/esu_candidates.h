@@ -16,8 +16,8 @@ struct EsuCandidatesArgs {
   const int32_t* target;      // [m] target item of each sample
   const int32_t* lo;          // [m] the sample's history: events [lo, hi) of histItems
   const int32_t* hi;
-  int32_t* scratch;           // [threads × 2 × numItems]: per worker a stamp and a latest-event table, all < stampBase at first
-  int32_t stampBase;          // stamps this call writes are stampBase + sample index: never seen before in scratch
+  int32_t* scratch;           // [threads × 2 × numItems]: per worker a stamp table (all < stampBase at first) and an item → local index table
+  int32_t stampBase;          // stamps this call writes are stampBase + the index of a run's first sample: never seen before in scratch
   int threads;
   int32_t* outEvents;         // [m × R] written for samples with ≥ R distinct items
   int32_t* outDistinct;       // [m] distinct items before the sample (target excluded)

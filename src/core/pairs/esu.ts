@@ -404,7 +404,7 @@ export class EsuCandidateSelector {
   private readonly unit: Float32Array;
   private readonly numItems: number;
   private readonly native: NativeKernels | null;
-  /** Per worker: a stamp table (item → the turn that last saw it) then a latest-event table; turns never repeat. */
+  /** Per worker: a stamp table (item → the turn that last saw it) then an item table (the kernel's local index, the JS loop's latest event); turns never repeat. */
   private scratch: Int32Array | null = null;
   private turn = 0;
 
