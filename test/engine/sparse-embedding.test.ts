@@ -135,6 +135,21 @@ describe('SparseEmbedding', () => {
     w.dispose();
   });
 
+  it('lookupRows / lookupTensor copy the rows exactly (native gather), zero padding, and reject ids outside the table', () => {
+    const emb = makeEmbedding('adam');
+    const ids = Int32Array.from([PAD_ID, 3, 19, 3, PAD_ID, 0, 7]);
+    const expected = Array.from(ids).flatMap((id) => (id === PAD_ID ? new Array<number>(DIM).fill(0) : rowsOf(emb.table, id)));
+    assert.deepEqual(Array.from(emb.lookupRows(ids)), expected);
+    // through the reused scratch buffers twice, the second time shorter (stale values must not leak)
+    const t1 = emb.lookupTensor(ids, [ids.length]);
+    const t2 = emb.lookupTensor(ids.subarray(1, 3), [2]);
+    assert.deepEqual(Array.from(t1.dataSync()), expected);
+    assert.deepEqual(Array.from(t2.dataSync()), expected.slice(DIM, 3 * DIM));
+    tf.dispose([t1, t2]);
+    assert.throws(() => emb.lookupRows(Int32Array.from([1, ROWS])), /outside \[0, 20\)/);
+    assert.throws(() => emb.lookupRows(Int32Array.from([-2])), RangeError);
+  });
+
   it('rejects ids outside the table and stays usable', () => {
     const emb = makeEmbedding('adam');
     assert.throws(() => emb.gatherBatch(Int32Array.from([1, 2, ROWS])), /outside \[0, 20\)/);
