@@ -3,6 +3,8 @@
 //   isa(): which SIMD path the GSU, attention and GEMM kernels use (platform.h); hnswIsa(): which distance kernel the HNSW search uses.
 //   hnswOpen(files, dim, ef) → handle; hnswSearch(handle, queries, k, threads, outLabels, outDistances);
 //     hnswClose(handle): batched, threaded search of the HNSW shards, results identical to hnswlib-node's.
+//   hnswBuild(vectors, labels, dims, from | null, out) → element count: one shard built (or extended) and written,
+//     hnswlib-node's file byte for byte (hnsw_build.h); dims = Int32Array [dim, M, efConstruction, seed (as uint32)].
 //   mlpAttentionForward(dims, h, t, side | null, wh, wt, wp, ws | null, b1, w2, outScores, outZ) and
 //   mlpAttentionBackward(dims, dy, z, h, t, side | null, wh, wt, wp, ws | null, w2, outDh, outDt, outDside | null,
 //     outDwh, outDwt, outDwp, outDws | null, outDb1, outDw2): DIN's MLP attention scorer (mlp_attention.h);
@@ -28,6 +30,7 @@
 #include <string>
 
 #include "gsu_topk.h"
+#include "hnsw_build.h"
 #include "hnsw_search.h"
 #include "gemm.h"
 #include "mlp_attention.h"
@@ -560,6 +563,51 @@ napi_value PairRanks(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** A string argument, or "" with *isNull set when it is null. */
+bool path(napi_env env, napi_value v, std::string* out, bool* isNull, const char* what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  *isNull = t == napi_null;
+  if (*isNull) return true;
+  size_t len = 0;
+  if (t != napi_string || napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return fail(env, std::string(what) + ": expected a string");
+  out->assign(len, '\0');
+  napi_get_value_string_utf8(env, v, out->data(), len + 1, &len);
+  return true;
+}
+
+napi_value HnswBuild(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!args(env, info, argv, 5, "hnswBuild")) return nullptr;
+  float* vectors;
+  int32_t *labels, *dims;
+  size_t nV, nL, nD;
+  std::string from, out;
+  bool noFrom = false, noOut = false;
+  if (!typed(env, argv[0], napi_float32_array, &vectors, &nV, "vectors") || !typed(env, argv[1], napi_int32_array, &labels, &nL, "labels") ||
+      !typed(env, argv[2], napi_int32_array, &dims, &nD, "dims") || !path(env, argv[3], &from, &noFrom, "from") || !path(env, argv[4], &out, &noOut, "out"))
+    return nullptr;
+  if (nD != 4 || dims[0] <= 0 || dims[1] <= 1 || dims[2] <= 0 || noOut || nV != nL * static_cast<size_t>(dims[0])) {
+    fail(env, "hnswBuild: dims = [dim > 0, M > 1, efConstruction > 0, seed], vectors n × dim for n labels, out a path");
+    return nullptr;
+  }
+  for (size_t i = 0; i < nL; i++)
+    if (labels[i] < 0) {
+      fail(env, "hnswBuild: labels must be non-negative");
+      return nullptr;
+    }
+  HnswBuildArgs a{};
+  a.vectors = vectors, a.labels = labels, a.n = nL, a.dim = dims[0], a.m = dims[1], a.ef_construction = dims[2];
+  a.seed = static_cast<uint32_t>(dims[3]);
+  a.from = noFrom ? nullptr : from.c_str(), a.out = out.c_str();
+  try {
+    return number(env, static_cast<double>(hnsw_build(a)));
+  } catch (const std::exception& err) {
+    napi_throw_error(env, nullptr, (std::string("hnswBuild: ") + err.what()).c_str());
+    return nullptr;
+  }
+}
+
 napi_value Isa(napi_env env, napi_callback_info) { return text(env, gsu_topk_isa()); }
 
 napi_value HnswIsa(napi_env env, napi_callback_info) { return text(env, hnsw_isa()); }
@@ -574,6 +622,7 @@ NAPI_MODULE_INIT() {
       {"hnswSearch", nullptr, HnswSearch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"hnswClose", nullptr, HnswClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"hnswIsa", nullptr, HnswIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"hnswBuild", nullptr, HnswBuild, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mlpAttentionForward", nullptr, MlpAttentionForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mlpAttentionBackward", nullptr, MlpAttentionBackward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { searchGsu } from '../../src/core/retrieval/gsu.js';
 import { HnswIndex } from '../../src/core/retrieval/hnsw.js';
+import { buildShardWithHnswlibNode, type ShardBuildTask } from '../../src/core/retrieval/hnsw-shard.js';
+import { randomUnitVectors } from '../../src/core/retrieval/synthetic.js';
 import * as os from 'node:os';
 import { nativeKernels, nativeThreads, scorerName, THREAD_SHARE_REREAD_MS } from '../../src/core/retrieval/native.js';
 import { compareHnswToHnswlibNode, compareNativeToWasm, hnswFixture } from './_native-compare.js';
@@ -129,6 +131,39 @@ test('native HNSW batch search agrees with hnswlib-node (exactly with hnswlib\'s
   assert.equal(r.isa, 'sse');
   assert.equal(r.exact, true);
   assert.deepEqual(r.problems, []);
+});
+
+test('native hnswBuild writes hnswlib-node\'s shard file byte for byte: new shards, extensions, ties, an updated label', () => {
+  const native = nativeKernels();
+  assert.ok(native, 'the addon is built (first test)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-hnsw-build-'));
+  try {
+    // dims: a multiple of 16, of 4 only, and neither (hnswlib's three SSE kernels); 150 distinct vectors among 400
+    // give exact distance ties, so the heaps' tie order is exercised too
+    for (const [dim, m, efc, seed] of [[64, 16, 100, 42], [24, 8, 40, 7], [37, 5, 30, 2 ** 31 + 3]] as const) {
+      const all = randomUnitVectors(700, dim, seed % 1000, 150);
+      const labels = Int32Array.from({ length: 700 }, (_, i) => 3 * i + 1);
+      labels[650] = labels[10]; // extending with a label already present: hnswlib's update path
+      const task = (lo: number, hi: number, from: string | null, file: string): ShardBuildTask => ({
+        type: 'build', dim, m, efConstruction: efc, seed, vectors: all.slice(lo * dim, hi * dim), labels: labels.slice(lo, hi), from, file,
+      });
+      const dims = Int32Array.of(dim, m, efc, seed);
+      const f = (name: string): string => path.join(dir, `${dim}-${name}.bin`);
+      assert.equal(buildShardWithHnswlibNode(task(0, 400, null, f('js'))), 400);
+      assert.equal(native.hnswBuild(all.slice(0, 400 * dim), labels.slice(0, 400), dims, null, f('native')), 400);
+      assert.ok(fs.readFileSync(f('js')).equals(fs.readFileSync(f('native'))), `dim ${dim}: new shard`);
+      assert.equal(buildShardWithHnswlibNode(task(400, 700, f('js'), f('js2'))), 699);
+      assert.equal(native.hnswBuild(all.slice(400 * dim), labels.slice(400), dims, f('native'), f('native2')), 699);
+      assert.ok(fs.readFileSync(f('js2')).equals(fs.readFileSync(f('native2'))), `dim ${dim}: extended shard`);
+    }
+    const v = randomUnitVectors(4, 8, 1);
+    assert.throws(() => native.hnswBuild(v, Int32Array.of(0, 1, 2, 3), Int32Array.of(8, 4, 10, 1), path.join(dir, 'missing.bin'), path.join(dir, 'x.bin')), /hnswBuild/);
+    assert.throws(() => native.hnswBuild(v, Int32Array.of(0, 1, 2), Int32Array.of(8, 4, 10, 1), null, path.join(dir, 'x.bin')), /hnswBuild/);
+    assert.throws(() => native.hnswBuild(v, Int32Array.of(0, 1, 2, -3), Int32Array.of(8, 4, 10, 1), null, path.join(dir, 'x.bin')), /non-negative/);
+    assert.ok(!fs.existsSync(path.join(dir, 'x.bin')));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a closed HNSW handle and a missing shard file fail cleanly', async () => {

@@ -7,6 +7,7 @@
  * space 'ip' (1 − x·y); its 'cosine' space would only normalise every vector again (1.6× slower inserts).
  */
 import hnswlib from 'hnswlib-node';
+import { nativeKernels } from './native.js';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -32,11 +33,24 @@ export interface ShardBuildResult {
   seconds: number;
 }
 
-/** Build (or extend) a shard and write it to task.file. Insertion order is the task's order: same input, same file. */
 export const HNSW_SPACE = 'ip';
 
+/**
+ * Build (or extend) a shard and write it to task.file. Insertion order is the task's order: same input, same file.
+ * The native add-on runs hnswlib's insertion itself (~20% sooner, no per-value conversion of every vector) and
+ * writes the bytes hnswlib-node would; without it, hnswlib-node builds the shard.
+ */
 export function buildShard(task: ShardBuildTask): ShardBuildResult {
   const t0 = performance.now();
+  const native = nativeKernels();
+  const count = native
+    ? native.hnswBuild(task.vectors, task.labels, Int32Array.of(task.dim, task.m, task.efConstruction, task.seed), task.from, task.file)
+    : buildShardWithHnswlibNode(task);
+  return { count, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** buildShard on hnswlib-node (no add-on, or GIST_NATIVE=0); returns the element count. */
+export function buildShardWithHnswlibNode(task: ShardBuildTask): number {
   const index: Hnsw = new HierarchicalNSW(HNSW_SPACE, task.dim);
   const n = task.labels.length;
   if (task.from) {
@@ -53,7 +67,7 @@ export function buildShard(task: ShardBuildTask): ShardBuildResult {
     index.addPoint(row, task.labels[i]);
   }
   index.writeIndexSync(task.file);
-  return { count: index.getCurrentCount(), seconds: (performance.now() - t0) / 1000 };
+  return index.getCurrentCount();
 }
 
 export interface ShardSearchTask {

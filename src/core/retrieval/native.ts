@@ -34,6 +34,11 @@ export interface NativeKernels {
   hnswClose(handle: object): void;
   /** Ask Linux for transparent huge pages under the array (before it is first written); returns the bytes advised. */
   adviseHugePages(array: Float32Array): number;
+  /**
+   * Build (from = null) or extend one HNSW shard and write it to `out`: hnswlib's insertion on this thread, the
+   * file hnswlib-node would write byte for byte; dims = [dim, M, efConstruction, seed]. Returns the element count.
+   */
+  hnswBuild(vectors: Float32Array, labels: Int32Array, dims: Int32Array, from: string | null, out: string): number;
   /** HNSW distance kernel: "avx512" (gist's) or "sse" (hnswlib's: results identical to hnswlib-node's). */
   hnswIsa(): string;
   /** SIMD path of the GSU, attention, GEMM kernels (one detection, native/platform.h): "avx512", "avx2" or "scalar". */
@@ -134,6 +139,7 @@ const ADDON_FUNCTIONS = Object.keys({
   hnswOpen: true,
   hnswSearch: true,
   hnswClose: true,
+  hnswBuild: true,
   adviseHugePages: true,
   hnswIsa: true,
   isa: true,
