@@ -73,3 +73,17 @@ test('renamed flags: the old names still work with a deprecation warning; --spli
   assert.deepEqual(splitsOf(path.join(dir, 'b')), ['valid', 'test']);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('bin/dev.js runs the commands from src (not the built dist), with the help plugin', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', 'dev.js'), 'help', 'build-index'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', DEBUG: 'oclif:config:*' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /HNSW index/);
+  // oclif's debug log names each command module it imports: gist's must be the sources
+  const own = r.stderr.split('\n').filter((l) => l.includes('(import)') && (l.includes(path.join(ROOT, 'src')) || l.includes(path.join(ROOT, 'dist'))));
+  assert.ok(own.length > 0, 'oclif reports the command files it imports');
+  for (const l of own) assert.ok(l.includes(path.join(ROOT, 'src', 'commands')) && l.endsWith('.ts'), l);
+});
