@@ -97,6 +97,8 @@ export interface IndexBenchResult {
   ef_construction: number;
   /** Search path: the native addon's batched threaded search (with its distance kernel), or hnswlib-node per query in worker threads. */
   search_impl: string;
+  /** Build path: the native addon's shard build (hnswlib's insertion, hnswlib-node's files) or hnswlib-node itself. */
+  build_impl: string;
   /** One entry per shard count: S = cores (parallel build) and S = 1 (one graph). */
   gist: { shards: number; threads: number; inserts_per_s: number; search: { ef: number; qps: number; recall_at_10: number }[] }[];
   python_hnswlib: { threads: number; inserts_per_s: number | null; search: { ef: number; qps: number; recall_at_10: number }[]; reason: string | null };
@@ -197,6 +199,7 @@ async function benchIndex(work: string, n: number, nq: number, threads: number):
     m,
     ef_construction: efc,
     search_impl: searchImpl(),
+    build_impl: nativeKernels() ? 'native (hnswlib insertion, hnswlib-node bytes)' : 'hnswlib-node',
     gist: variants,
     python_hnswlib: { threads, inserts_per_s: pyJson?.inserts_per_s ?? null, search: pySearch, reason: py.reason },
     equal_recall,
