@@ -1,10 +1,9 @@
 // One HNSW shard built in C++. The insertion is hnswlib's own HierarchicalNSW::addPoint (hnswlib-node 3.0.0's
 // copy) step for step — the same level draws, the same candidate order, the same heuristic — on one thread, so
-// without its per-element locks, with its two priority queues kept between insertions (std::priority_queue's own
-// heap algorithm over vectors that keep their capacity) and each candidate's unvisited neighbours gathered and
-// prefetched before their distances are taken. Distances are hnswlib's inner-product kernels compiled with
-// hnswlib-node's flags (SSE), so the file is hnswlib-node's byte for byte (tested), ~20% sooner. A label already
-// in a shard being extended goes through hnswlib's own addPoint (its update path).
+// without its per-element locks, with the heaps of hnsw_replica.h (kept between insertions) and each candidate's
+// unvisited neighbours gathered and prefetched before their distances are taken, four at a time in the operations
+// of hnswlib's SSE kernel. The file is hnswlib-node's byte for byte (tested), 30–40% sooner. A label already in a
+// shard being extended goes through hnswlib's own addPoint (its update path).
 #include "hnsw_build.h"
 
 #include <algorithm>
@@ -15,77 +14,17 @@
 #include <utility>
 #include <vector>
 
+#include "hnsw_replica.h"
 #include "hnswlib.h"
 #include "platform.h"
 
 namespace {
 
 using hnswlib::linklistsizeint;
+using hnsw_replica::Heap;
+using hnsw_replica::Index;
+using hnsw_replica::Pair;
 using hnswlib::tableint;
-using Index = hnswlib::HierarchicalNSW<float>;
-using Pair = std::pair<float, tableint>;
-using ByFirst = Index::CompareByFirst;
-
-/**
- * std::priority_queue<Pair, std::vector<Pair>, CompareByFirst> over a vector that keeps its capacity. With
- * libstdc++ the sift loops are its std::push_heap / std::pop_heap step for step (so equal distances end in the
- * same places), the larger child picked without a branch; elsewhere the library's own calls.
- */
-struct Heap {
-  std::vector<Pair> c;
-  bool empty() const { return c.empty(); }
-  size_t size() const { return c.size(); }
-  const Pair& top() const { return c.front(); }
-  void emplace(float d, tableint i) {
-    c.emplace_back(d, i);
-#ifdef __GLIBCXX__
-    siftUp(static_cast<ptrdiff_t>(c.size()) - 1, 0, c.back());
-#else
-    std::push_heap(c.begin(), c.end(), ByFirst());
-#endif
-  }
-  void pop() {
-#ifdef __GLIBCXX__
-    const ptrdiff_t len = static_cast<ptrdiff_t>(c.size()) - 1;
-    if (len > 0) {
-      // __pop_heap: the last element goes into the hole left by the top, sifted by __adjust_heap
-      const Pair value = c[len];
-      c[len] = c[0];
-      Pair* f = c.data();
-      ptrdiff_t hole = 0, child = 0;
-      while (child < (len - 1) / 2) {
-        child = 2 * (child + 1);
-        child -= f[child].first < f[child - 1].first;
-        f[hole] = f[child];
-        hole = child;
-      }
-      if ((len & 1) == 0 && child == (len - 2) / 2) {
-        child = 2 * (child + 1);
-        f[hole] = f[child - 1];
-        hole = child - 1;
-      }
-      siftUp(hole, 0, value);
-    }
-    c.pop_back();
-#else
-    std::pop_heap(c.begin(), c.end(), ByFirst());
-    c.pop_back();
-#endif
-  }
-
- private:
-  /** libstdc++'s __push_heap: value rises from hole while its parent compares below it. */
-  void siftUp(ptrdiff_t hole, ptrdiff_t top, Pair value) {
-    Pair* f = c.data();
-    ptrdiff_t parent = (hole - 1) / 2;
-    while (hole > top && f[parent].first < value.first) {
-      f[hole] = f[parent];
-      hole = parent;
-      parent = (hole - 1) / 2;
-    }
-    f[hole] = value;
-  }
-};
 
 class Builder {
  public:
@@ -151,48 +90,12 @@ class Builder {
   const char* vec(tableint i) const { return h_.getDataByInternalId(i); }
   float dist(const void* a, const void* b) const { return h_.fstdistfunc_(a, b, h_.dist_func_param_); }
 
-  /** Whether the index's distance is hnswlib's SSE kernel for dim % 4 == 0, which batchDistances repeats. */
-  bool sseKernel() const {
-#if defined(USE_SSE) && !defined(USE_AVX)
-    return h_.fstdistfunc_ == hnswlib::InnerProductDistanceSIMD16ExtSSE || h_.fstdistfunc_ == hnswlib::InnerProductDistanceSIMD4ExtSSE;
-#else
-    return false;
-#endif
-  }
-  const bool sse_ = sseKernel();
+  const bool sse_ = hnsw_replica::is_hnswlib_sse(h_.fstdistfunc_);
 
-  /** out[j] = dist(q, vec(ids[j])) for j < n. hnswlib's SSE kernels are one 4-lane running sum over the vector,
-   *  a multiply then an add per 4 values, then ((t0 + t1) + t2) + t3 and 1 − sum: here four distances at a time
-   *  do exactly those operations, as four independent chains instead of one dependent chain per call. */
-  void batchDistances(const void* qv, const tableint* ids, size_t n, float* out) const {
-    size_t j = 0;
-#if defined(USE_SSE) && !defined(USE_AVX)
-    if (sse_) {
-      const float* q = static_cast<const float*>(qv);
-      const size_t dim = h_.data_size_ / sizeof(float);
-      const auto finish = [](__m128 s) {
-        alignas(16) float t[4];
-        _mm_store_ps(t, s);
-        return 1.0f - (t[0] + t[1] + t[2] + t[3]);
-      };
-      for (; j + 4 <= n; j += 4) {
-        const float* x0 = reinterpret_cast<const float*>(vec(ids[j]));
-        const float* x1 = reinterpret_cast<const float*>(vec(ids[j + 1]));
-        const float* x2 = reinterpret_cast<const float*>(vec(ids[j + 2]));
-        const float* x3 = reinterpret_cast<const float*>(vec(ids[j + 3]));
-        __m128 s0 = _mm_set1_ps(0), s1 = s0, s2 = s0, s3 = s0;
-        for (size_t e = 0; e < dim; e += 4) {
-          const __m128 a = _mm_loadu_ps(q + e);
-          s0 = _mm_add_ps(s0, _mm_mul_ps(a, _mm_loadu_ps(x0 + e)));
-          s1 = _mm_add_ps(s1, _mm_mul_ps(a, _mm_loadu_ps(x1 + e)));
-          s2 = _mm_add_ps(s2, _mm_mul_ps(a, _mm_loadu_ps(x2 + e)));
-          s3 = _mm_add_ps(s3, _mm_mul_ps(a, _mm_loadu_ps(x3 + e)));
-        }
-        out[j] = finish(s0), out[j + 1] = finish(s1), out[j + 2] = finish(s2), out[j + 3] = finish(s3);
-      }
-    }
-#endif
-    for (; j < n; j++) out[j] = dist(qv, vec(ids[j]));
+  /** out[j] = dist(q, vec(ids[j])) for j < n: four at a time in hnswlib's SSE operations where that is the kernel. */
+  void batchDistances(const void* q, const tableint* ids, size_t n, float* out) const {
+    if (sse_) return hnsw_replica::sse_distances(h_, static_cast<const float*>(q), ids, n, out);
+    for (size_t j = 0; j < n; j++) out[j] = dist(q, vec(ids[j]));
   }
 
   /** hnswlib's searchBaseLayer (construction search): leaves the ef_construction nearest in top_. */
@@ -200,8 +103,8 @@ class Builder {
     hnswlib::VisitedList* vl = h_.visited_list_pool_->getFreeVisitedList();
     hnswlib::vl_type* visited = vl->mass;
     const hnswlib::vl_type tag = vl->curV;
-    top_.c.clear();
-    candidates_.c.clear();
+    top_.clear();
+    candidates_.clear();
     const float d0 = dist(q, vec(entry));
     top_.emplace(d0, entry);
     float lowerBound = d0;
@@ -299,7 +202,7 @@ class Builder {
         continue;
       }
       // full: keep the heuristic's choice among its links and the new element
-      pruned_.c.clear();
+      pruned_.clear();
       pruned_.emplace(dist(vec(cur), vec(s)), cur);
       batchDistances(vec(s), data, size, dists_.data());
       for (size_t j = 0; j < size; j++) pruned_.emplace(dists_[j], data[j]);

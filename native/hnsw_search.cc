@@ -1,9 +1,11 @@
-// Batched, multi-threaded search of gist's HNSW shards (files written by hnswlib-node). hnswlib-node answers
-// one query per call from JavaScript and has no threads; here a whole batch runs in C++ on T threads with
-// hnswlib's own graph code, compiled with hnswlib-node's flags. Distances: hnswlib's inner-product space (the
-// SSE kernels hnswlib-node and Debian's python3-hnswlib use: every query gets exactly hnswlib-node's result),
-// or, where the CPU has AVX-512, gist's own 16-lane kernel (faster; distances can differ in the last bits, so
-// near-tied neighbours may swap). GIST_NATIVE_ISA=avx2 or scalar forces hnswlib's.
+// Batched, multi-threaded search of gist's HNSW shards (files written by hnswlib-node or hnsw_build.cc).
+// hnswlib-node answers one query per call from JavaScript and has no threads; here a whole batch runs in C++ on T
+// threads, each query hnswlib's searchKnn replayed step for step (knn below: the neighbours of a node collected,
+// then their distances four at a time, and the heaps of hnsw_replica.h; the same results as hnswlib's own call,
+// tested; GIST_HNSW_REPLICA=0 runs that call instead). Distances: hnswlib's inner-product space (the SSE kernels
+// hnswlib-node and Debian's python3-hnswlib use: every query gets exactly hnswlib-node's result), or, where the
+// CPU has AVX-512, gist's own 16-lane kernel (faster; distances can differ in the last bits, so near-tied
+// neighbours may swap). GIST_NATIVE_ISA=avx2 or scalar forces hnswlib's.
 #include "hnsw_search.h"
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "hnsw_replica.h"
 #include "hnswlib.h"
 #include "platform.h"
 
@@ -26,6 +29,15 @@ namespace {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+/** Σ of a 16-lane sum, 16 → 8 → 4 → 1 lanes (a scalar loop over the lanes cost a dependent add chain per distance). */
+__attribute__((target("avx512f"))) inline float sum16(__m512 acc) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
+  return _mm_cvtss_f32(s4);
+}
+
 /** 1 − x·y over `dim` floats, 16 lanes at a time (masked tail). */
 __attribute__((target("avx512f"))) float ip_distance_avx512(const void* a, const void* b, const void* param) {
   const float* x = static_cast<const float*>(a);
@@ -38,12 +50,31 @@ __attribute__((target("avx512f"))) float ip_distance_avx512(const void* a, const
     const __mmask16 m = static_cast<__mmask16>((1u << (dim - i)) - 1);
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), acc);
   }
-  // 16 → 8 → 4 → 1 lanes (a scalar loop over the 16 lanes cost a dependent add chain per distance)
-  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
-  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
-  return 1.0f - _mm_cvtss_f32(s4);
+  return 1.0f - sum16(acc);
+}
+
+/** ip_distance_avx512 of q and the elements ids[0..n), four at a time (the same operations per distance, as
+ *  independent chains). */
+__attribute__((target("avx512f"))) void wide_distances(const hnsw_replica::Index& h, const float* q, const hnswlib::tableint* ids, size_t n, float* out) {
+  const size_t dim = h.data_size_ / sizeof(float);
+  const size_t full = dim & ~static_cast<size_t>(15);
+  const __mmask16 m = static_cast<__mmask16>((1u << (dim - full)) - 1);
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* y[4];
+    for (int c = 0; c < 4; c++) y[c] = reinterpret_cast<const float*>(h.getDataByInternalId(ids[j + c]));
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (size_t i = 0; i < full; i += 16) {
+      const __m512 x = _mm512_loadu_ps(q + i);
+      for (int c = 0; c < 4; c++) acc[c] = _mm512_fmadd_ps(x, _mm512_loadu_ps(y[c] + i), acc[c]);
+    }
+    if (full < dim) {
+      const __m512 x = _mm512_maskz_loadu_ps(m, q + full);
+      for (int c = 0; c < 4; c++) acc[c] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(m, y[c] + full), acc[c]);
+    }
+    for (int c = 0; c < 4; c++) out[j + c] = 1.0f - sum16(acc[c]);
+  }
+  for (; j < n; j++) out[j] = ip_distance_avx512(q, h.getDataByInternalId(ids[j]), h.dist_func_param_);
 }
 #pragma GCC diagnostic pop
 
@@ -115,9 +146,106 @@ void hnsw_close(HnswShardSet* set) {
 }
 
 namespace {
+using hnsw_replica::Heap;
+using hnsw_replica::Index;
+using hnswlib::tableint;
+
+/** Per-thread buffers of a query's search. */
+struct Scratch {
+  Heap top, candidates;
+  std::vector<tableint> ids;
+  std::vector<float> dists;
+};
+
+/** The shard's distances from q to ids[0..n): four at a time in its kernel's own operations. */
+void distances(const Index& h, const float* q, const tableint* ids, size_t n, float* out) {
+#if defined(__x86_64__)
+  if (h.fstdistfunc_ == ip_distance_avx512) return wide_distances(h, q, ids, n, out);
+#endif
+  if (hnsw_replica::is_hnswlib_sse(h.fstdistfunc_)) return hnsw_replica::sse_distances(h, q, ids, n, out);
+  for (size_t j = 0; j < n; j++) out[j] = h.fstdistfunc_(q, h.getDataByInternalId(ids[j]), h.dist_func_param_);
+}
+
+/**
+ * hnswlib's searchKnn(q, k) on a shard without deletions (its "bare bone" search), step for step — the greedy
+ * descent, then searchBaseLayerST with ef = max(ef, k) — with each node's unvisited neighbours collected first and
+ * their distances taken together, and the heaps of hnsw_replica.h: the same k results. Appends (distance, label).
+ */
+void knn(const Index& h, const float* q, size_t k, Scratch& s, std::vector<std::pair<float, int32_t>>& hits) {
+  if (h.cur_element_count == 0) return;
+  if (h.num_deleted_ != 0) {  // not gist's shards: hnswlib's own search
+    auto r = h.searchKnn(q, k);
+    for (; !r.empty(); r.pop()) hits.emplace_back(r.top().first, static_cast<int32_t>(r.top().second));
+    return;
+  }
+  if (s.ids.size() < h.maxM0_ + 1) s.ids.resize(h.maxM0_ + 1), s.dists.resize(h.maxM0_ + 1);
+  tableint cur = h.enterpoint_node_;
+  float curdist = h.fstdistfunc_(q, h.getDataByInternalId(cur), h.dist_func_param_);
+  for (int level = h.maxlevel_; level > 0; level--) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      hnswlib::linklistsizeint* data = h.get_linklist(cur, level);
+      const int size = h.getListCount(data);
+      const tableint* nb = reinterpret_cast<const tableint*>(data + 1);
+      for (int i = 0; i < size; i++)
+        if (nb[i] > h.max_elements_) throw std::runtime_error("cand error");
+      distances(h, q, nb, static_cast<size_t>(size), s.dists.data());
+      for (int i = 0; i < size; i++)
+        if (s.dists[i] < curdist) curdist = s.dists[i], cur = nb[i], changed = true;
+    }
+  }
+  const size_t ef = std::max(h.ef_, k);
+  hnswlib::VisitedList* vl = h.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  const hnswlib::vl_type tag = vl->curV;
+  s.top.clear();
+  s.candidates.clear();
+  float lowerBound = h.fstdistfunc_(q, h.getDataByInternalId(cur), h.dist_func_param_);
+  s.top.emplace(lowerBound, cur);
+  s.candidates.emplace(-lowerBound, cur);
+  visited[cur] = tag;
+  while (!s.candidates.empty()) {
+    const auto node = s.candidates.top();
+    if (-node.first > lowerBound) break;
+    s.candidates.pop();
+    hnswlib::linklistsizeint* data = h.get_linklist0(node.second);
+    const size_t size = h.getListCount(data);
+    size_t n = 0;
+    for (size_t j = 1; j <= size; j++) {
+      const tableint c = static_cast<tableint>(data[j]);
+      if (visited[c] == tag) continue;
+      visited[c] = tag;
+#if defined(__x86_64__)
+      _mm_prefetch(h.getDataByInternalId(c), _MM_HINT_T0);
+#endif
+      s.ids[n++] = c;
+    }
+    distances(h, q, s.ids.data(), n, s.dists.data());
+    for (size_t j = 0; j < n; j++) {
+      const float d = s.dists[j];
+      if (s.top.size() < ef || lowerBound > d) {
+        s.candidates.emplace(-d, s.ids[j]);
+        s.top.emplace(d, s.ids[j]);
+        while (s.top.size() > ef) s.top.pop();
+        if (!s.top.empty()) lowerBound = s.top.top().first;
+      }
+    }
+  }
+  h.visited_list_pool_->releaseVisitedList(vl);
+  while (s.top.size() > k) s.top.pop();
+  for (const auto& p : s.top.c) hits.emplace_back(p.first, static_cast<int32_t>(h.getExternalLabel(p.second)));
+}
+
+/** GIST_HNSW_REPLICA=0: hnswlib's own searchKnn instead of knn() (the tests compare the two). */
+const bool kReplica = [] {
+  const char* v = std::getenv("GIST_HNSW_REPLICA");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}();
+
 /** One query: unit length as the JS path makes it (double sum, float result), every shard, merged by (distance, label). */
 void search_one(const HnswShardSet& set, const float* query, int k, int32_t* labels, float* distances, std::vector<float>& q,
-                std::vector<std::pair<float, int32_t>>& hits) {
+                std::vector<std::pair<float, int32_t>>& hits, Scratch& scratch) {
   const int d = set.dim;
   double ss = 0;
   for (int x = 0; x < d; x++) ss += static_cast<double>(query[x]) * static_cast<double>(query[x]);
@@ -127,11 +255,11 @@ void search_one(const HnswShardSet& set, const float* query, int k, int32_t* lab
   for (auto* shard : set.shards) {
     const size_t kk = std::min(static_cast<size_t>(k), static_cast<size_t>(shard->cur_element_count));
     if (kk == 0) continue;
-    auto knn = shard->searchKnn(q.data(), kk);
-    while (!knn.empty()) {
-      hits.emplace_back(knn.top().first, static_cast<int32_t>(knn.top().second));
-      knn.pop();
+    if (kReplica) {
+      knn(*shard, q.data(), kk, scratch, hits);
+      continue;
     }
+    for (auto r = shard->searchKnn(q.data(), kk); !r.empty(); r.pop()) hits.emplace_back(r.top().first, static_cast<int32_t>(r.top().second));
   }
   std::sort(hits.begin(), hits.end());  // distance, then label
   const int got = std::min(k, static_cast<int>(hits.size()));
@@ -154,11 +282,12 @@ void hnsw_search(const HnswShardSet* set, const float* queries, size_t n, int k,
   auto work = [&]() {
     std::vector<float> q(set->dim);
     std::vector<std::pair<float, int32_t>> hits;
+    Scratch scratch;
     for (;;) {
       const size_t a = next.fetch_add(chunk);
       if (a >= n) return;
       const size_t b = std::min(n, a + chunk);
-      for (size_t i = a; i < b; i++) search_one(*set, queries + i * set->dim, k, labels + i * k, distances + i * k, q, hits);
+      for (size_t i = a; i < b; i++) search_one(*set, queries + i * set->dim, k, labels + i * k, distances + i * k, q, hits, scratch);
     }
   };
   const int t = std::max(1, std::min(threads, static_cast<int>((n + chunk - 1) / chunk)));

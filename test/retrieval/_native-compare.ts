@@ -189,7 +189,33 @@ export async function compareHnswToHnswlibNode(): Promise<{ isa: string; exact: 
   return { isa: native.hnswIsa(), exact, problems };
 }
 
+/**
+ * A digest of the native batched search's results (labels and distance bits) on the fixture and on a shard of
+ * 2,000 64-d vectors among which only 500 are distinct (exact distance ties), k = 1, 10, 100, 400 (past a fixture
+ * shard's size, so ef = k); run with GIST_HNSW_REPLICA=0 it is hnswlib's own searchKnn's.
+ */
+export async function hnswSearchDigest(): Promise<{ isa: string; digest: string }> {
+  const native = nativeKernels();
+  if (!native) throw new Error('native addon not loaded');
+  const hash = createHash('sha256');
+  const cases = [await hnswFixture()];
+  const dir = tmpDir('native-hnsw-ties');
+  const all = randomUnitVectors(2_060, 64, 9, 500);
+  const file = path.join(dir, 'e.arrow');
+  writeArrow(file, EMBEDDINGS, { item_id: Int32Array.from({ length: 2_000 }, (_, i) => i), vector: { dim: 64, values: all.subarray(0, 2_000 * 64) } }, { config_hash: 't' });
+  await buildIndex({ embeddings: file, out: path.join(dir, 'index'), config: { m: 12, efConstruction: 60, ef: 40, shards: 1 }, seed: 3, threads: 1 });
+  cases.push({ files: readIndexManifest(path.join(dir, 'index')).shards.map((s) => path.join(dir, 'index', s.file)), dim: 64, queries: all.slice(2_000 * 64) });
+  for (const { files, dim, queries } of cases)
+    for (const k of [1, 10, 100, 400]) {
+      const index = await HnswIndex.openFiles(files, dim, 30, 2);
+      const got = await index.search(queries, k);
+      await index.close();
+      hash.update(Buffer.from(got.labels.buffer)).update(Buffer.from(got.distances.buffer));
+    }
+  return { isa: native.hnswIsa(), digest: hash.digest('hex') };
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const report = process.argv.includes('--hnsw') ? await compareHnswToHnswlibNode() : compareNativeToWasm();
+  const report = process.argv.includes('--hnsw') ? await compareHnswToHnswlibNode() : process.argv.includes('--hnsw-digest') ? await hnswSearchDigest() : compareNativeToWasm();
   process.stdout.write(JSON.stringify(report) + '\n');
 }

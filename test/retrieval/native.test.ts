@@ -166,6 +166,23 @@ test('native hnswBuild writes hnswlib-node\'s shard file byte for byte: new shar
   }
 });
 
+test('native HNSW search (hnswlib\'s searchKnn replayed with batched distances) returns exactly hnswlib\'s results, on both distance kernels', () => {
+  const run = (env: Record<string, string>): { isa: string; digest: string } => {
+    const p = spawnSync(process.execPath, ['--import', 'tsx', 'test/retrieval/_native-compare.ts', '--hnsw-digest'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.equal(p.status, 0, p.stderr);
+    return JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; digest: string };
+  };
+  const isas = new Set<string>();
+  for (const isa of [{}, { GIST_NATIVE_ISA: 'avx2' }]) {
+    const replica = run(isa);
+    const own = run({ ...isa, GIST_HNSW_REPLICA: '0' });
+    assert.equal(replica.isa, own.isa);
+    assert.equal(replica.digest, own.digest, `distance kernel ${replica.isa}`);
+    isas.add(replica.isa);
+  }
+  assert.ok(isas.has('sse'), 'hnswlib\'s SSE kernel compared');
+});
+
 test('a closed HNSW handle and a missing shard file fail cleanly', async () => {
   const { files, dim, queries } = await hnswFixture();
   const index = await HnswIndex.openFiles(files, dim, 30, 1);
