@@ -28,7 +28,7 @@ using hnswlib::tableint;
 
 class Builder {
  public:
-  explicit Builder(Index& index) : h_(index), ids_(index.maxM0_ + 1), dists_(index.maxM0_ + 1) {}
+  explicit Builder(Index& index) : h_(index) {}
 
   /** hnswlib's addPoint(point, label, −1) for a label not in the index (no deletions, no replacement). */
   void add(const float* point, hnswlib::labeltype label) {
@@ -53,24 +53,9 @@ class Builder {
       std::memset(h_.linkLists_[cur], 0, h_.size_links_per_element_ * level + 1);
     }
     if (static_cast<signed>(obj) != -1) {
-      if (level < maxLevel) {
-        float best = dist(point, vec(obj));
-        for (int l = maxLevel; l > level; l--) {
-          bool changed = true;
-          while (changed) {
-            changed = false;
-            linklistsizeint* data = h_.get_linklist(obj, l);
-            const int size = h_.getListCount(data);
-            const tableint* nb = reinterpret_cast<tableint*>(data + 1);
-            for (int i = 0; i < size; i++) {
-              const float d = dist(point, vec(nb[i]));
-              if (d < best) best = d, obj = nb[i], changed = true;
-            }
-          }
-        }
-      }
+      obj = hnsw_replica::descend(h_, point, obj, maxLevel, level, s_, hnsw_replica::distances);
       for (int l = std::min(level, maxLevel); l >= 0; l--) {
-        searchLayer(obj, point, l);
+        hnsw_replica::search_layer(h_, point, obj, l, h_.ef_construction_, true, s_, hnsw_replica::distances);
         obj = connect(cur, l);
       }
     } else {
@@ -82,71 +67,12 @@ class Builder {
 
  private:
   Index& h_;
-  Heap top_, candidates_, pruned_;
-  std::vector<tableint> ids_;
-  std::vector<float> dists_;
+  hnsw_replica::Scratch s_;  // s_.top: the layer search's result, which connect() takes
+  Heap pruned_;
   std::vector<tableint> selected_;
 
   const char* vec(tableint i) const { return h_.getDataByInternalId(i); }
   float dist(const void* a, const void* b) const { return h_.fstdistfunc_(a, b, h_.dist_func_param_); }
-
-  const bool sse_ = hnsw_replica::is_hnswlib_sse(h_.fstdistfunc_);
-
-  /** out[j] = dist(q, vec(ids[j])) for j < n: four at a time in hnswlib's SSE operations where that is the kernel. */
-  void batchDistances(const void* q, const tableint* ids, size_t n, float* out) const {
-    if (sse_) return hnsw_replica::sse_distances(h_, static_cast<const float*>(q), ids, n, out);
-    for (size_t j = 0; j < n; j++) out[j] = dist(q, vec(ids[j]));
-  }
-
-  /** hnswlib's searchBaseLayer (construction search): leaves the ef_construction nearest in top_. */
-  void searchLayer(tableint entry, const void* q, int layer) {
-    hnswlib::VisitedList* vl = h_.visited_list_pool_->getFreeVisitedList();
-    hnswlib::vl_type* visited = vl->mass;
-    const hnswlib::vl_type tag = vl->curV;
-    top_.clear();
-    candidates_.clear();
-    const float d0 = dist(q, vec(entry));
-    top_.emplace(d0, entry);
-    float lowerBound = d0;
-    candidates_.emplace(-d0, entry);
-    visited[entry] = tag;
-    const size_t ef = h_.ef_construction_;
-    while (!candidates_.empty()) {
-      const Pair cur = candidates_.top();
-      if (-cur.first > lowerBound && top_.size() == ef) break;
-      candidates_.pop();
-      int* data = layer == 0 ? reinterpret_cast<int*>(h_.get_linklist0(cur.second)) : reinterpret_cast<int*>(h_.get_linklist(cur.second, layer));
-      const size_t size = h_.getListCount(reinterpret_cast<linklistsizeint*>(data));
-      const tableint* nb = reinterpret_cast<tableint*>(data + 1);
-      // the neighbours hnswlib would score, in its order (marking them visited as it does), then their distances
-      size_t n = 0;
-      for (size_t j = 0; j < size; j++) {
-        const tableint c = nb[j];
-        if (visited[c] == tag) continue;
-        visited[c] = tag;
-#ifdef GIST_X86
-        const char* v = vec(c);
-        for (size_t line = 0; line < h_.data_size_; line += 64) _mm_prefetch(v + line, _MM_HINT_T0);
-#endif
-        ids_[n++] = c;
-      }
-      batchDistances(q, ids_.data(), n, dists_.data());
-      for (size_t j = 0; j < n; j++) {
-        const float d = dists_[j];
-        if (top_.size() < ef || lowerBound > d) {
-          candidates_.emplace(-d, ids_[j]);
-          top_.emplace(d, ids_[j]);
-          if (top_.size() > ef) top_.pop();
-          if (!top_.empty()) lowerBound = top_.top().first;
-        }
-      }
-#ifdef GIST_X86
-      // the next node to expand: its link list starts its block
-      if (!candidates_.empty()) _mm_prefetch(reinterpret_cast<const char*>(layer == 0 ? h_.get_linklist0(candidates_.top().second) : h_.get_linklist(candidates_.top().second, layer)), _MM_HINT_T0);
-#endif
-    }
-    h_.visited_list_pool_->releaseVisitedList(vl);
-  }
 
   /** hnswlib's getNeighborsByHeuristic2 on `heap` (a max-heap by distance), in place. */
   void heuristic(Heap& heap, size_t M) {
@@ -173,15 +99,16 @@ class Builder {
     for (const Pair& p : kept) heap.emplace(-p.first, p.second);
   }
 
-  /** hnswlib's mutuallyConnectNewElement(…, isUpdate = false) for top_; returns the next entry point. */
+  /** hnswlib's mutuallyConnectNewElement(…, isUpdate = false) for s_.top; returns the next entry point. */
   tableint connect(tableint cur, int level) {
     const size_t maxLinks = level ? h_.maxM_ : h_.maxM0_;
-    heuristic(top_, h_.M_);
-    if (top_.size() > h_.M_) throw std::runtime_error("Should be not be more than M_ candidates returned by the heuristic");
+    Heap& top = s_.top;
+    heuristic(top, h_.M_);
+    if (top.size() > h_.M_) throw std::runtime_error("Should be not be more than M_ candidates returned by the heuristic");
     selected_.clear();
-    while (top_.size() > 0) {
-      selected_.push_back(top_.top().second);
-      top_.pop();
+    while (top.size() > 0) {
+      selected_.push_back(top.top().second);
+      top.pop();
     }
     const tableint next = selected_.back();
     linklistsizeint* own = level == 0 ? h_.get_linklist0(cur) : h_.get_linklist(cur, level);
@@ -204,8 +131,8 @@ class Builder {
       // full: keep the heuristic's choice among its links and the new element
       pruned_.clear();
       pruned_.emplace(dist(vec(cur), vec(s)), cur);
-      batchDistances(vec(s), data, size, dists_.data());
-      for (size_t j = 0; j < size; j++) pruned_.emplace(dists_[j], data[j]);
+      hnsw_replica::distances(h_, reinterpret_cast<const float*>(vec(s)), data, size, s_.dists.data());
+      for (size_t j = 0; j < size; j++) pruned_.emplace(s_.dists[j], data[j]);
       heuristic(pruned_, maxLinks);
       int n = 0;
       while (pruned_.size() > 0) {

@@ -1,8 +1,10 @@
-// Pieces of hnswlib's graph code (hnswlib-node 3.0.0's copy) that gist's HNSW build and search run in their own
-// loops, each giving exactly hnswlib's result: its candidate heap, and batches of its distances.
+// hnswlib's graph search (hnswlib-node 3.0.0's copy) as gist's HNSW build and search run it, each step giving
+// exactly hnswlib's result: its candidate heap, batches of its distances, the greedy descent through the upper
+// layers and the beam search of one layer.
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -120,6 +122,106 @@ inline void sse_distances(const Index& h, const float* q, const tableint* ids, s
   }
 #endif
   for (; j < n; j++) out[j] = h.fstdistfunc_(q, h.getDataByInternalId(ids[j]), h.dist_func_param_);
+}
+
+/** Distances from q to the elements ids[0..n) into out, each exactly as the index's own kernel gives it. */
+using Distances = void (*)(const Index& h, const float* q, const tableint* ids, size_t n, float* out);
+
+/** Distances: hnswlib's SSE kernel four at a time where that is the index's kernel, else one call each. */
+inline void distances(const Index& h, const float* q, const tableint* ids, size_t n, float* out) {
+  if (is_hnswlib_sse(h.fstdistfunc_)) return sse_distances(h, q, ids, n, out);
+  for (size_t j = 0; j < n; j++) out[j] = h.fstdistfunc_(q, h.getDataByInternalId(ids[j]), h.dist_func_param_);
+}
+
+/** Per-thread buffers of the searches below. */
+struct Scratch {
+  Heap top, candidates;
+  std::vector<tableint> ids;
+  std::vector<float> dists;
+  void fit(const Index& h) {
+    if (ids.size() < h.maxM0_ + 1) ids.resize(h.maxM0_ + 1), dists.resize(h.maxM0_ + 1);
+  }
+};
+
+/**
+ * hnswlib's greedy descent (addPoint's and searchKnn's): from `entry` on layer `from` down to layer above + 1,
+ * moving to any neighbour closer than the current node, a node's whole list scored before moving on. Returns the
+ * node it ends on.
+ */
+inline tableint descend(const Index& h, const float* q, tableint entry, int from, int above, Scratch& s, Distances dist) {
+  if (from <= above) return entry;
+  s.fit(h);
+  tableint cur = entry;
+  float best = h.fstdistfunc_(q, h.getDataByInternalId(cur), h.dist_func_param_);
+  for (int level = from; level > above; level--) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      hnswlib::linklistsizeint* data = h.get_linklist(cur, level);
+      const int size = h.getListCount(data);
+      const tableint* nb = reinterpret_cast<const tableint*>(data + 1);
+      for (int i = 0; i < size; i++)
+        if (nb[i] > h.max_elements_) throw std::runtime_error("cand error");
+      dist(h, q, nb, static_cast<size_t>(size), s.dists.data());
+      for (int i = 0; i < size; i++)
+        if (s.dists[i] < best) best = s.dists[i], cur = nb[i], changed = true;
+    }
+  }
+  return cur;
+}
+
+/**
+ * hnswlib's beam search of one layer from `entry`, leaving the ef nearest in s.top: searchBaseLayer when
+ * `construction` (it stops only once ef results are held), else searchKnn's searchBaseLayerST without deletions
+ * (it stops at the first candidate farther than the worst result). A node's unvisited neighbours are collected
+ * (marked visited in hnswlib's order) and prefetched, then their distances taken together.
+ */
+inline void search_layer(const Index& h, const float* q, tableint entry, int layer, size_t ef, bool construction, Scratch& s, Distances dist) {
+  s.fit(h);
+  hnswlib::VisitedList* vl = h.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  const hnswlib::vl_type tag = vl->curV;
+  s.top.clear();
+  s.candidates.clear();
+  float lowerBound = h.fstdistfunc_(q, h.getDataByInternalId(entry), h.dist_func_param_);
+  s.top.emplace(lowerBound, entry);
+  s.candidates.emplace(-lowerBound, entry);
+  visited[entry] = tag;
+  const auto links = [&](tableint id) { return layer == 0 ? h.get_linklist0(id) : h.get_linklist(id, layer); };
+  while (!s.candidates.empty()) {
+    const Pair node = s.candidates.top();
+    if (-node.first > lowerBound && (!construction || s.top.size() == ef)) break;
+    s.candidates.pop();
+    hnswlib::linklistsizeint* data = links(node.second);
+    const size_t size = h.getListCount(data);
+    const tableint* nb = reinterpret_cast<const tableint*>(data + 1);
+    size_t n = 0;
+    for (size_t j = 0; j < size; j++) {
+      const tableint c = nb[j];
+      if (visited[c] == tag) continue;
+      visited[c] = tag;
+#ifdef GIST_X86
+      const char* v = h.getDataByInternalId(c);
+      for (size_t line = 0; line < h.data_size_; line += 64) _mm_prefetch(v + line, _MM_HINT_T0);
+#endif
+      s.ids[n++] = c;
+    }
+    dist(h, q, s.ids.data(), n, s.dists.data());
+    for (size_t j = 0; j < n; j++) {
+      const float d = s.dists[j];
+      if (s.top.size() < ef || lowerBound > d) {
+        s.candidates.emplace(-d, s.ids[j]);
+        s.top.emplace(d, s.ids[j]);
+        while (s.top.size() > ef) s.top.pop();
+        if (!s.top.empty()) lowerBound = s.top.top().first;
+      }
+    }
+#ifdef GIST_X86
+    // the next node to expand: its link list starts its block
+    if (!s.candidates.empty()) _mm_prefetch(reinterpret_cast<const char*>(links(s.candidates.top().second)), _MM_HINT_T0);
+#endif
+  }
+  h.visited_list_pool_->releaseVisitedList(vl);
 }
 
 }  // namespace hnsw_replica

@@ -146,30 +146,22 @@ void hnsw_close(HnswShardSet* set) {
 }
 
 namespace {
-using hnsw_replica::Heap;
 using hnsw_replica::Index;
 using hnswlib::tableint;
 
-/** Per-thread buffers of a query's search. */
-struct Scratch {
-  Heap top, candidates;
-  std::vector<tableint> ids;
-  std::vector<float> dists;
-};
+using hnsw_replica::Scratch;
 
 /** The shard's distances from q to ids[0..n): four at a time in its kernel's own operations. */
 void distances(const Index& h, const float* q, const tableint* ids, size_t n, float* out) {
 #if defined(__x86_64__)
   if (h.fstdistfunc_ == ip_distance_avx512) return wide_distances(h, q, ids, n, out);
 #endif
-  if (hnsw_replica::is_hnswlib_sse(h.fstdistfunc_)) return hnsw_replica::sse_distances(h, q, ids, n, out);
-  for (size_t j = 0; j < n; j++) out[j] = h.fstdistfunc_(q, h.getDataByInternalId(ids[j]), h.dist_func_param_);
+  hnsw_replica::distances(h, q, ids, n, out);
 }
 
 /**
- * hnswlib's searchKnn(q, k) on a shard without deletions (its "bare bone" search), step for step — the greedy
- * descent, then searchBaseLayerST with ef = max(ef, k) — with each node's unvisited neighbours collected first and
- * their distances taken together, and the heaps of hnsw_replica.h: the same k results. Appends (distance, label).
+ * hnswlib's searchKnn(q, k) on a shard without deletions, step for step — the greedy descent, then the layer-0
+ * search with ef = max(ef, k) — on hnsw_replica.h's pieces: the same k results. Appends (distance, label).
  */
 void knn(const Index& h, const float* q, size_t k, Scratch& s, std::vector<std::pair<float, int32_t>>& hits) {
   if (h.cur_element_count == 0) return;
@@ -178,61 +170,8 @@ void knn(const Index& h, const float* q, size_t k, Scratch& s, std::vector<std::
     for (; !r.empty(); r.pop()) hits.emplace_back(r.top().first, static_cast<int32_t>(r.top().second));
     return;
   }
-  if (s.ids.size() < h.maxM0_ + 1) s.ids.resize(h.maxM0_ + 1), s.dists.resize(h.maxM0_ + 1);
-  tableint cur = h.enterpoint_node_;
-  float curdist = h.fstdistfunc_(q, h.getDataByInternalId(cur), h.dist_func_param_);
-  for (int level = h.maxlevel_; level > 0; level--) {
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      hnswlib::linklistsizeint* data = h.get_linklist(cur, level);
-      const int size = h.getListCount(data);
-      const tableint* nb = reinterpret_cast<const tableint*>(data + 1);
-      for (int i = 0; i < size; i++)
-        if (nb[i] > h.max_elements_) throw std::runtime_error("cand error");
-      distances(h, q, nb, static_cast<size_t>(size), s.dists.data());
-      for (int i = 0; i < size; i++)
-        if (s.dists[i] < curdist) curdist = s.dists[i], cur = nb[i], changed = true;
-    }
-  }
-  const size_t ef = std::max(h.ef_, k);
-  hnswlib::VisitedList* vl = h.visited_list_pool_->getFreeVisitedList();
-  hnswlib::vl_type* visited = vl->mass;
-  const hnswlib::vl_type tag = vl->curV;
-  s.top.clear();
-  s.candidates.clear();
-  float lowerBound = h.fstdistfunc_(q, h.getDataByInternalId(cur), h.dist_func_param_);
-  s.top.emplace(lowerBound, cur);
-  s.candidates.emplace(-lowerBound, cur);
-  visited[cur] = tag;
-  while (!s.candidates.empty()) {
-    const auto node = s.candidates.top();
-    if (-node.first > lowerBound) break;
-    s.candidates.pop();
-    hnswlib::linklistsizeint* data = h.get_linklist0(node.second);
-    const size_t size = h.getListCount(data);
-    size_t n = 0;
-    for (size_t j = 1; j <= size; j++) {
-      const tableint c = static_cast<tableint>(data[j]);
-      if (visited[c] == tag) continue;
-      visited[c] = tag;
-#if defined(__x86_64__)
-      _mm_prefetch(h.getDataByInternalId(c), _MM_HINT_T0);
-#endif
-      s.ids[n++] = c;
-    }
-    distances(h, q, s.ids.data(), n, s.dists.data());
-    for (size_t j = 0; j < n; j++) {
-      const float d = s.dists[j];
-      if (s.top.size() < ef || lowerBound > d) {
-        s.candidates.emplace(-d, s.ids[j]);
-        s.top.emplace(d, s.ids[j]);
-        while (s.top.size() > ef) s.top.pop();
-        if (!s.top.empty()) lowerBound = s.top.top().first;
-      }
-    }
-  }
-  h.visited_list_pool_->releaseVisitedList(vl);
+  const tableint entry = hnsw_replica::descend(h, q, h.enterpoint_node_, h.maxlevel_, 0, s, distances);
+  hnsw_replica::search_layer(h, q, entry, 0, std::max(h.ef_, k), false, s, distances);
   while (s.top.size() > k) s.top.pop();
   for (const auto& p : s.top.c) hits.emplace_back(p.first, static_cast<int32_t>(h.getExternalLabel(p.second)));
 }
