@@ -85,7 +85,7 @@ function disagreement(got: TopK, want: TopK, q: number, k: number, strict: boole
   return missing.length ? `items ${missing.join(',')} missing` : null;
 }
 
-/** Random tables (dims 1–70, some with few distinct vectors: ties), query counts 1–100, uneven limits, histories to 6,000. */
+/** Random tables (dims 1–70, some with few distinct vectors: ties), query counts 1–100, uneven limits (some in time order), histories to 9,000. */
 export function compareNativeToWasm(seed = 3): CompareReport {
   const native = nativeKernels();
   if (!native) throw new Error('native addon not loaded');
@@ -93,24 +93,28 @@ export function compareNativeToWasm(seed = 3): CompareReport {
   const mismatches: string[] = [];
   const digest = createHash('sha256');
   let cases = 0;
-  for (const [dim, rows, L, nq, k, distinct] of [
-    [64, 3000, 2000, 32, 100, 0],
-    [64, 500, 1500, 17, 50, 7],
-    [13, 400, 700, 5, 30, 0],
-    [1, 50, 300, 9, 20, 0],
-    [70, 2000, 1200, 100, 100, 0],
-    [8, 200, 900, 40, 64, 5],
-    [32, 1000, 60, 16, 100, 0],
-    [24, 900, 1100, 33, 1, 0],
+  for (const [dim, rows, L, nq, k, distinct, timeOrder] of [
+    [64, 3000, 2000, 32, 100, 0, 0],
+    [64, 500, 1500, 17, 50, 7, 0],
+    [13, 400, 700, 5, 30, 0, 0],
+    [1, 50, 300, 9, 20, 0, 0],
+    [70, 2000, 1200, 100, 100, 0, 0],
+    [8, 200, 900, 40, 64, 5, 0],
+    [32, 1000, 60, 16, 100, 0, 0],
+    [24, 900, 1100, 33, 1, 0, 0],
     // 47 queries (tiles of 320, 256 and 32 lanes in turn), K = 199, no seeding: many lanes pass, so the AVX-512
     // pass log fills across tiles of different sizes (its flush once checked only the last tile's size and wrote
     // past the log: found on the paper-shaped run, reproduced by AddressSanitizer on this shape)
-    [64, 3000, 1483, 47, 199, 0],
+    [64, 3000, 1483, 47, 199, 0, 0],
     // K = 400 among heavy ties: a query drains more than the 512 entries the AVX-512 rank sort takes
-    [16, 600, 3000, 24, 400, 5],
+    [16, 600, 3000, 24, 400, 5, 0],
     // long histories (≥ 8 K, K ≥ 32): queries start from thresholds seeded by a sample of columns
-    [16, 3000, 6000, 40, 50, 0],
-    [16, 800, 5000, 20, 40, 6],
+    [16, 3000, 6000, 40, 50, 0, 0],
+    [16, 800, 5000, 20, 40, 6, 0],
+    // samples in time order (as a user's come): limits rise across the query registers, so the longer registers
+    // run on alone past the shorter ones' longest limit
+    [32, 2000, 2500, 70, 100, 0, 1],
+    [16, 600, 9000, 37, 60, 4, 1],
   ] as const) {
     const space = createScoreSpace(rows, dim, 1, (table, dp) => {
       const basis = Array.from({ length: distinct || rows }, () => Array.from({ length: dim }, () => rng.next() - 0.5));
@@ -127,6 +131,7 @@ export function compareNativeToWasm(seed = 3): CompareReport {
       const recency = withRecency ? Float64Array.from({ length: L }, (_, j) => Math.floor(j / 4)) : null; // time ties too
       const qrows = Int32Array.from({ length: nq }, () => rng.int(rows));
       const limit = Int32Array.from({ length: nq }, (_, q) => (q % 3 === 0 ? L : q % 5 === 1 ? 0 : rng.int(L + 1)));
+      if (timeOrder) limit.sort();
       const want = wasmTopK(space, qrows, cand, recency, limit, k);
       const got: TopK = { items: new Int32Array(nq * k), scores: new Float32Array(nq * k), counts: new Int32Array(nq) };
       native.gsuTopK(table, space.dp, qrows, cand, recency, limit, k, got.items, got.scores, got.counts);
