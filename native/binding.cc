@@ -407,13 +407,21 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
 napi_value RowDots(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   if (!args(env, info, argv, 5, "rowDots")) return nullptr;
-  float *x, *out;
+  float* x;
   int32_t *a, *b;
   size_t nx, na, nb, no;
   int32_t dim;
   if (!typed(env, argv[0], napi_float32_array, &x, &nx, "x") || !integer(env, argv[1], &dim, "dim") || !typed(env, argv[2], napi_int32_array, &a, &na, "a") ||
-      !typed(env, argv[3], napi_int32_array, &b, &nb, "b") || !typed(env, argv[4], napi_float32_array, &out, &no, "out"))
+      !typed(env, argv[3], napi_int32_array, &b, &nb, "b"))
     return nullptr;
+  // out: a Float32Array (the dots rounded to float) or a Float64Array (kept in double)
+  bool isArray = false;
+  napi_typedarray_type outType = napi_float32_array;
+  napi_is_typedarray(env, argv[4], &isArray);
+  if (isArray) napi_get_typedarray_info(env, argv[4], &outType, nullptr, nullptr, nullptr, nullptr);
+  float* out = nullptr;
+  double* out64 = nullptr;
+  if (outType == napi_float64_array ? !typed(env, argv[4], napi_float64_array, &out64, &no, "out") : !typed(env, argv[4], napi_float32_array, &out, &no, "out")) return nullptr;
   if (dim <= 0 || nx % static_cast<size_t>(dim) != 0 || nb != na || no < na) {
     fail(env, "rowDots: dim must be positive, x whole rows, b as long as a, out at least as long");
     return nullptr;
@@ -424,7 +432,8 @@ napi_value RowDots(napi_env env, napi_callback_info info) {
       fail(env, "rowDots: index out of range");
       return nullptr;
     }
-  row_dots(x, static_cast<size_t>(dim), a, b, na, out);
+  if (out64 != nullptr) row_dots_f64(x, static_cast<size_t>(dim), a, b, na, out64);
+  else row_dots(x, static_cast<size_t>(dim), a, b, na, out);
   return nullptr;
 }
 

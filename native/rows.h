@@ -16,6 +16,9 @@ void segment_sum(const float* x, const int32_t* seg, size_t n, size_t inner, siz
 // non-negative index already checked to lie in the table.
 void row_dots(const float* x, size_t dim, const int32_t* a, const int32_t* b, size_t n, float* out);
 
+// The same dots kept in double (planted-neighbour recall's JS loop, dot then scaled in double).
+void row_dots_f64(const float* x, size_t dim, const int32_t* a, const int32_t* b, size_t n, double* out);
+
 // Row-sparse (lazy) Adam over the rows `unique[0..n)` of an embedding table of `dim` columns, exactly as
 // SparseEmbedding.applyGradient's JS loop does it (double arithmetic in its order, float32 stores):
 //   t = ++step[row]; m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g·g;

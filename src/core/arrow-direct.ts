@@ -15,6 +15,7 @@ import { DataType, Schema, Type } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { hasMagicAt, IpcPreflight, kindMatches, MAGIC } from './arrow-preflight.js';
+import { InputDataError } from './errors.js';
 import { hugeArray } from './huge-pages.js';
 import type { ColumnKind, TableSpec } from './schemas.js';
 
@@ -113,7 +114,131 @@ export function readArrowDirect(file: string, spec: TableSpec, shared = false): 
   }
 }
 
+/** One record batch of a batch-by-batch read: its requested columns in scratch arrays that the next batch reuses. */
+export interface DirectBatch {
+  /** The file's row number of the batch's first row. */
+  rowStart: number;
+  length: number;
+  /** Plain columns, and lists with offsets from 0 into their values. */
+  columns: DirectRead['columns'];
+}
+
+/**
+ * The requested columns batch by batch: `onBatch` gets each record batch's values in scratch arrays that the next
+ * batch refills (valid until it returns), so a file of gigabytes costs a batch of memory instead of its size — and
+ * fresh memory, not the page cache, is what a big read costs on these VMs (~1.4–4 ms per MB). Returns the schema and
+ * row count, or null, before any call of onBatch, where the direct read does not apply; what onBatch throws goes to
+ * the caller.
+ */
+export function readArrowDirectBatches(file: string, spec: TableSpec, onBatch: (batch: DirectBatch) => void): { schema: Schema; numRows: number } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    let plan: ReadPlan | null;
+    try {
+      plan = planRead(fd, spec);
+    } catch {
+      return null; // whatever arrow-js could not decode, the full path reports properly
+    }
+    if (!plan) return null;
+    const scratch = new Map<string, Numeric>();
+    const take = (key: string, ctor: NumericCtor, n: number): Numeric => {
+      let a = scratch.get(key);
+      if (!a || a.length < n) scratch.set(key, (a = new ctor(Math.max(n, 2 * (a?.length ?? 0)))));
+      return a.subarray(0, n) as Numeric;
+    };
+    const fill = (part: Numeric, position: number): void => {
+      if (part.length > 0 && !readAt(fd, new Uint8Array(part.buffer, part.byteOffset, part.byteLength), position)) throw new InputDataError('file shorter than its record batches (changed while read?)', file);
+    };
+    let rowStart = 0;
+    for (const batch of plan.batches) {
+      const columns: DirectRead['columns'] = {};
+      for (const s of plan.slots) {
+        const el = ELEMENT[s.kind]!;
+        if (!el.list) {
+          const part = take(s.name, el.ctor, batch.length);
+          fill(part, batch.body + batch.regions[s.buffer + 1].offset);
+          columns[s.name] = part;
+          continue;
+        }
+        const offs = batch.offsets.get(s.name) as Int32Array;
+        const start = offs[0];
+        const offsets = take(`${s.name}/offsets`, Int32Array, batch.length + 1) as Int32Array;
+        for (let i = 0; i <= batch.length; i++) offsets[i] = offs[i] - start;
+        const values = take(s.name, el.ctor, offs[batch.length] - start);
+        fill(values, batch.body + batch.regions[s.buffer + 3].offset + start * el.ctor.BYTES_PER_ELEMENT);
+        columns[s.name] = { offsets, values };
+      }
+      onBatch({ rowStart, length: batch.length, columns });
+      rowStart += batch.length;
+    }
+    return { schema: plan.schema, numRows: plan.rows };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Pass 1 of a direct read: the schema, where the requested columns sit, and every batch's header and list offsets. */
+interface ReadPlan {
+  schema: Schema;
+  slots: Slot[];
+  batches: Batch[];
+  rows: number;
+  childTotals: Map<string, number>;
+}
+
+interface Batch {
+  length: number;
+  body: number;
+  bodyLength: number;
+  regions: { offset: number; length: number }[];
+  offsets: Map<string, Int32Array>;
+}
+
 function readOpen(fd: number, spec: TableSpec, shared: boolean): DirectRead | null {
+  const plan = planRead(fd, spec);
+  if (!plan) return null;
+  const { schema, slots, batches, rows, childTotals } = plan;
+  // Pass 2: each batch's values into their place in the final arrays.
+  const columns: DirectRead['columns'] = {};
+  for (const s of slots) {
+    const el = ELEMENT[s.kind]!;
+    const bytesOf = (a: Numeric): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    if (!el.list) {
+      const out = hugeArray(el.ctor, rows, shared);
+      let at = 0;
+      for (const batch of batches) {
+        const part = out.subarray(at, at + batch.length) as Numeric;
+        if (batch.length > 0 && !readAt(fd, bytesOf(part), batch.body + batch.regions[s.buffer + 1].offset)) return null;
+        at += batch.length;
+      }
+      columns[s.name] = out;
+      continue;
+    }
+    const offsets = hugeArray(Int32Array, rows + 1, shared);
+    const values = hugeArray(el.ctor, childTotals.get(s.name) as number, shared);
+    let row = 0;
+    let acc = 0;
+    for (const batch of batches) {
+      const offs = batch.offsets.get(s.name) as Int32Array;
+      const start = offs[0];
+      const count = offs[batch.length] - start;
+      for (let i = 0; i < batch.length; i++) offsets[row + i + 1] = acc + offs[i + 1] - start;
+      const part = values.subarray(acc, acc + count) as Numeric;
+      if (count > 0 && !readAt(fd, bytesOf(part), batch.body + batch.regions[s.buffer + 3].offset + start * el.ctor.BYTES_PER_ELEMENT)) return null;
+      row += batch.length;
+      acc += count;
+    }
+    columns[s.name] = { offsets, values };
+  }
+  return { schema, numRows: rows, columns };
+}
+
+function planRead(fd: number, spec: TableSpec): ReadPlan | null {
   const size = fs.fstatSync(fd).size;
   const head = Buffer.alloc(MAGIC.length);
   const tail = Buffer.alloc(4 + MAGIC.length); // footer length, closing magic
@@ -149,13 +274,6 @@ function readOpen(fd: number, spec: TableSpec, shared: boolean): DirectRead | nu
   const totalBuffers = buffer;
 
   // Pass 1: every batch's header, its row count and (for lists) its offsets, which size the outputs.
-  interface Batch {
-    length: number;
-    body: number;
-    bodyLength: number;
-    regions: { offset: number; length: number }[];
-    offsets: Map<string, Int32Array>;
-  }
   const batches: Batch[] = [];
   let rows = 0;
   const childTotals = new Map<string, number>(slots.map((s) => [s.name, 0]));
@@ -204,37 +322,5 @@ function readOpen(fd: number, spec: TableSpec, shared: boolean): DirectRead | nu
   }
   if (rows > 2 ** 31 - 2 || [...childTotals.values()].some((n) => n > 2 ** 31 - 1)) return null;
 
-  // Pass 2: each batch's values into their place in the final arrays.
-  const columns: DirectRead['columns'] = {};
-  for (const s of slots) {
-    const el = ELEMENT[s.kind]!;
-    const bytesOf = (a: Numeric): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    if (!el.list) {
-      const out = hugeArray(el.ctor, rows, shared);
-      let at = 0;
-      for (const batch of batches) {
-        const part = out.subarray(at, at + batch.length) as Numeric;
-        if (batch.length > 0 && !readAt(fd, bytesOf(part), batch.body + batch.regions[s.buffer + 1].offset)) return null;
-        at += batch.length;
-      }
-      columns[s.name] = out;
-      continue;
-    }
-    const offsets = hugeArray(Int32Array, rows + 1, shared);
-    const values = hugeArray(el.ctor, childTotals.get(s.name) as number, shared);
-    let row = 0;
-    let acc = 0;
-    for (const batch of batches) {
-      const offs = batch.offsets.get(s.name) as Int32Array;
-      const start = offs[0];
-      const count = offs[batch.length] - start;
-      for (let i = 0; i < batch.length; i++) offsets[row + i + 1] = acc + offs[i + 1] - start;
-      const part = values.subarray(acc, acc + count) as Numeric;
-      if (count > 0 && !readAt(fd, bytesOf(part), batch.body + batch.regions[s.buffer + 3].offset + start * el.ctor.BYTES_PER_ELEMENT)) return null;
-      row += batch.length;
-      acc += count;
-    }
-    columns[s.name] = { offsets, values };
-  }
-  return { schema, numRows: rows, columns };
+  return { schema, slots, batches, rows, childTotals };
 }

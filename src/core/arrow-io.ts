@@ -25,7 +25,7 @@ import {
   tableToIPC,
   vectorFromArray,
 } from 'apache-arrow';
-import { readArrowDirect } from './arrow-direct.js';
+import { readArrowDirect, readArrowDirectBatches } from './arrow-direct.js';
 import { hasMagicAt, kindMatches, MAGIC, preflightFile, preflightStream } from './arrow-preflight.js';
 import { InputDataError, IoError } from './errors.js';
 import type { ColumnKind, ColumnSpec, TableSpec } from './schemas.js';
@@ -376,7 +376,8 @@ function extractColumn(file: string, col: ColumnSpec, chunks: readonly Data[]): 
   }
 }
 
-function checkValues(file: string, col: ColumnSpec, data: ColumnData): void {
+/** Every value of a column within its spec's range (rowBase: the file's row number of data's first row, for the error). */
+function checkValues(file: string, col: ColumnSpec, data: ColumnData, rowBase = 0): void {
   let vals: ArrayLike<number> | undefined;
   let rowOf = (i: number): number => i;
   if (data instanceof Int32Array || data instanceof Int8Array || data instanceof Float32Array || data instanceof Float64Array) vals = data;
@@ -405,8 +406,8 @@ function checkValues(file: string, col: ColumnSpec, data: ColumnData): void {
   const bad = firstOutside(vals as NumericArray, lo, hi, finite);
   if (bad < 0) return;
   const x = vals[bad];
-  if (finite && !Number.isFinite(x)) throw new InputDataError(`non-finite value ${x}`, file, col.name, rowOf(bad));
-  throw new InputDataError(`value ${x} outside [${lo}, ${hi}]`, file, col.name, rowOf(bad));
+  if (finite && !Number.isFinite(x)) throw new InputDataError(`non-finite value ${x}`, file, col.name, rowBase + rowOf(bad));
+  throw new InputDataError(`value ${x} outside [${lo}, ${hi}]`, file, col.name, rowBase + rowOf(bad));
 }
 
 type NumericArray = Int32Array | Int8Array | Float32Array | Float64Array;
@@ -561,6 +562,36 @@ export function readArrow(file: string, spec: TableSpec, opts: { shared?: boolea
   const metadata: Record<string, string> = {};
   for (const [k, v] of direct.schema.metadata) metadata[k] = v;
   return { columns, numRows: direct.numRows, metadata };
+}
+
+/** One batch of `readArrowBatches`: rows [rowStart, rowStart + length) of the file, columns validated as readArrow's. */
+export interface ArrowBatch {
+  rowStart: number;
+  length: number;
+  columns: Columns;
+}
+
+/**
+ * `readArrow` batch by batch, for files read once from end to end (evaluate's GSU files: 800 MB each at the paper's
+ * shape): each record batch's columns, checked as readArrow checks them, in arrays the next batch reuses — so copy
+ * what must outlive the call. Where the direct read does not apply, the whole file through readArrow, as one batch.
+ * `checked`: the caller read these columns through readArrowBatches before (a second pass): their values are not
+ * checked again.
+ */
+export function readArrowBatches(file: string, spec: TableSpec, onBatch: (batch: ArrowBatch) => void, opts: { checked?: boolean } = {}): { numRows: number; metadata: Record<string, string> } {
+  const direct = readArrowDirectBatches(file, spec, (b) => {
+    const columns = b.columns as Columns;
+    if (!opts.checked) for (const col of spec.columns) if (col.name in columns) checkValues(file, col, columns[col.name], b.rowStart);
+    onBatch({ rowStart: b.rowStart, length: b.length, columns });
+  });
+  if (direct) {
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of direct.schema.metadata) metadata[k] = v;
+    return { numRows: direct.numRows, metadata };
+  }
+  const whole = readArrow(file, spec);
+  onBatch({ rowStart: 0, length: whole.numRows, columns: whole.columns });
+  return { numRows: whole.numRows, metadata: whole.metadata };
 }
 
 /** `readArrow` through arrow-js's decoding of the whole file (every format and type; it names what is wrong). */

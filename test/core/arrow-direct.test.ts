@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Field, Float64, Int32, List, makeData, RecordBatch, Schema, Struct, Table, tableToIPC } from 'apache-arrow';
 import { readArrowDirect } from '../../src/core/arrow-direct.js';
-import { readArrow, readArrowDecoded, writeArrow } from '../../src/core/arrow-io.js';
+import { readArrow, readArrowBatches, readArrowDecoded, writeArrow } from '../../src/core/arrow-io.js';
 import { SEQUENCES } from '../../src/core/schemas.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gist-direct-'));
@@ -75,4 +75,31 @@ test('shared: the same columns on SharedArrayBuffers (for worker threads); the f
   assert.deepEqual(copy(shared.columns), copy(plain.columns));
   const stream = write('shared-stream.arrow', [batch([0], [[1]])], 'stream');
   assert.ok(!((readArrow(stream, SEQUENCES, { shared: true }).columns.user_id as Int32Array).buffer instanceof SharedArrayBuffer));
+});
+
+test('readArrowBatches: each batch in turn (offsets from 0, rows numbered in the file), together what readArrow reads', () => {
+  const file = write('batches.arrow', [batch([3, 1], [[5, 6, 7], []]), batch([], []), batch([0, 2, 4], [[1], [], [2, 3]])]);
+  const seen: { rowStart: number; length: number; users: number[]; offsets: number[]; items: number[] }[] = [];
+  const r = readArrowBatches(file, SEQUENCES, (b) => {
+    const items = b.columns.items as { offsets: Int32Array; values: Int32Array };
+    seen.push({ rowStart: b.rowStart, length: b.length, users: [...(b.columns.user_id as Int32Array)], offsets: [...items.offsets], items: [...items.values] });
+  });
+  assert.equal(r.numRows, 5);
+  assert.equal(r.metadata.command, 'test');
+  assert.deepEqual(seen, [
+    { rowStart: 0, length: 2, users: [3, 1], offsets: [0, 3, 3], items: [5, 6, 7] },
+    { rowStart: 2, length: 0, users: [], offsets: [0], items: [] },
+    { rowStart: 2, length: 3, users: [0, 2, 4], offsets: [0, 1, 1, 3], items: [1, 2, 3] },
+  ]);
+  const whole = readArrow(file, SEQUENCES);
+  assert.deepEqual(seen.flatMap((b) => b.users), [...(whole.columns.user_id as Int32Array)]);
+  assert.deepEqual(seen.flatMap((b) => b.items), [...(whole.columns.items as { values: Int32Array }).values]);
+  // a value outside the spec in a later batch: the error names the file's row
+  const bad = write('bad-batch.arrow', [batch([3, 1], [[5], [6]]), batch([0, 2], [[1], [-4]])]);
+  assert.throws(() => readArrowBatches(bad, SEQUENCES, () => undefined), (e: Error & { row?: number; column?: string }) => e.row === 3 && e.column === 'items' && /-4/.test(e.message));
+  // where the direct read does not apply (the stream format), the whole file as one batch
+  const stream = write('batches-stream.arrow', [batch([0], [[1]]), batch([5], [[2, 3]])], 'stream');
+  const parts: number[] = [];
+  assert.equal(readArrowBatches(stream, SEQUENCES, (b) => parts.push(b.rowStart, b.length)).numRows, 2);
+  assert.deepEqual(parts, [0, 2]);
 });

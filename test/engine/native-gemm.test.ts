@@ -109,7 +109,7 @@ test('native rowDots gives rowDot\'s bits (double sums in k order), NaN where a 
   const dim = 37;
   const rows = 50;
   const x = Float32Array.from(randArray(rows * dim, 77), (v) => v * 3);
-  const n = 400;
+  const n = 403; // blocks of eight pairs, some with a missing row, and a tail
   const a = Int32Array.from({ length: n }, (_, i) => (i % 17 === 0 ? -1 : (i * 7) % rows));
   const b = Int32Array.from({ length: n }, (_, i) => (i % 23 === 0 ? -1 : (i * 13 + 5) % rows));
   const out = new Float32Array(n);
@@ -117,6 +117,12 @@ test('native rowDots gives rowDot\'s bits (double sums in k order), NaN where a 
   const js = Float32Array.from({ length: n }, (_, i) => (a[i] < 0 || b[i] < 0 ? NaN : rowDot(x, dim, a[i], b[i])));
   assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(js.buffer));
   assert.ok(out.some((v) => Number.isNaN(v)) && out.some((v) => v !== 0 && Number.isFinite(v)));
+  // kept in double for a Float64Array out
+  const out64 = new Float64Array(n);
+  native.rowDots(x, dim, a, b, out64);
+  const js64 = Float64Array.from({ length: n }, (_, i) => (a[i] < 0 || b[i] < 0 ? NaN : rowDot(x, dim, a[i], b[i])));
+  assert.deepEqual(new BigUint64Array(out64.buffer), new BigUint64Array(js64.buffer));
+  assert.ok(out64.some((v, i) => v !== out[i] && Number.isFinite(v)), 'not rounded to float');
   assert.throws(() => native.rowDots(x, dim, Int32Array.of(rows), Int32Array.of(0), new Float32Array(1)), /index out of range/);
   assert.throws(() => native.rowDots(x, dim, Int32Array.of(0, 1), Int32Array.of(0), new Float32Array(2)), /as long as a/);
 });

@@ -7,15 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isStdout, writeOutputFile } from '../sink.js';
 import { DATASET_FILES, DOMAIN_CODE, loadDataset, loadItems, requireSameDataset, SPLIT_CODE, type Dataset, type Items } from '../dataset.js';
-import { loadGsu, type GsuIndex } from '../ctr/inputs.js';
 import { makeRng } from '../rng.js';
-import { gsuPlantedShares, plantedHistoryCounts, plantedNeighbourRecall, readPlanted, type Planted, type PlantedHistoryCounts } from './planted.js';
+import { plantedHistoryCounts, plantedNeighbourRecall, readPlanted, type Planted, type PlantedHistoryCounts } from './planted.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
 import { auc, gauc, logloss, rocCurve } from '../metrics.js';
 import { currentInvocation, noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { VERSION } from '../version.js';
 import { checkGate, readBaselineMetrics } from './gate.js';
-import { loadEmbeddings, loadGsuScores, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
+import { gsuScoreHistogram, summarizeGsuFile } from './gsu-files.js';
+import { loadEmbeddings, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
 import { defaultPopularityThreshold, popularityGroups } from './popularity.js';
 import { pairRanks, recallFromRanks, type PairRanks } from './recall.js';
 import { readArrow } from '../arrow-io.js';
@@ -247,47 +247,28 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   if (shard) return (await writeRanksShard(o, shard, shardRows)) as unknown as EvaluateResult;
 
   // GSU similarity scores, and (synthetic data) the planted-truth shares of each GSU file from the same read: the
-  // paper-shaped run's three files hold 100M results each, and reading one costs seconds.
+  // paper-shaped run's three files hold 100M results each, read batch by batch (gsu-files.ts).
   const truth = o.data ? loadPlantedTruth(o.data, o.split, onProgress) : null;
   const planted: PlantedMetrics | null = truth ? { gsu: [], gsu_clicked: [], embeddings: [] } : null;
   const gsu: GsuSummary[] = [];
-  const gsuScores: { name: string; scores: Float32Array }[] = [];
-  for (const g of parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu')) {
-    let samples: number;
-    let scores: Float32Array;
-    if (truth && planted) {
-      const index = loadGsu(g.file, truth.ds.samples.target.count, truth.ds.items.count);
-      [samples, scores] = [index.offsets.length - 1, index.scores];
-      const shares = plantedGsuShares(truth, g.name, index, ks);
-      planted.gsu.push(...shares.all);
-      planted.gsu_clicked.push(...shares.clicked);
-    } else ({ samples, scores } = loadGsuScores(g.file));
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    // indexed loops: `for…of` over these typed arrays (10^8 scores at the paper's shape) ran ~8 ns an element
-    for (let j = 0; j < scores.length; j++) {
-      const s = scores[j];
-      sum += s;
-      if (s < min) min = s;
-      if (s > max) max = s;
+  const gsuFiles = parseNamedPaths(o.gsu, 'gsu.arrow', '--gsu');
+  for (const g of gsuFiles) {
+    const input = truth ? { samples: truth.ds.samples.target, numItems: truth.ds.items.count, planted: truth.planted, history: historyCounts(truth) } : null;
+    const p = summarizeGsuFile(g.file, g.name, ks, input);
+    if (p.shares && planted) {
+      planted.gsu.push(...p.shares.all);
+      planted.gsu_clicked.push(...p.shares.clicked);
     }
-    gsu.push({ name: g.name, file: path.resolve(g.file), samples, scores: scores.length, mean: nullable(sum / scores.length), min: nullable(min), max: nullable(max) });
-    gsuScores.push({ name: g.name, scores });
+    gsu.push({ name: g.name, file: path.resolve(g.file), samples: p.samples, scores: p.scores, mean: nullable(p.sum / p.scores), min: nullable(p.min), max: nullable(p.max) });
   }
-  if (gsuScores.length) {
+  if (gsu.length) {
     // One bin grid for every GSU file so the histograms compare directly.
     let lo = Math.min(...gsu.map((g) => g.min ?? Infinity));
     let hi = Math.max(...gsu.map((g) => g.max ?? -Infinity));
     if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
     if (hi - lo < 1e-6) [lo, hi] = [lo - 0.5, hi + 0.5];
     const edges = Array.from({ length: HIST_BINS + 1 }, (_, b) => lo + ((hi - lo) * b) / HIST_BINS);
-    for (const [i, g] of gsuScores.entries()) {
-      const counts = new Array<number>(HIST_BINS).fill(0);
-      const { scores } = g;
-      for (let j = 0; j < scores.length; j++) counts[Math.min(HIST_BINS - 1, Math.floor(((scores[j] - lo) / (hi - lo)) * HIST_BINS))]++;
-      report.gsuHist.push({ name: g.name, edges, counts, mean: gsu[i].mean });
-    }
+    for (const [i, g] of gsuFiles.entries()) report.gsuHist.push({ name: g.name, edges, counts: gsuScoreHistogram(g.file, lo, hi, HIST_BINS), mean: gsu[i].mean });
   }
 
   if (truth && planted) {
@@ -388,13 +369,9 @@ function loadPlantedTruth(dir: string, split: EvaluateOptions['split'], onProgre
   return { ds, planted: readPlanted(dir, ds.items.count) as Planted, split: SPLIT_CODE[split] }; // present: checked above
 }
 
-/** The planted sub-topic and topic shares of one GSU file's results (at K = 10 and every --ks its lists can fill). */
-function plantedGsuShares(t: PlantedTruth, name: string, index: GsuIndex, ks: readonly number[]): ReturnType<typeof gsuPlantedShares> {
-  let longest = 0;
-  for (let r = 0; r + 1 < index.offsets.length; r++) longest = Math.max(longest, index.offsets[r + 1] - index.offsets[r]);
-  const gsuKs = [...new Set([10, ...ks.filter((k) => k <= longest)])].sort((a, b) => a - b);
-  t.history ??= plantedHistoryCounts(t.ds.samples.target, t.ds.sequences.source, t.planted, t.split);
-  return gsuPlantedShares(name, index, t.ds.samples.target, t.ds.sequences.source, t.planted, t.split, gsuKs, t.history);
+/** The split's planted history counts, counted by the first GSU file that needs them and shared by the others. */
+function historyCounts(t: PlantedTruth): PlantedHistoryCounts {
+  return (t.history ??= plantedHistoryCounts(t.ds.samples.target, t.ds.sequences.source, t.planted, t.split));
 }
 
 /** Each embedding's recall of planted neighbours (same sub-topic, across domains). */

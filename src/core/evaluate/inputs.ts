@@ -297,12 +297,6 @@ export function loadTruthPairs(file: string, trainFiles: readonly string[] = [])
   };
 }
 
-/** GSU scores of one file, flattened (all searched events of all samples). */
-export function loadGsuScores(file: string): { samples: number; scores: Float32Array } {
-  const f = readArrow(file, GSU);
-  return { samples: f.numRows, scores: (f.columns.scores as ListColumn<Float32Array>).values };
-}
-
 /** Fail early with an IoError naming the flag when an input path is missing. */
 export function requireFile(file: string, flag: string): void {
   if (!fs.existsSync(file)) throw new IoError(`${file}: no such file (${flag})`);

@@ -90,8 +90,8 @@ export interface NativeKernels {
   gatherRows(x: Float32Array | Int32Array, idx: Int32Array, row: number, out: Float32Array | Int32Array): void;
   /** out = 0, then out[seg[i], :] += x[i, :] in i order, skipping ids outside [0, segments) (native/rows.h). */
   segmentSum(x: Float32Array, seg: Int32Array, inner: number, segments: number, out: Float32Array): void;
-  /** out[i] = x[a[i], :] · x[b[i], :] over rows of `dim`, in double in k order (asi.ts rowDot's bits); NaN where a[i] or b[i] < 0 (native/rows.h). */
-  rowDots(x: Float32Array, dim: number, a: Int32Array, b: Int32Array, out: Float32Array): void;
+  /** out[i] = x[a[i], :] · x[b[i], :] over rows of `dim`, in double in k order (asi.ts rowDot's bits), rounded to float for a Float32Array out; NaN where a[i] or b[i] < 0 (native/rows.h). */
+  rowDots(x: Float32Array, dim: number, a: Int32Array, b: Int32Array, out: Float32Array | Float64Array): void;
   /**
    * Row-sparse Adam over the rows `unique` (native/rows.h): the JS loop of SparseEmbedding.applyGradient, same
    * double arithmetic; stepSizeByT / invSqrtBc2ByT are the bias terms by update count (past every row's next
