@@ -40,6 +40,8 @@ export interface PaperRun {
   /** How peak_rss_gib was measured (one process's peak RSS, or the summed PSS of the step processes). */
   memory_measure: string;
   steps: { name: string; status: string; seconds: number }[];
+  /** The evaluation after the last step (older records have none). */
+  evaluate_seconds?: number;
   table: unknown[];
   /** The joint GSU search of this run, repeated alone on its data: useful GFLOP/s (Σ history length × 2d ÷ search time) against the machine's peak. */
   gsu_paper: { gflops: number | null; search_seconds: number | null; samples: number | null; mean_history: number | null; peak_gflops: number | null };
@@ -65,7 +67,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   // are processes of their own, so the memory held at once is their summed PSS, sampled.
   const memoryMeasure = jobs === 1 ? 'peak RSS of the one process' : 'peak of the summed PSS of the run’s processes, sampled every 200 ms';
   const { kb, seconds, stdout } = jobs === 1 ? gistPeakRss(args) : await gistPeakTreePss(args);
-  const result = JSON.parse(stdout) as { steps: PaperRun['steps']; table: unknown[] };
+  const result = JSON.parse(stdout) as { steps: PaperRun['steps']; evaluate_seconds: number; table: unknown[] };
   // The ratio is the search's, on every core: inside the run the joint search may share the cores with the index
   // step (--jobs 2), so it is searched again on the run's data and joint embeddings, alone, right after.
   const again = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'search-gsu', '--data', path.join(out, 'data'), '--embeddings', path.join(out, 'union', 'joint.arrow'), '--out', path.join(out, 'gsu-joint-alone'), '--seed', '1', '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 })) as Record<string, unknown>;
@@ -89,6 +91,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     peak_rss_gib: kb / 2 ** 20,
     memory_measure: memoryMeasure,
     steps: result.steps,
+    evaluate_seconds: result.evaluate_seconds,
     table: result.table,
     gsu_paper: gsu,
     gsu_paper_ratio: ratio,

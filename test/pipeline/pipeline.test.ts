@@ -24,6 +24,7 @@ test('pipeline runs every step on the tiny fixture, skips unchanged steps, and -
   const r = JSON.parse(first.stdout) as {
     table: { variant: string; auc: number; gauc: number; logloss: number; auc_gain_pct: number }[];
     steps: { name: string; status: string }[];
+    evaluate_seconds: number;
     outputs: { report: string; metrics: string };
     recall: { name: string; recall: Record<string, number | null> }[];
     recall_truth_pairs: number;
@@ -62,6 +63,7 @@ test('pipeline runs every step on the tiny fixture, skips unchanged steps, and -
   const r2 = JSON.parse(again.stdout) as typeof r;
   assert.ok(r2.steps.every((s) => s.status === 'skipped'));
   assert.deepEqual(r2.table, r.table);
+  assert.ok(r.evaluate_seconds > 0 && r2.evaluate_seconds > 0, 'the evaluation at the end runs (and is timed) either way');
   // --from reruns that step and what depends on it, nothing else.
   const from = gist([...args, '--from', 'gsu-joint']);
   assert.equal(from.code, 0, from.stderr);

@@ -220,6 +220,8 @@ export interface PipelineResult {
   data: string;
   seed: number;
   steps: { name: string; status: string; seconds: number }[];
+  /** The evaluation at the end of the run (in this process, after every step). */
+  evaluate_seconds: number;
   table: PipelineTableRow[];
   recall: { name: string; recall: Record<string, number | null> }[];
   /** AUC of the stored true click probability (synthetic data only): the best any model can do. */
@@ -852,7 +854,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const evalOptions = evaluateOptions(ctx, ran, heldOutPairs > 0, fs.existsSync(path.join(dataDir, DATASET_FILES.planted)));
   const report = evalOptions.html as string;
   const metrics = evalOptions.saveMetrics as string;
+  const evalStarted = performance.now();
+  o.onStep?.('evaluate', 'start');
   const ev: EvaluateResult = await evaluate(evalOptions, ctx.onProgress);
+  const evaluateSeconds = (performance.now() - evalStarted) / 1000;
+  o.onStep?.('evaluate', 'ran', evaluateSeconds);
   const scoredPairs = ev.recall[0]?.pairs ?? 0;
   if (ev.recall.length && scoredPairs < 30) warnings.push(`Recall@K rests on ${scoredPairs} held-out ESU pairs (θ = ${truthTheta}): too few to rank embeddings; lower recallTheta in the config`);
   const table: PipelineTableRow[] = ev.runs.map((r) => ({
@@ -871,6 +877,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     data: dataDir,
     seed: o.seed,
     steps: outcomes.map((x) => ({ name: x.name, status: x.status, seconds: Math.round(x.seconds * 10) / 10 })),
+    evaluate_seconds: Math.round(evaluateSeconds * 10) / 10,
     table,
     recall: ev.recall.map((r) => ({ name: r.name, recall: r.recall })),
     planted: ev.planted ?? null,
