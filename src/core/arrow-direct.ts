@@ -99,6 +99,17 @@ function readAt(fd: number, into: Uint8Array, position: number): boolean {
  * `shared`: the arrays on SharedArrayBuffers (for worker threads, without a copy).
  */
 export function readArrowDirect(file: string, spec: TableSpec, shared = false): DirectRead | null {
+  return withOpenFile(file, (fd) => {
+    try {
+      return readOpen(fd, spec, shared);
+    } catch {
+      return null; // whatever arrow-js could not decode, the full path reports properly
+    }
+  });
+}
+
+/** `use` on the file opened for reading, closed afterwards; null when it cannot be opened (the full path says why). */
+function withOpenFile<T>(file: string, use: (fd: number) => T | null): T | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -106,9 +117,7 @@ export function readArrowDirect(file: string, spec: TableSpec, shared = false): 
     return null;
   }
   try {
-    return readOpen(fd, spec, shared);
-  } catch {
-    return null; // whatever arrow-js could not decode, the full path reports properly
+    return use(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -131,13 +140,7 @@ export interface DirectBatch {
  * the caller.
  */
 export function readArrowDirectBatches(file: string, spec: TableSpec, onBatch: (batch: DirectBatch) => void): { schema: Schema; numRows: number } | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
+  return withOpenFile(file, (fd) => {
     let plan: ReadPlan | null;
     try {
       plan = planRead(fd, spec);
@@ -177,9 +180,7 @@ export function readArrowDirectBatches(file: string, spec: TableSpec, onBatch: (
       rowStart += batch.length;
     }
     return { schema: plan.schema, numRows: plan.rows };
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** Pass 1 of a direct read: the schema, where the requested columns sit, and every batch's header and list offsets. */
