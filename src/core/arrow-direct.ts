@@ -108,6 +108,17 @@ export function readArrowDirect(file: string, spec: TableSpec, shared = false): 
   });
 }
 
+/** The row count from the file's footer and batch headers (the direct read's plan), or null where that does not apply. */
+export function readArrowDirectRows(file: string, spec: TableSpec): number | null {
+  return withOpenFile(file, (fd) => {
+    try {
+      return planRead(fd, spec)?.rows ?? null;
+    } catch {
+      return null;
+    }
+  });
+}
+
 /** `use` on the file opened for reading, closed afterwards; null when it cannot be opened (the full path says why). */
 function withOpenFile<T>(file: string, use: (fd: number) => T | null): T | null {
   let fd: number;

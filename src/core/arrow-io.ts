@@ -25,7 +25,7 @@ import {
   tableToIPC,
   vectorFromArray,
 } from 'apache-arrow';
-import { readArrowDirect, readArrowDirectBatches } from './arrow-direct.js';
+import { readArrowDirect, readArrowDirectBatches, readArrowDirectRows } from './arrow-direct.js';
 import { hasMagicAt, kindMatches, MAGIC, preflightFile, preflightStream } from './arrow-preflight.js';
 import { InputDataError, IoError } from './errors.js';
 import type { ColumnKind, ColumnSpec, TableSpec } from './schemas.js';
@@ -592,6 +592,11 @@ export function readArrowBatches(file: string, spec: TableSpec, onBatch: (batch:
   const whole = readArrow(file, spec);
   onBatch({ rowStart: 0, length: whole.numRows, columns: whole.columns });
   return { numRows: whole.numRows, metadata: whole.metadata };
+}
+
+/** Rows of an Arrow file: from its footer and batch headers where the direct read applies, else by reading it whole. */
+export function arrowRows(file: string, spec: TableSpec): number {
+  return readArrowDirectRows(file, spec) ?? readArrow(file, spec).numRows;
 }
 
 /** `readArrow` through arrow-js's decoding of the whole file (every format and type; it names what is wrong). */

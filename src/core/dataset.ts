@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readArrow, type ArrowFile, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
+import { arrowRows, readArrow, readArrowBatches, type ArrowFile, type DictColumn, type ListColumn, type VectorColumn } from './arrow-io.js';
 import { InputDataError, IoError } from './errors.js';
 import { DOMAINS, ITEMS, SAMPLES, SEQUENCES, SPLITS, USERS, type Domain, type Split } from './schemas.js';
 
@@ -287,8 +287,12 @@ export function requireSameDataset(file: string, metadata: Record<string, string
   throw new InputDataError(`computed from ${from}, not from --data ${path.resolve(dataDir)} (dataset fingerprints ${fp} ≠ ${datasetFingerprint(dataDir)})`, file);
 }
 
-/** `sharedSequences`: the sequence arrays on SharedArrayBuffers where the file allows (worker threads read them in place). */
-export function loadDataset(dir: string, opts: { sharedSequences?: boolean } = {}): Dataset {
+/**
+ * `sharedSequences`: the sequence arrays on SharedArrayBuffers where the file allows (worker threads read them in place).
+ * `sequences`: the domains whose sequences are loaded (default both); another domain's store throws when used, and its
+ * file is only counted (a target-domain model does not read the source sequences, 867 MB at the paper's shape).
+ */
+export function loadDataset(dir: string, opts: { sharedSequences?: boolean; sequences?: readonly Domain[] } = {}): Dataset {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new IoError(`${dir}: no such dataset folder (run \`gist prepare\` or \`gist synth\` first)`);
   const manifestPath = path.join(dir, DATASET_FILES.manifest);
   let manifest: DatasetManifest;
@@ -303,20 +307,95 @@ export function loadDataset(dir: string, opts: { sharedSequences?: boolean } = {
   const sequences = {} as Record<Domain, SequenceStore>;
   const samples = {} as Record<Domain, Samples>;
   const seqFiles = {} as Record<Domain, ArrowFile>;
+  const loaded = opts.sequences ?? DOMAINS;
+  const seqRows = {} as Record<Domain, number>;
   for (const d of DOMAINS) {
-    seqFiles[d] = readArrow(path.join(dir, DATASET_FILES.sequences(d)), SEQUENCES, { shared: opts.sharedSequences });
+    const file = path.join(dir, DATASET_FILES.sequences(d));
+    if (loaded.includes(d)) seqFiles[d] = readArrow(file, SEQUENCES, { shared: opts.sharedSequences });
+    seqRows[d] = loaded.includes(d) ? seqFiles[d].numRows : arrowRows(file, SEQUENCES);
     samples[d] = loadSamples(path.join(dir, DATASET_FILES.samples(d)), d, items.count);
   }
   // Dense user ids: every user appears in some table, so no id reaches the tables' total rows.
-  const maxUsers = DOMAINS.reduce((n, d) => n + seqFiles[d].numRows + samples[d].count, 0);
+  const maxUsers = DOMAINS.reduce((n, d) => n + seqRows[d] + samples[d].count, 0);
   for (const d of DOMAINS) {
     const u = samples[d].userId;
     for (let i = 0; i < u.length; i++) {
       if (u[i] >= maxUsers) throw new InputDataError(`user_id ${u[i]} is not a dense id (the dataset has at most ${maxUsers} users)`, path.join(dir, DATASET_FILES.samples(d)), 'user_id', i);
     }
-    sequences[d] = sequenceStore(path.join(dir, DATASET_FILES.sequences(d)), seqFiles[d], d, items.count, maxUsers);
+    sequences[d] = loaded.includes(d) ? sequenceStore(path.join(dir, DATASET_FILES.sequences(d)), seqFiles[d], d, items.count, maxUsers) : unloadedStore(d);
   }
   return { dir, manifest, items, sequences, samples };
+}
+
+/** Stands for the sequences of a domain loadDataset was told not to load: any use is a bug, and says so. */
+function unloadedStore(domain: Domain): SequenceStore {
+  return new Proxy({} as SequenceStore, {
+    get: (_, key) => {
+      throw new Error(`the ${domain} sequences were not loaded (loadDataset's sequences option); read: ${String(key)}`);
+    },
+  });
+}
+
+/**
+ * The samples (those `keep` accepts) grouped by user, by counting: user u's are order[start[u] … start[u+1]), in sample
+ * order; start has one entry per user id up to the largest kept one, plus one.
+ */
+export function samplesByUser(samples: Samples, keep: (s: number) => boolean = () => true): { start: Int32Array; order: Int32Array } {
+  let users = 0;
+  for (let s = 0; s < samples.count; s++) if (keep(s)) users = Math.max(users, samples.userId[s] + 1);
+  const start = new Int32Array(users + 1);
+  for (let s = 0; s < samples.count; s++) if (keep(s)) start[samples.userId[s] + 1]++;
+  for (let u = 0; u < users; u++) start[u + 1] += start[u];
+  const order = new Int32Array(start[users]);
+  const fill = start.slice(0, users);
+  for (let s = 0; s < samples.count; s++) if (keep(s)) order[fill[samples.userId[s]]++] = s;
+  return { start, order };
+}
+
+/** Per sample, the user's events in `store` strictly before the sample's time (what search-gsu ranks). */
+export function eventsBefore(samples: Samples, store: SequenceStore): Int32Array {
+  const out = new Int32Array(samples.count);
+  for (let s = 0; s < samples.count; s++) {
+    const [lo, hi] = store.historyBefore(samples.userId[s], samples.ts[s], Infinity);
+    out[s] = hi - lo;
+  }
+  return out;
+}
+
+/**
+ * `eventsBefore` over a sequences file read batch by batch (user ids and times only), never whole. Times are checked
+ * ascending, and the users that have samples once each, as loadDataset checks them.
+ */
+export function eventsBeforeInFile(file: string, domain: Domain, samples: Samples): Int32Array {
+  const out = new Int32Array(samples.count);
+  const { start, order } = samplesByUser(samples);
+  const users = start.length - 1;
+  const seen = new Uint8Array(users);
+  const noItems = new Int32Array(0);
+  const spec = { ...SEQUENCES, columns: SEQUENCES.columns.filter((c) => c.name !== 'items') };
+  readArrowBatches(file, spec, (b) => {
+    const ids = b.columns.user_id as Int32Array;
+    const ts = b.columns.ts as ListColumn<Float64Array>;
+    const userRow = new Int32Array(users).fill(-1);
+    for (let r = 0; r < b.length; r++) {
+      for (let j = ts.offsets[r] + 1; j < ts.offsets[r + 1]; j++) if (ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', b.rowStart + r);
+      const u = ids[r];
+      if (u >= users) continue; // no samples: nothing to count
+      if (seen[u]) throw new InputDataError(`duplicate user_id ${u}`, file, 'user_id', b.rowStart + r);
+      seen[u] = 1;
+      userRow[u] = r;
+    }
+    const store = new SequenceStore(domain, userRow, ts.offsets, noItems, ts.values);
+    for (let r = 0; r < b.length; r++) {
+      const u = ids[r];
+      if (u >= users) continue;
+      for (let i = start[u]; i < start[u + 1]; i++) {
+        const [lo, hi] = store.historyBefore(u, samples.ts[order[i]], Infinity);
+        out[order[i]] = hi - lo;
+      }
+    }
+  });
+  return out;
 }
 
 /** Indices of samples in a split (and optionally only positives). */

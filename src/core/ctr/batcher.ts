@@ -45,8 +45,19 @@ export interface BatcherInputs {
   history: SequenceStore;
   gsu: GsuIndex | null;
   joint: JointTable | null;
-  /** The source sequences the GSU searched: SimDist 'history-fraction' divides by their length before each sample. */
-  searched?: SequenceStore;
+  /**
+   * Per sample id, how many source events the GSU searched (those before the sample): SimDist 'history-fraction'
+   * divides by it (`eventsBefore`).
+   */
+  searchedEvents?: Int32Array;
+}
+
+/** The per-sample counts SimDist 'history-fraction' divides by (`count()` makes them), undefined where the model has no such feature. */
+export function searchedEventsOf(cfg: CtrModelConfig, samples: Samples, count: () => Int32Array): Int32Array | undefined {
+  if (!(variantNeeds(cfg.variant, cfg.asi).simDist && cfg.simDistNorm === 'history-fraction')) return undefined;
+  const events = count();
+  if (events.length !== samples.count) throw new Error('searchedEventsOf: one count per sample');
+  return events;
 }
 
 class SeqBuffers {
@@ -94,7 +105,7 @@ export class CtrBatcher {
     this.targets = new Int32Array(capacity);
     this.simDist = this.needs.simDist ? new Float32Array(capacity * 2 * cfg.m2) : null;
     const byHistory = this.needs.simDist && cfg.simDistNorm === 'history-fraction';
-    if (byHistory && !inputs.searched) throw new Error("SimDist 'history-fraction' needs the searched (source) sequences");
+    if (byHistory && !inputs.searchedEvents) throw new Error("SimDist 'history-fraction' needs the searched (source) events before each sample");
     this.searchedEvents = byHistory ? new Int32Array(capacity) : null;
   }
 
@@ -215,13 +226,8 @@ export class CtrBatcher {
       }
       const events = this.searchedEvents;
       if (events) {
-        const { samples } = this.inputs;
-        const searched = this.inputs.searched as SequenceStore;
-        for (let b = 0; b < B; b++) {
-          const s = this.sampleIds[b];
-          const [lo, hi] = searched.historyBefore(samples.userId[s], samples.ts[s], Infinity);
-          events[b] = hi - lo;
-        }
+        const searched = this.inputs.searchedEvents as Int32Array;
+        for (let b = 0; b < B; b++) events[b] = searched[this.sampleIds[b]];
       }
       simDistFeatureInPlace(d, 0, B * 2 * m2, m2, this.cfg.simDistNorm, events);
     }

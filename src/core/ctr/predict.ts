@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { encodeArrow, type Columns, type OutputMeta } from '../arrow-io.js';
 import { readJsonFile } from '../config.js';
-import { datasetIdentity, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
+import { datasetIdentity, eventsBefore, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadWeights } from '../engine/model-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
@@ -21,7 +21,7 @@ import { mergeGsuShards, searchGsu } from '../retrieval/gsu.js';
 import { blockRows, parseShard, rowsByKey, shardLabel, readShardFiles, type ShardPart } from '../shard.js';
 import { makeRng } from '../rng.js';
 import { PREDICTED, SPLITS, type Split } from '../schemas.js';
-import { CtrBatcher, historyLengthsBefore } from './batcher.js';
+import { CtrBatcher, historyLengthsBefore, searchedEventsOf } from './batcher.js';
 import { resolveModelConfig, variantNeeds, type CtrModelConfig } from './config.js';
 import { loadGsu, loadJoint } from './inputs.js';
 import { CtrModel } from './model.js';
@@ -222,7 +222,8 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     const gsu = gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null;
     const joint = jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
     model.bindData(ds.items.category, joint);
-    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint, searched: ds.sequences.source }, PREDICT_BATCH);
+    const searchedEvents = searchedEventsOf(cfg, samples, () => eventsBefore(samples, ds.sequences.source));
+    const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint, searchedEvents }, PREDICT_BATCH);
     const scores = scoreSamples(model, batcher, rows, PREDICT_BATCH, onProgress, 'predict');
 
     const columns: Columns = {

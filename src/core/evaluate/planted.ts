@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow } from '../arrow-io.js';
-import { DATASET_FILES, DOMAIN_CODE, type Items, type Samples, type SequenceStore } from '../dataset.js';
+import { DATASET_FILES, DOMAIN_CODE, samplesByUser, type Items, type Samples, type SequenceStore } from '../dataset.js';
 import { InputDataError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { PLANTED } from '../schemas.js';
@@ -78,15 +78,9 @@ export interface PlantedHistoryCounts {
  */
 export function plantedHistoryCounts(samples: Samples, source: SequenceStore, planted: Planted, splitCode: number): PlantedHistoryCounts {
   const out = { splitCode, subtopic: new Int32Array(samples.count), topic: new Int32Array(samples.count), events: new Int32Array(samples.count) };
-  // the split's samples grouped by user (counting sort), each group in time order
-  let users = 0;
-  for (let s = 0; s < samples.count; s++) if (samples.split[s] === splitCode) users = Math.max(users, samples.userId[s] + 1);
-  const start = new Int32Array(users + 1);
-  for (let s = 0; s < samples.count; s++) if (samples.split[s] === splitCode) start[samples.userId[s] + 1]++;
-  for (let u = 0; u < users; u++) start[u + 1] += start[u];
-  const order = new Int32Array(start[users]);
-  const fill = start.slice(0, users);
-  for (let s = 0; s < samples.count; s++) if (samples.split[s] === splitCode) order[fill[samples.userId[s]]++] = s;
+  // the split's samples grouped by user, each group in time order
+  const { start, order } = samplesByUser(samples, (s) => samples.split[s] === splitCode);
+  const users = start.length - 1;
   let maxSub = 0;
   let maxTopic = 0;
   for (let i = 0; i < planted.subtopic.length; i++) {
