@@ -352,18 +352,9 @@ export function samplesByUser(samples: Samples, keep: (s: number) => boolean = (
   return { start, order };
 }
 
-/** Per sample, the user's events in `store` strictly before the sample's time (what search-gsu ranks). */
-export function eventsBefore(samples: Samples, store: SequenceStore): Int32Array {
-  const out = new Int32Array(samples.count);
-  for (let s = 0; s < samples.count; s++) {
-    const [lo, hi] = store.historyBefore(samples.userId[s], samples.ts[s], Infinity);
-    out[s] = hi - lo;
-  }
-  return out;
-}
-
 /**
- * `eventsBefore` over a sequences file read batch by batch (user ids and times only), never whole. Times are checked
+ * Per sample, the user's events in a sequences file strictly before the sample's time (`historyLengthsBefore` with no
+ * cap, what search-gsu ranks), the file read batch by batch (user ids and times only), never whole. Times are checked
  * ascending, and the users that have samples once each, as loadDataset checks them.
  */
 export function eventsBeforeInFile(file: string, domain: Domain, samples: Samples): Int32Array {
@@ -373,10 +364,10 @@ export function eventsBeforeInFile(file: string, domain: Domain, samples: Sample
   const seen = new Uint8Array(users);
   const noItems = new Int32Array(0);
   const spec = { ...SEQUENCES, columns: SEQUENCES.columns.filter((c) => c.name !== 'items') };
+  const userRow = new Int32Array(users).fill(-1); // this batch's rows of the users with samples
   readArrowBatches(file, spec, (b) => {
     const ids = b.columns.user_id as Int32Array;
     const ts = b.columns.ts as ListColumn<Float64Array>;
-    const userRow = new Int32Array(users).fill(-1);
     for (let r = 0; r < b.length; r++) {
       for (let j = ts.offsets[r] + 1; j < ts.offsets[r + 1]; j++) if (ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', b.rowStart + r);
       const u = ids[r];
@@ -394,6 +385,7 @@ export function eventsBeforeInFile(file: string, domain: Domain, samples: Sample
         out[order[i]] = hi - lo;
       }
     }
+    for (let r = 0; r < b.length; r++) if (ids[r] < users) userRow[ids[r]] = -1;
   });
   return out;
 }

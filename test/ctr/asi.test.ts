@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { simDistFeatureInPlace, simDistInto, simScoreBin } from '../../src/core/ctr/asi.js';
-import { CtrBatcher } from '../../src/core/ctr/batcher.js';
+import { CtrBatcher, historyLengthsBefore } from '../../src/core/ctr/batcher.js';
 import { resolveModelConfig } from '../../src/core/ctr/config.js';
 import type { GsuIndex, JointTable } from '../../src/core/ctr/inputs.js';
-import { eventsBefore, SequenceStore, type Items, type Samples } from '../../src/core/dataset.js';
+import { SequenceStore, type Items, type Samples } from '../../src/core/dataset.js';
 
 describe('ASI SimScore bins and SimDist histograms', () => {
   it('bins a cosine into M equal intervals of [-1, 1] (hand-computed)', () => {
@@ -62,7 +62,7 @@ describe('ASI SimScore bins and SimDist histograms', () => {
     const { simDistNorm: _fraction, ...rest } = cfg;
     const byHistory = resolveModelConfig(rest);
     assert.equal(byHistory.simDistNorm, 'history-fraction');
-    const batch2 = new CtrBatcher(byHistory, { items, samples, history: store, gsu, joint, searchedEvents: eventsBefore(samples, source) }, 4).fill([0], 0, 1);
+    const batch2 = new CtrBatcher(byHistory, { items, samples, history: store, gsu, joint, searchedEvents: historyLengthsBefore(samples, source, Infinity) }, 4).fill([0], 0, 1);
     assert.deepEqual(Array.from(batch2.simDist as Float32Array), [0.5, 0.5, 0.2, 0.2].map(Math.fround));
     assert.throws(() => new CtrBatcher(byHistory, { items, samples, history: store, gsu, joint }, 4), /searched \(source\) events before each sample/);
   });

@@ -4,13 +4,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { targetAttention } from '../../src/core/ctr/attention.js';
-import { CtrBatcher } from '../../src/core/ctr/batcher.js';
+import { CtrBatcher, historyLengthsBefore } from '../../src/core/ctr/batcher.js';
 import { resolveModelConfig, type AsiMode, type AttentionKind, type CtrModelConfig, type CtrVariant } from '../../src/core/ctr/config.js';
 import { loadGsu, loadJoint, type GsuIndex, type JointTable } from '../../src/core/ctr/inputs.js';
 import { CtrModel } from '../../src/core/ctr/model.js';
 import { UsageError } from '../../src/core/errors.js';
 import { loadSideInputs } from '../../src/core/ctr/train.js';
-import { eventsBefore, loadDataset, type Dataset } from '../../src/core/dataset.js';
+import { loadDataset, type Dataset } from '../../src/core/dataset.js';
 import { initBackend } from '../../src/core/engine/backend.js';
 import { makeRng } from '../../src/core/rng.js';
 import { TINY, tempDir, writeGsu, writeJoint } from './_data.js';
@@ -61,7 +61,7 @@ describe('CtrModel', () => {
       const cfg = configFor(ds, variant, asi, attention);
       const model = new CtrModel(cfg, makeRng(1), 0.01);
       model.bindData(ds.items.category, joint);
-      const batcher = new CtrBatcher(cfg, { items: ds.items, samples: ds.samples.target, history: ds.sequences.target, gsu, joint, searchedEvents: eventsBefore(ds.samples.target, ds.sequences.source) }, 32);
+      const batcher = new CtrBatcher(cfg, { items: ds.items, samples: ds.samples.target, history: ds.sequences.target, gsu, joint, searchedEvents: historyLengthsBefore(ds.samples.target, ds.sequences.source, Infinity) }, 32);
       const order = Int32Array.from({ length: 64 }, (_, i) => i * 7);
       const scores = new Float32Array(32);
       model.trainBatch(batcher.fill(order, 0, 32)); // warm-up
@@ -120,7 +120,7 @@ describe('CtrModel', () => {
     const none = loadSideInputs(ds, configFor(ds, 'gist', 'none', 'mlp'), path.join(dir, 'gsu.arrow'), undefined);
     assert.ok(none.gsu !== null && none.joint === null, 'asi none reads no joint embeddings');
     const cfg = configFor(ds, 'din', 'none', 'mlp');
-    const batch = new CtrBatcher(cfg, { items: ds.items, samples: ds.samples.target, history: ds.sequences.target, gsu, joint, searchedEvents: eventsBefore(ds.samples.target, ds.sequences.source) }, 8).fill([0, 1, 2], 0, 3);
+    const batch = new CtrBatcher(cfg, { items: ds.items, samples: ds.samples.target, history: ds.sequences.target, gsu, joint, searchedEvents: historyLengthsBefore(ds.samples.target, ds.sequences.source, Infinity) }, 8).fill([0, 1, 2], 0, 3);
     assert.equal(batch.search, null);
     assert.equal(batch.simDist, null);
     assert.equal(batch.hist.bins, null);

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Field, Float64, Int32, List, makeData, RecordBatch, Schema, Struct, Table, tableToIPC } from 'apache-arrow';
-import { DATASET_FILES, eventsBefore, eventsBeforeInFile, loadDataset, loadSequences, type Samples } from '../../src/core/dataset.js';
+import { historyLengthsBefore } from '../../src/core/ctr/batcher.js';
+import { DATASET_FILES, eventsBeforeInFile, loadDataset, loadSequences, type Samples } from '../../src/core/dataset.js';
 import { makeRng } from '../../src/core/rng.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -46,7 +47,7 @@ const samples = { count: n, userId: Int32Array.from({ length: n }, () => rng.int
 
 test('events before each sample, read from a sequences file batch by batch, equal the loaded store\'s', () => {
   const file = writeSequences('seq.arrow', rows, [0, 7, 7, 31, 60]);
-  const want = eventsBefore(samples, loadSequences(file, 'source', 1));
+  const want = historyLengthsBefore(samples, loadSequences(file, 'source', 1), Infinity);
   assert.deepEqual(eventsBeforeInFile(file, 'source', samples), want);
   assert.ok(want.some((x) => x > 10) && want.some((x) => x === 0));
 });
@@ -66,5 +67,5 @@ test('loadDataset can leave a domain\'s sequences unloaded: the rest is the same
   assert.deepEqual(targetOnly.sequences.target, all.sequences.target);
   assert.throws(() => targetOnly.sequences.source.historyBefore(0, 1, Infinity), /source sequences were not loaded/);
   const file = path.join(data, DATASET_FILES.sequences('source'));
-  assert.deepEqual(eventsBeforeInFile(file, 'source', all.samples.target), eventsBefore(all.samples.target, all.sequences.source));
+  assert.deepEqual(eventsBeforeInFile(file, 'source', all.samples.target), historyLengthsBefore(all.samples.target, all.sequences.source, Infinity));
 });

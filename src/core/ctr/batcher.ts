@@ -47,7 +47,7 @@ export interface BatcherInputs {
   joint: JointTable | null;
   /**
    * Per sample id, how many source events the GSU searched (those before the sample): SimDist 'history-fraction'
-   * divides by it (`eventsBefore`).
+   * divides by it (`historyLengthsBefore` with no cap, or `eventsBeforeInFile`).
    */
   searchedEvents?: Int32Array;
 }
@@ -242,11 +242,12 @@ export function capIndices(indices: Int32Array, max: number, rng: { shuffle<T ex
   return copy.subarray(0, max).sort();
 }
 
-/** Events each sample's history holds (before its time, at most `maxHistory`). */
-export function historyLengthsBefore(samples: Samples, history: SequenceStore, maxHistory: number, idx: Int32Array): Int32Array {
-  const out = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) {
-    const s = idx[i];
+/** Events each sample's history holds (before its time, at most `maxHistory`), for the samples `idx` (default: all). */
+export function historyLengthsBefore(samples: Samples, history: SequenceStore, maxHistory: number, idx?: Int32Array): Int32Array {
+  const n = idx ? idx.length : samples.count;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = idx ? idx[i] : i;
     const [lo, hi] = history.historyBefore(samples.userId[s], samples.ts[s], maxHistory);
     out[i] = hi - lo;
   }

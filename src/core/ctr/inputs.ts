@@ -24,17 +24,27 @@ export function loadGsu(file: string, numSamples: number, numItems: number, data
   const items = f.columns.items as ListColumn<Int32Array>;
   const scores = f.columns.scores as ListColumn<Float32Array>;
   const rowOfSample = new Int32Array(numSamples).fill(-1);
+  checkGsuRows(file, ids, items, scores, 0, numItems, rowOfSample);
+  return { file, rowOfSample, offsets: items.offsets, items: items.values, scores: scores.values, metadata: f.metadata };
+}
+
+/**
+ * gsu.arrow's rows against the dataset, for rows read from file row `rowBase` on (a whole file, or one batch): each
+ * sample id in range and once (rowOfSample, one entry per sample, −1 until its row is seen, gets the file row), its
+ * items and scores lists of one length, every item id in range.
+ */
+export function checkGsuRows(file: string, ids: Int32Array, items: ListColumn<Int32Array>, scores: ListColumn<Float32Array>, rowBase: number, numItems: number, rowOfSample: Int32Array): void {
+  const numSamples = rowOfSample.length;
   for (let r = 0; r < ids.length; r++) {
     const s = ids[r];
-    if (s >= numSamples) throw new InputDataError(`sample_id ${s} out of range (${numSamples} target samples): gsu.arrow belongs to another dataset`, file, 'sample_id', r);
-    if (rowOfSample[s] >= 0) throw new InputDataError(`duplicate sample_id ${s}`, file, 'sample_id', r);
-    rowOfSample[s] = r;
-    if (items.offsets[r] !== scores.offsets[r] || items.offsets[r + 1] !== scores.offsets[r + 1]) throw new InputDataError('items and scores lists differ in length', file, 'scores', r);
+    if (s >= numSamples) throw new InputDataError(`sample_id ${s} out of range (${numSamples} target samples): gsu.arrow belongs to another dataset`, file, 'sample_id', rowBase + r);
+    if (rowOfSample[s] >= 0) throw new InputDataError(`duplicate sample_id ${s}`, file, 'sample_id', rowBase + r);
+    rowOfSample[s] = rowBase + r;
+    if (items.offsets[r] !== scores.offsets[r] || items.offsets[r + 1] !== scores.offsets[r + 1]) throw new InputDataError('items and scores lists differ in length', file, 'scores', rowBase + r);
   }
   for (let j = 0; j < items.values.length; j++) {
     if (items.values[j] >= numItems) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items');
   }
-  return { file, rowOfSample, offsets: items.offsets, items: items.values, scores: scores.values, metadata: f.metadata };
 }
 
 /** L2-normalised joint embeddings addressed by item id; `rowOf[item]` = −1 when the item has none. */

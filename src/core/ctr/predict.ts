@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { encodeArrow, type Columns, type OutputMeta } from '../arrow-io.js';
 import { readJsonFile } from '../config.js';
-import { datasetIdentity, eventsBefore, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
+import { datasetIdentity, loadDataset, loadUserKeys, samplesInSplit, SPLIT_CODE, type Dataset, type Samples } from '../dataset.js';
 import { initBackend, type BackendName } from '../engine/backend.js';
 import { loadWeights } from '../engine/model-io.js';
 import { InputDataError, IoError, UsageError } from '../errors.js';
@@ -222,7 +222,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     const gsu = gsuFile ? loadGsu(gsuFile, samples.count, ds.items.count) : null;
     const joint = jointFile ? loadJoint(jointFile, ds.items.count, ds.dir) : null;
     model.bindData(ds.items.category, joint);
-    const searchedEvents = searchedEventsOf(cfg, samples, () => eventsBefore(samples, ds.sequences.source));
+    const searchedEvents = searchedEventsOf(cfg, samples, () => historyLengthsBefore(samples, ds.sequences.source, Infinity));
     const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[cfg.domain], gsu, joint, searchedEvents }, PREDICT_BATCH);
     const scores = scoreSamples(model, batcher, rows, PREDICT_BATCH, onProgress, 'predict');
 

@@ -7,9 +7,8 @@
  * (rows come in sample order, as search-gsu and merge write them; any other order goes the whole-file way).
  */
 import { readArrowBatches, type ListColumn } from '../arrow-io.js';
-import { loadGsu } from '../ctr/inputs.js';
+import { checkGsuRows, loadGsu } from '../ctr/inputs.js';
 import type { Samples } from '../dataset.js';
-import { InputDataError } from '../errors.js';
 import { GSU } from '../schemas.js';
 import { PlantedShareSums, type Planted, type PlantedGsuShare, type PlantedHistoryCounts } from './planted.js';
 
@@ -41,7 +40,7 @@ class OutOfOrder extends Error {}
 export function summarizeGsuFile(file: string, name: string, ks: readonly number[], truth: GsuPlantedInput | null): GsuFileSummary {
   const candidateKs = [...new Set([10, ...ks])].sort((a, b) => a - b);
   const sums = truth ? new PlantedShareSums(truth.samples, truth.planted, candidateKs, truth.history) : null;
-  const seen = truth ? new Uint8Array(truth.samples.count) : null;
+  const rowOfSample = truth ? new Int32Array(truth.samples.count).fill(-1) : null;
   const stats = { count: 0, sum: 0, min: Infinity, max: -Infinity };
   let longest = 0;
   let lastSample = -1;
@@ -51,21 +50,12 @@ export function summarizeGsuFile(file: string, name: string, ks: readonly number
       const ids = b.columns.sample_id as Int32Array;
       const items = b.columns.items as ListColumn<Int32Array>;
       addScores(stats, (b.columns.scores as ListColumn<Float32Array>).values);
-      if (!truth || !sums || !seen) return;
+      if (!truth || !sums || !rowOfSample) return;
+      checkGsuRows(file, ids, items, b.columns.scores as ListColumn<Float32Array>, b.rowStart, truth.numItems, rowOfSample);
       const offs = items.offsets;
-      const scoreOffs = (b.columns.scores as ListColumn<Float32Array>).offsets;
       for (let r = 0; r < b.length; r++) {
-        const s = ids[r];
-        const row = b.rowStart + r;
-        if (s >= truth.samples.count) throw new InputDataError(`sample_id ${s} out of range (${truth.samples.count} target samples): gsu.arrow belongs to another dataset`, file, 'sample_id', row);
-        if (seen[s]) throw new InputDataError(`duplicate sample_id ${s}`, file, 'sample_id', row);
-        seen[s] = 1;
-        if (offs[r] !== scoreOffs[r] || offs[r + 1] !== scoreOffs[r + 1]) throw new InputDataError('items and scores lists differ in length', file, 'scores', row);
-        if (s < lastSample) throw new OutOfOrder();
-        lastSample = s;
-      }
-      for (let j = 0; j < items.values.length; j++) {
-        if (items.values[j] >= truth.numItems) throw new InputDataError(`item id ${items.values[j]} out of range (${truth.numItems} items)`, file, 'items');
+        if (ids[r] < lastSample) throw new OutOfOrder();
+        lastSample = ids[r];
       }
       for (let r = 0; r < b.length; r++) {
         const found = offs[r + 1] - offs[r];
@@ -94,10 +84,7 @@ function wholeFile(file: string, name: string, ks: readonly number[], truth: Gsu
   let longest = 0;
   for (let r = 0; r + 1 < index.offsets.length; r++) longest = Math.max(longest, index.offsets[r + 1] - index.offsets[r]);
   const sums = new PlantedShareSums(truth.samples, truth.planted, gsuKs(ks, longest), truth.history);
-  for (let s = 0; s < truth.samples.count; s++) {
-    const row = index.rowOfSample[s];
-    if (row >= 0) sums.add(s, index.items, index.offsets[row], index.offsets[row + 1] - index.offsets[row]);
-  }
+  sums.addIndex(index);
   return { samples: index.offsets.length - 1, scores: stats.count, sum: stats.sum, min: stats.min, max: stats.max, shares: sums.shares(name, gsuKs(ks, longest)) };
 }
 

@@ -131,10 +131,7 @@ export function gsuPlantedShares(
 ): { all: PlantedGsuShare[]; clicked: PlantedGsuShare[] } {
   if (history.splitCode !== splitCode) throw new Error('gsuPlantedShares: history counts of another split');
   const sums = new PlantedShareSums(samples, planted, ks, history);
-  for (let s = 0; s < samples.count; s++) {
-    const row = gsu.rowOfSample[s];
-    if (row >= 0) sums.add(s, gsu.items, gsu.offsets[row], gsu.offsets[row + 1] - gsu.offsets[row]);
-  }
+  sums.addIndex(gsu);
   return sums.shares(name, ks);
 }
 
@@ -184,6 +181,14 @@ export class PlantedShareSums {
       }
     });
     for (const acc of into) acc.n++;
+  }
+
+  /** Every sample's results of a whole GSU file, in sample order. */
+  addIndex(gsu: GsuIndex): void {
+    for (let s = 0; s < this.samples.count; s++) {
+      const row = gsu.rowOfSample[s];
+      if (row >= 0) this.add(s, gsu.items, gsu.offsets[row], gsu.offsets[row + 1] - gsu.offsets[row]);
+    }
   }
 
   /** The shares at each of `ks` (a subset of the constructor's). */
