@@ -353,39 +353,52 @@ export function samplesByUser(samples: Samples, keep: (s: number) => boolean = (
 }
 
 /**
- * Per sample, the user's events in a sequences file strictly before the sample's time (`historyLengthsBefore` with no
- * cap, what search-gsu ranks), the file read batch by batch (user ids and times only), never whole. Times are checked
- * ascending, and the users that have samples once each, as loadDataset checks them.
+ * A sequences file read batch by batch (never whole: 867 MB of source sequences at the paper's shape): `visit(store, u)`
+ * once for each user id below `users` with a row in the file, `store` holding that row's batch (read it through
+ * `store.range(u)` / `historyBefore` inside the call only). Checked as loadDataset checks them: times ascending, each
+ * user once, and where `numItems` is given (the items are read) item ids below it in lists as long as the times'.
  */
-export function eventsBeforeInFile(file: string, domain: Domain, samples: Samples): Int32Array {
-  const out = new Int32Array(samples.count);
-  const { start, order } = samplesByUser(samples);
-  const users = start.length - 1;
+export function eachSequenceInFile(file: string, domain: Domain, users: number, numItems: number | null, visit: (store: SequenceStore, user: number) => void): void {
   const seen = new Uint8Array(users);
   const noItems = new Int32Array(0);
-  const spec = { ...SEQUENCES, columns: SEQUENCES.columns.filter((c) => c.name !== 'items') };
-  const userRow = new Int32Array(users).fill(-1); // this batch's rows of the users with samples
+  const spec = numItems === null ? { ...SEQUENCES, columns: SEQUENCES.columns.filter((c) => c.name !== 'items') } : SEQUENCES;
+  const userRow = new Int32Array(users).fill(-1); // this batch's rows of the users visited
   readArrowBatches(file, spec, (b) => {
     const ids = b.columns.user_id as Int32Array;
     const ts = b.columns.ts as ListColumn<Float64Array>;
+    const items = numItems === null ? null : (b.columns.items as ListColumn<Int32Array>);
     for (let r = 0; r < b.length; r++) {
       for (let j = ts.offsets[r] + 1; j < ts.offsets[r + 1]; j++) if (ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', b.rowStart + r);
+      if (items !== null) {
+        if (items.offsets[r] !== ts.offsets[r] || items.offsets[r + 1] !== ts.offsets[r + 1]) throw new InputDataError('items and ts lists differ in length', file, 'ts', b.rowStart + r);
+        for (let j = items.offsets[r]; j < items.offsets[r + 1]; j++) {
+          if (items.values[j] >= (numItems as number)) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items', b.rowStart + r);
+        }
+      }
       const u = ids[r];
-      if (u >= users) continue; // no samples: nothing to count
+      if (u >= users) continue; // not asked for
       if (seen[u]) throw new InputDataError(`duplicate user_id ${u}`, file, 'user_id', b.rowStart + r);
       seen[u] = 1;
       userRow[u] = r;
     }
-    const store = new SequenceStore(domain, userRow, ts.offsets, noItems, ts.values);
-    for (let r = 0; r < b.length; r++) {
-      const u = ids[r];
-      if (u >= users) continue;
-      for (let i = start[u]; i < start[u + 1]; i++) {
-        const [lo, hi] = store.historyBefore(u, samples.ts[order[i]], Infinity);
-        out[order[i]] = hi - lo;
-      }
-    }
+    const store = new SequenceStore(domain, userRow, ts.offsets, items?.values ?? noItems, ts.values);
+    for (let r = 0; r < b.length; r++) if (ids[r] < users) visit(store, ids[r]);
     for (let r = 0; r < b.length; r++) if (ids[r] < users) userRow[ids[r]] = -1;
+  });
+}
+
+/**
+ * Per sample, the user's events in a sequences file strictly before the sample's time (`historyLengthsBefore` with no
+ * cap, what search-gsu ranks), the file read batch by batch (user ids and times only) through eachSequenceInFile.
+ */
+export function eventsBeforeInFile(file: string, domain: Domain, samples: Samples): Int32Array {
+  const out = new Int32Array(samples.count);
+  const { start, order } = samplesByUser(samples);
+  eachSequenceInFile(file, domain, start.length - 1, null, (store, u) => {
+    for (let i = start[u]; i < start[u + 1]; i++) {
+      const [lo, hi] = store.historyBefore(u, samples.ts[order[i]], Infinity);
+      out[order[i]] = hi - lo;
+    }
   });
   return out;
 }

@@ -365,13 +365,13 @@ interface PlantedTruth {
 function loadPlantedTruth(dir: string, split: EvaluateOptions['split'], onProgress: OnProgress): PlantedTruth | null {
   if (!fs.existsSync(path.join(dir, DATASET_FILES.planted))) return null;
   onProgress({ phase: 'planted truth', done: 0, total: 1 });
-  const ds = loadDataset(dir);
+  const ds = loadDataset(dir, { sequences: [] }); // the source sequences are read batch by batch for the counts
   return { ds, planted: readPlanted(dir, ds.items.count) as Planted, split: SPLIT_CODE[split] }; // present: checked above
 }
 
 /** The split's planted history counts, counted by the first GSU file that needs them and shared by the others. */
 function historyCounts(t: PlantedTruth): PlantedHistoryCounts {
-  return (t.history ??= plantedHistoryCounts(t.ds.samples.target, t.ds.sequences.source, t.planted, t.split));
+  return (t.history ??= plantedHistoryCounts(t.ds.samples.target, path.join(t.ds.dir, DATASET_FILES.sequences('source')), t.planted, t.split));
 }
 
 /** Each embedding's recall of planted neighbours (same sub-topic, across domains). */

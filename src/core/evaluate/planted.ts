@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArrow } from '../arrow-io.js';
-import { DATASET_FILES, DOMAIN_CODE, samplesByUser, type Items, type Samples, type SequenceStore } from '../dataset.js';
+import { DATASET_FILES, DOMAIN_CODE, eachSequenceInFile, samplesByUser, type Items, type Samples, type SequenceStore } from '../dataset.js';
 import { InputDataError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { PLANTED } from '../schemas.js';
@@ -75,8 +75,9 @@ export interface PlantedHistoryCounts {
  * What every GSU of a split is compared against, counted once (it does not depend on the GSU). Each user's samples of
  * the split are taken in time order along one walk over the user's history, with running counts per sub-topic and
  * topic: one pass over the history instead of one per sample (the paper-shaped run's test split: 2.5 s → ~0.1 s).
+ * `source`: the loaded store, or the sequences file, then read batch by batch (eachSequenceInFile), never whole.
  */
-export function plantedHistoryCounts(samples: Samples, source: SequenceStore, planted: Planted, splitCode: number): PlantedHistoryCounts {
+export function plantedHistoryCounts(samples: Samples, source: SequenceStore | string, planted: Planted, splitCode: number): PlantedHistoryCounts {
   const out = { splitCode, subtopic: new Int32Array(samples.count), topic: new Int32Array(samples.count), events: new Int32Array(samples.count) };
   // the split's samples grouped by user, each group in time order
   const { start, order } = samplesByUser(samples, (s) => samples.split[s] === splitCode);
@@ -89,16 +90,16 @@ export function plantedHistoryCounts(samples: Samples, source: SequenceStore, pl
   }
   const subCount = new Int32Array(maxSub + 1);
   const topicCount = new Int32Array(maxTopic + 1);
-  for (let u = 0; u < users; u++) {
-    if (start[u] === start[u + 1]) continue;
+  const walk = (store: SequenceStore, u: number): void => {
+    if (start[u] === start[u + 1]) return;
     const group = order.subarray(start[u], start[u + 1]).sort((x, y) => samples.ts[x] - samples.ts[y] || x - y);
-    const [lo] = source.range(u);
+    const [lo] = store.range(u);
     let at = lo; // events [lo, at) are counted
     for (const s of group) {
-      const [, hi] = source.historyBefore(u, samples.ts[s], Infinity);
+      const [, hi] = store.historyBefore(u, samples.ts[s], Infinity);
       for (; at < hi; at++) {
-        subCount[planted.subtopic[source.items[at]]]++;
-        topicCount[planted.topic[source.items[at]]]++;
+        subCount[planted.subtopic[store.items[at]]]++;
+        topicCount[planted.topic[store.items[at]]]++;
       }
       const item = samples.itemId[s];
       out.subtopic[s] = subCount[planted.subtopic[item]];
@@ -106,10 +107,12 @@ export function plantedHistoryCounts(samples: Samples, source: SequenceStore, pl
       out.events[s] = hi - lo;
     }
     for (let j = lo; j < at; j++) {
-      subCount[planted.subtopic[source.items[j]]] = 0;
-      topicCount[planted.topic[source.items[j]]] = 0;
+      subCount[planted.subtopic[store.items[j]]] = 0;
+      topicCount[planted.topic[store.items[j]]] = 0;
     }
-  }
+  };
+  if (typeof source === 'string') eachSequenceInFile(source, 'source', users, planted.subtopic.length, walk);
+  else for (let u = 0; u < users; u++) walk(source, u);
   return out;
 }
 
