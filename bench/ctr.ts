@@ -156,8 +156,8 @@ export interface SyntheticCtrData {
   history: SequenceStore;
   gsu: GsuIndex | null;
   joint: JointTable | null;
-  /** The source sequences the GSU searched (GIST: SimDist's history-fraction divides by their length). */
-  searched?: SequenceStore;
+  /** Per sample, the source events the GSU searched (GIST: SimDist's history-fraction divides by it). */
+  searchedEvents?: Int32Array;
 }
 
 /**
@@ -228,7 +228,7 @@ export function syntheticCtrData(name: CtrBenchName, count: number, seed: number
   };
   let gsu: GsuIndex | null = null;
   let joint: JointTable | null = null;
-  let searched: SequenceStore | undefined;
+  let searchedEvents: Int32Array | undefined;
   if (name === 'gist') {
     const K = S.search;
     const srcItem = zipfSampler(rng.fork('search-items'), half, 0);
@@ -256,11 +256,15 @@ export function syntheticCtrData(name: CtrBenchName, count: number, seed: number
       for (let k = 0; k < D; k++) values[r * D + k] /= Math.sqrt(norm);
     }
     joint = { file: '(synthetic)', dim: D, rowOf, values };
-    // Each user's searched source history: 2K events, all before the sample (only its length is read).
-    const L = 2 * K;
-    searched = new SequenceStore('source', Int32Array.from({ length: count }, (_, u) => u), Int32Array.from({ length: count + 1 }, (_, u) => u * L), new Int32Array(count * L), Float64Array.from({ length: count * L }, (_, i) => (i % L) - L));
+    // Each user's searched source history: 2K events, all before the sample.
+    searchedEvents = new Int32Array(count).fill(2 * K);
   }
-  return { cfg, items, samples, history, gsu, joint, searched };
+  return { cfg, items, samples, history, gsu, joint, searchedEvents };
+}
+
+/** The batcher every CTR bench fills its batches from (the bench, its PyTorch equivalence check, its profile). */
+export function benchBatcher(data: SyntheticCtrData, B: number): CtrBatcher {
+  return new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint, searchedEvents: data.searchedEvents }, B);
 }
 
 /** What model.ts's categoryIds does: PAD stays −1, unknown category → the extra row C. */
@@ -423,7 +427,7 @@ function torchMissingReason(): string | null {
 async function benchConfig(name: CtrBenchName, o: Required<Omit<CtrBenchOptions, 'configs' | 'steps'>> & { steps: number }, work: string): Promise<CtrBenchConfigResult> {
   const B = CTR_BENCH_SHAPE.batch;
   const data = syntheticCtrData(name, o.pool * B, o.seed);
-  const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint, searched: data.searched }, B);
+  const batcher = benchBatcher(data, B);
   const order = Int32Array.from({ length: o.pool * B }, (_, i) => i);
   const { batches: dumped, meanHistoryLen: histLen, meanUniqueItems: unique } = poolBatches(batcher, o.pool, B);
   const peers = new Map<TorchMalloc, TorchPeer>();

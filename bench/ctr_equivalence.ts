@@ -16,11 +16,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../src/core/engine/backend.js';
 import { saveWeights } from '../src/core/engine/model-io.js';
-import { CtrBatcher } from '../src/core/ctr/batcher.js';
 import { DEFAULT_CTR_TRAIN_CONFIG } from '../src/core/ctr/config.js';
 import { CtrModel } from '../src/core/ctr/model.js';
 import { makeRng } from '../src/core/rng.js';
-import { CTR_BENCH_SHAPE, dumpBatches, poolBatches, PYTHON, syntheticCtrData, TORCH_SCRIPT, type CtrBenchName } from './ctr.js';
+import { benchBatcher, CTR_BENCH_SHAPE, dumpBatches, poolBatches, PYTHON, syntheticCtrData, TORCH_SCRIPT, type CtrBenchName } from './ctr.js';
 
 const STEPS = 3;
 /** Loss 0 is the forward pass alone. Loss 1 follows one Adam step, whose first update is ±lr wherever a gradient is
@@ -61,7 +60,7 @@ try {
   for (const name of ['din_small', 'gist'] as CtrBenchName[]) {
     const B = CTR_BENCH_SHAPE.batch;
     const data = syntheticCtrData(name, STEPS * B, 7);
-    const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint, searched: data.searched }, B);
+    const batcher = benchBatcher(data, B);
     const { batches } = poolBatches(batcher, STEPS, B);
     const prefix = path.join(work, name);
     dumpBatches(prefix, data, batches);

@@ -10,11 +10,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/engine/backend.js';
 import { DenseParams, SparseEmbedding } from '../src/core/engine/sparse-embedding.js';
-import { CtrBatcher, type CtrBatch } from '../src/core/ctr/batcher.js';
+import type { CtrBatch } from '../src/core/ctr/batcher.js';
 import { DEFAULT_CTR_TRAIN_CONFIG } from '../src/core/ctr/config.js';
 import { CtrModel } from '../src/core/ctr/model.js';
 import { makeRng } from '../src/core/rng.js';
-import { CTR_BENCH_SHAPE, syntheticCtrData, type CtrBenchName } from './ctr.js';
+import { benchBatcher, CTR_BENCH_SHAPE, syntheticCtrData, type CtrBenchName } from './ctr.js';
 
 const name = (process.argv[2] ?? 'din_small') as CtrBenchName;
 const steps = Number(process.argv[3] ?? 4);
@@ -22,7 +22,7 @@ await initBackend('wasm');
 const B = CTR_BENCH_SHAPE.batch;
 const pool = 4;
 const data = syntheticCtrData(name, pool * B, 42);
-const batcher = new CtrBatcher(data.cfg, { items: data.items, samples: data.samples, history: data.history, gsu: data.gsu, joint: data.joint, searched: data.searched }, B);
+const batcher = benchBatcher(data, B);
 const order = Int32Array.from({ length: pool * B }, (_, i) => i);
 const model = new CtrModel(data.cfg, makeRng(42).fork('init'), DEFAULT_CTR_TRAIN_CONFIG.lr);
 model.bindData(data.items.category, data.joint);
