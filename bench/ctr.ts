@@ -198,6 +198,7 @@ export function syntheticCtrData(name: CtrBenchName, count: number, seed: number
     category,
     categoryNames: Array.from({ length: C }, (_, i) => `c${i}`),
     content: null,
+    key: null,
     sourceCount: new Int32Array(N),
     targetCount: new Int32Array(N),
   };
@@ -239,7 +240,7 @@ export function syntheticCtrData(name: CtrBenchName, count: number, seed: number
       gItems[i] = srcItem();
       gScores[i] = 0.9 - (0.8 * (i % K)) / K + 0.05 * (scoreRng.next() - 0.5); // top-K, roughly descending
     }
-    gsu = { file: '(synthetic)', rowOfSample: Int32Array.from({ length: count }, (_, s) => s), offsets: Int32Array.from({ length: count + 1 }, (_, r) => r * K), items: gItems, scores: gScores };
+    gsu = { file: '(synthetic)', rowOfSample: Int32Array.from({ length: count }, (_, s) => s), offsets: Int32Array.from({ length: count + 1 }, (_, r) => r * K), items: gItems, scores: gScores, metadata: {} };
     const D = S.jointDim;
     const jRng = rng.fork('joint');
     const rowOf = new Int32Array(N).fill(-1);
@@ -255,7 +256,7 @@ export function syntheticCtrData(name: CtrBenchName, count: number, seed: number
       }
       for (let k = 0; k < D; k++) values[r * D + k] /= Math.sqrt(norm);
     }
-    joint = { file: '(synthetic)', dim: D, rowOf, values };
+    joint = { file: '(synthetic)', dim: D, rowOf, values, metadata: {} };
     // Each user's searched source history: 2K events, all before the sample.
     searchedEvents = new Int32Array(count).fill(2 * K);
   }

@@ -72,7 +72,7 @@ export async function runScalingBench(opts: { quick?: boolean; log?: (line: stri
       // longer histories before each sample, and the fit would measure that instead of the sample count.
       await synthesize({ preset: 'tiny', out: data, seed: 3, overrides: { users: Math.round(samples / 100), targetSamples: samples } });
       const t0 = performance.now();
-      const r = await trainCtr({ dataDir: data, outDir: path.join(work, `ctr-${samples}`), domain: 'target', variant: 'din', asi: 'none', train: { epochs: 1 }, seed: 3, backend: 'wasm', resume: false });
+      const r = await trainCtr({ dataDir: data, outDir: path.join(work, `ctr-${samples}`), domain: 'target', variant: 'din', asi: 'none', model: {}, train: { epochs: 1 }, seed: 3, backend: 'wasm', resume: false });
       ctrRows.push({ size: r.train_samples, seconds: (performance.now() - t0) / 1000 });
       log(`scaling: train-ctr ${r.train_samples} samples: ${ctrRows.at(-1)!.seconds.toFixed(2)} s`);
     }
