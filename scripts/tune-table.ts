@@ -10,8 +10,9 @@
  *
  * GRID.json: { "variant": { "setting name": ["--flag", "value", …], … }, … } — each variant's settings; every
  * variant should get as many. A key "variant+label" (e.g. "gist+asi-fixed") is another row of that variant, over
- * the same runs (W/tune/VARIANT-SETTING) where its setting names repeat the variant's. The searched items come from W/gsu-content (SIM soft) or W/gsu-joint + W/union (GIST),
- * as the pipeline wires them; finished runs (W/tune/VARIANT-SETTING/result.json) are reused.
+ * the same runs (W/tune/VARIANT-SETTING) where its setting names repeat the variant's. The searched items come
+ * from W/gsu-content (SIM soft), W/gsu-hard (SIM hard) or W/gsu-joint + W/union (GIST), as the pipeline wires
+ * them; finished runs (W/tune/VARIANT-SETTING/result.json) are reused.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
