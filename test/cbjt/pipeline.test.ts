@@ -105,7 +105,7 @@ test('train-content → train-behavior → train-union → embed on a tiny catal
   );
   const embedded = await embedItems({ ...run, model: path.join(work, 'union', 'model'), contentModel: path.join(work, 'content', 'model'), behaviorModel: path.join(work, 'behavior', 'model'), items: newFile, out: path.join(work, 'new') });
   assert.equal(embedded.items, 3);
-  const u = vectorsOf(embedded.outputs.joint);
+  const u = vectorsOf(embedded.outputs.joint as string);
   assert.deepEqual(Array.from(u.ids), [1009, 1019, 1119]);
   assertUnitRows(u.v, 'new u');
   pick.forEach((item, r) => {

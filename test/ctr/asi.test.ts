@@ -39,12 +39,12 @@ describe('ASI SimScore bins and SimDist histograms', () => {
 
   it('the batcher scores history items against the target (eq. 11) and searched items from gsu.arrow', () => {
     // 5 items; joint vectors in 2-D: item 0 = (1,0), 1 = (0,1), 2 = (−1,0), 3 = (0.6,0.8), item 4 has none.
-    const joint: JointTable = { file: 'j', dim: 2, rowOf: Int32Array.from([0, 1, 2, 3, -1]), values: Float32Array.from([1, 0, 0, 1, -1, 0, 0.6, 0.8]) };
-    const items: Items = { count: 5, domain: Int8Array.from([1, 1, 1, 0, 0]), title: [], text: [], category: null, categoryNames: [], content: null, sourceCount: new Int32Array(5), targetCount: new Int32Array(5) };
+    const joint: JointTable = { file: 'j', dim: 2, rowOf: Int32Array.from([0, 1, 2, 3, -1]), values: Float32Array.from([1, 0, 0, 1, -1, 0, 0.6, 0.8]), metadata: {} };
+    const items: Items = { count: 5, domain: Int8Array.from([1, 1, 1, 0, 0]), title: [], text: [], category: null, categoryNames: [], content: null, key: null, sourceCount: new Int32Array(5), targetCount: new Int32Array(5) };
     // One user whose target history is items 1, 2, 4 at t = 1, 2, 3; the sample (target item 0) is at t = 3.
     const store = new SequenceStore('target', Int32Array.from([0]), Int32Array.from([0, 3]), Int32Array.from([1, 2, 4]), Float64Array.from([1, 2, 3]));
     const samples: Samples = { domain: 'target', count: 1, userId: Int32Array.of(0), itemId: Int32Array.of(0), ts: Float64Array.of(3), label: Int8Array.of(1), split: Int8Array.of(0), pTrue: null };
-    const gsu: GsuIndex = { file: 'g', rowOfSample: Int32Array.of(0), offsets: Int32Array.from([0, 2]), items: Int32Array.from([3, 4]), scores: Float32Array.from([0.6, -0.3]) };
+    const gsu: GsuIndex = { file: 'g', rowOfSample: Int32Array.of(0), offsets: Int32Array.from([0, 2]), items: Int32Array.from([3, 4]), scores: Float32Array.from([0.6, -0.3]), metadata: {} };
     const cfg = resolveModelConfig({ domain: 'target', variant: 'gist', asi: 'simscore+simdist', m1: 4, m2: 2, numItems: 5, simDistNorm: 'fraction' });
     const batch = new CtrBatcher(cfg, { items, samples, history: store, gsu, joint }, 4).fill([0], 0, 1);
     // History before t = 3: items 1, 2 (the event at t = 3 is excluded); cos(0,1) = 0 → bin 2, cos(0,2) = −1 → bin 0.

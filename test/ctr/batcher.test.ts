@@ -69,7 +69,7 @@ describe('CtrBatcher', () => {
       split: new Int8Array(n),
       pTrue: null,
     };
-    const items: Items = { count: 50, domain: new Int8Array(50).fill(1), title: [], text: [], category: null, categoryNames: [], content: null, sourceCount: new Int32Array(50), targetCount: new Int32Array(50) };
+    const items: Items = { count: 50, domain: new Int8Array(50).fill(1), title: [], text: [], category: null, categoryNames: [], content: null, key: null, sourceCount: new Int32Array(50), targetCount: new Int32Array(50) };
     assert.equal(checkHistories(store, samples, items, 7), n);
     assert.equal(checkHistories(store, samples, items, 1000), n);
   });

@@ -20,7 +20,7 @@ test('GSU share@k against planted sub-topics, beside the best the history allows
   // Two target samples (valid split 1): item 6 (sub 0) clicked, item 7 (sub 1) not; a third in test is ignored.
   const samples: Samples = { domain: 'target', count: 3, userId: Int32Array.from([0, 0, 0]), itemId: Int32Array.from([6, 7, 6]), ts: Float64Array.from([10, 10, 10]), label: Int8Array.from([1, 0, 1]), split: Int8Array.from([1, 1, 2]), pTrue: null };
   // GSU results: sample 0 → [0, 4, 2] (1 of 2 in the top 2 is sub 0), sample 1 → [2, 3, 0] (2 of 2 in sub 1).
-  const gsu: GsuIndex = { file: 'x', rowOfSample: Int32Array.from([0, 1, -1]), offsets: Int32Array.from([0, 3, 6]), items: Int32Array.from([0, 4, 2, 2, 3, 0]), scores: new Float32Array(6) };
+  const gsu: GsuIndex = { file: 'x', rowOfSample: Int32Array.from([0, 1, -1]), offsets: Int32Array.from([0, 3, 6]), items: Int32Array.from([0, 4, 2, 2, 3, 0]), scores: new Float32Array(6), metadata: {} };
   const [at2] = gsuPlantedShares('g', gsu, samples, store, planted, 1, [2]).all;
   assert.equal(at2.samples, 2);
   assert.equal(at2.subtopic, (0.5 + 1) / 2);
@@ -36,7 +36,7 @@ test('GSU share@k against planted sub-topics, beside the best the history allows
 test('history counts shared between GSUs give the same shares; the wrong split is refused', () => {
   const store = new SequenceStore('source', Int32Array.from([0]), Int32Array.from([0, 6]), Int32Array.from([0, 2, 3, 4, 5, 1]), Float64Array.from([1, 2, 3, 4, 5, 6]));
   const samples: Samples = { domain: 'target', count: 3, userId: Int32Array.from([0, 0, 0]), itemId: Int32Array.from([6, 7, 6]), ts: Float64Array.from([10, 10, 3.5]), label: Int8Array.from([1, 0, 1]), split: Int8Array.from([1, 1, 1]), pTrue: null };
-  const gsu: GsuIndex = { file: 'x', rowOfSample: Int32Array.from([0, 1, 2]), offsets: Int32Array.from([0, 3, 6, 8]), items: Int32Array.from([0, 4, 2, 2, 3, 0, 2, 0]), scores: new Float32Array(8) };
+  const gsu: GsuIndex = { file: 'x', rowOfSample: Int32Array.from([0, 1, 2]), offsets: Int32Array.from([0, 3, 6, 8]), items: Int32Array.from([0, 4, 2, 2, 3, 0, 2, 0]), scores: new Float32Array(8), metadata: {} };
   const history = plantedHistoryCounts(samples, store, planted, 1);
   assert.deepEqual([...history.subtopic], [2, 2, 1], 'sample 2 (t = 3.5) sees items 0, 2, 3 only');
   assert.deepEqual([...history.events], [6, 6, 3]);

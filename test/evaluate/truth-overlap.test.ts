@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { writeArrow } from '../../src/core/arrow-io.js';
+import { writeArrow, type Columns } from '../../src/core/arrow-io.js';
 import { readEvalPairs } from '../../src/core/cbjt/recall.js';
 import { evaluate } from '../../src/core/evaluate/evaluate.js';
 import { loadTruthPairs } from '../../src/core/evaluate/inputs.js';
@@ -15,7 +15,7 @@ const SPLITS = ['train', 'valid', 'test'];
 
 /** A PAIRS file of [target, related, split] rows (split omitted: no split column). */
 function writePairs(file: string, rows: [number, number, string?][]): string {
-  const split = rows.every((r) => r[2] !== undefined) ? { split: { codes: Int32Array.from(rows, (r) => SPLITS.indexOf(r[2] as string)), values: SPLITS } } : {};
+  const split: Columns = rows.every((r) => r[2] !== undefined) ? { split: { codes: Int32Array.from(rows, (r) => SPLITS.indexOf(r[2] as string)), values: SPLITS } } : {};
   writeArrow(
     file,
     PAIRS,

@@ -183,7 +183,7 @@ describe('ESU pairs', () => {
     assert.equal(five.short, 2, 'four distinct non-target items < R = 5');
     assert.equal(five.samples.count, 0);
     const four = gsuCandidateSets(samples, store, Int32Array.from([0, 1]), vec, 2, 4);
-    assert.deepEqual(Array.from(four.origin), [0]);
+    assert.deepEqual(Array.from(four.origin ?? []), [0]);
   });
 
   it('S_A from the native kernel equals the JS loop bit for bit (repeats, ties, the target in the history, blocks, threads)', () => {

@@ -293,7 +293,7 @@ test('--jobs N: among ready steps the one with the costliest path to the end sta
   assert.deepEqual(starts.slice(0, 3), ['a', 'b', 'x1']);
   // One job: in this process, in declaration order.
   const one: Ctx = { work: tmp(), cfg: {}, ran: [] };
-  await runSteps(one.work, steps.map((s) => ({ ...s, run: step(s.name, s.deps).run })), one);
+  await runSteps(one.work, steps.map((s) => ({ ...s, run: step(s.name, [...s.deps]).run })), one);
   assert.deepEqual(one.ran, ['a', 'x1', 'x2', 'b', 'c']);
 });
 

@@ -173,7 +173,7 @@ test('native HNSW search (hnswlib\'s searchKnn replayed with batched distances) 
     return JSON.parse(p.stdout.trim().split('\n').pop() as string) as { isa: string; digest: string };
   };
   const isas = new Set<string>();
-  for (const isa of [{}, { GIST_NATIVE_ISA: 'avx2' }]) {
+  for (const isa of [{}, { GIST_NATIVE_ISA: 'avx2' }] as Record<string, string>[]) {
     const replica = run(isa);
     const own = run({ ...isa, GIST_HNSW_REPLICA: '0' });
     assert.equal(replica.isa, own.isa);
