@@ -76,7 +76,12 @@ const stats = (xs: number[], digits = 4): string => {
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
   return `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}`;
 };
-const read = (dir: string, row: string, name: string): RunResult => JSON.parse(fs.readFileSync(path.join(dir, 'tune', `${row.split('+')[0]}-${name}`, 'result.json'), 'utf8')) as RunResult;
+const results = new Map<string, RunResult>();
+const read = (dir: string, row: string, name: string): RunResult => {
+  const file = path.join(dir, 'tune', `${row.split('+')[0]}-${name}`, 'result.json');
+  if (!results.has(file)) results.set(file, JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult);
+  return results.get(file) as RunResult;
+};
 // the oracle's test AUC per seed, for the gap share beside DIN's chosen setting (DIN comes first in GRID.json)
 const oracle = runsOf.map(({ json }) => (json ? (JSON.parse(fs.readFileSync(json, 'utf8')) as PipelineResult).oracle_test_auc : null));
 const lines = ['| variant | settings chosen on valid (by seed) | valid AUC | test AUC | share of the DIN → oracle gap |', '| --- | --- | --- | --- | --- |'];

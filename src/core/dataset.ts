@@ -172,15 +172,23 @@ function sequenceStore(file: string, f: ArrowFile, domain: Domain, numItems: num
   for (let r = 0; r < users.length; r++) {
     if (userRow[users[r]] >= 0) throw new InputDataError(`duplicate user_id ${users[r]}`, file, 'user_id', r);
     userRow[users[r]] = r;
-    const a = items.offsets[r];
-    const b = items.offsets[r + 1];
-    if (ts.offsets[r] !== a || ts.offsets[r + 1] !== b) throw new InputDataError('items and ts lists differ in length', file, 'ts', r);
-    for (let j = a; j < b; j++) {
-      if (items.values[j] >= numItems) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items', r);
-      if (j > a && ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', r);
-    }
+    checkSequenceRow(file, items, ts, r, 0, numItems);
   }
   return new SequenceStore(domain, userRow, items.offsets, items.values, ts.values);
+}
+
+/**
+ * Row r of a sequences table (file row rowBase + r: a whole file, or one batch): its items and ts lists of one
+ * length, item ids below numItems, times ascending. Without items (null), the times only.
+ */
+function checkSequenceRow(file: string, items: ListColumn<Int32Array> | null, ts: ListColumn<Float64Array>, r: number, rowBase: number, numItems: number): void {
+  const a = ts.offsets[r];
+  const b = ts.offsets[r + 1];
+  if (items !== null && (items.offsets[r] !== a || items.offsets[r + 1] !== b)) throw new InputDataError('items and ts lists differ in length', file, 'ts', rowBase + r);
+  for (let j = a; j < b; j++) {
+    if (items !== null && items.values[j] >= numItems) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items', rowBase + r);
+    if (j > a && ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', rowBase + r);
+  }
 }
 
 export function loadSamples(file: string, domain: Domain, numItems: number): Samples {
@@ -356,7 +364,8 @@ export function samplesByUser(samples: Samples, keep: (s: number) => boolean = (
  * A sequences file read batch by batch (never whole: 867 MB of source sequences at the paper's shape): `visit(store, u)`
  * once for each user id below `users` with a row in the file, `store` holding that row's batch (read it through
  * `store.range(u)` / `historyBefore` inside the call only). Checked as loadDataset checks them: times ascending, each
- * user once, and where `numItems` is given (the items are read) item ids below it in lists as long as the times'.
+ * user once, and where `numItems` is given (the items are read) item ids below it in lists as long as the times'
+ * (checkSequenceRow, as loadDataset's).
  */
 export function eachSequenceInFile(file: string, domain: Domain, users: number, numItems: number | null, visit: (store: SequenceStore, user: number) => void): void {
   const seen = new Uint8Array(users);
@@ -368,13 +377,7 @@ export function eachSequenceInFile(file: string, domain: Domain, users: number, 
     const ts = b.columns.ts as ListColumn<Float64Array>;
     const items = numItems === null ? null : (b.columns.items as ListColumn<Int32Array>);
     for (let r = 0; r < b.length; r++) {
-      for (let j = ts.offsets[r] + 1; j < ts.offsets[r + 1]; j++) if (ts.values[j] < ts.values[j - 1]) throw new InputDataError('times not sorted ascending', file, 'ts', b.rowStart + r);
-      if (items !== null) {
-        if (items.offsets[r] !== ts.offsets[r] || items.offsets[r + 1] !== ts.offsets[r + 1]) throw new InputDataError('items and ts lists differ in length', file, 'ts', b.rowStart + r);
-        for (let j = items.offsets[r]; j < items.offsets[r + 1]; j++) {
-          if (items.values[j] >= (numItems as number)) throw new InputDataError(`item id ${items.values[j]} out of range (${numItems} items)`, file, 'items', b.rowStart + r);
-        }
-      }
+      checkSequenceRow(file, items, ts, r, b.rowStart, numItems ?? 0);
       const u = ids[r];
       if (u >= users) continue; // not asked for
       if (seen[u]) throw new InputDataError(`duplicate user_id ${u}`, file, 'user_id', b.rowStart + r);

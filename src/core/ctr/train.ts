@@ -15,7 +15,7 @@ import { auc, gauc, logloss } from '../metrics.js';
 import { configHash, noProgress, outputMeta, OutputStage, type OnProgress } from '../output.js';
 import { makeRng } from '../rng.js';
 import { DOMAINS, EMBEDDINGS, PREDICTIONS, SPLITS, type Domain } from '../schemas.js';
-import { CtrBatcher, historyLengthsBefore, searchedEventsOf } from './batcher.js';
+import { CtrBatcher, searchedEventsOf } from './batcher.js';
 import { hasCheckpoint } from './checkpoint.js';
 import { resolveModelConfig, resolveTrainConfig, variantNeeds, type AsiMode, type CtrModelConfig, type CtrTrainConfig, type CtrVariant } from './config.js';
 import { loadGsu, loadJoint, type GsuIndex, type JointTable } from './inputs.js';
@@ -112,10 +112,9 @@ export async function trainCtr(o: TrainCtrOptions): Promise<TrainCtrResult> {
   const trainCfg = resolveTrainConfig(o.train);
   const preliminary = resolveModelConfig({ ...o.model, domain: o.domain, variant: o.variant, asi: o.asi });
   await initBackend(o.backend);
-  // A target-domain model reads the source sequences only for SimDist 'history-fraction', one count per sample:
-  // those come from the file batch by batch, and the sequences (867 MB at the paper's shape) are not loaded.
-  const sourceLoaded = o.domain !== 'target';
-  const ds = loadDataset(o.dataDir, { sequences: sourceLoaded ? DOMAINS : ['target'] });
+  // A target-domain model reads the source sequences only for SimDist 'history-fraction' (GIST), one count per
+  // sample: those come from the file batch by batch, and the sequences (867 MB at the paper's shape) are not loaded.
+  const ds = loadDataset(o.dataDir, { sequences: o.domain === 'target' ? ['target'] : DOMAINS });
   const { gsu, joint } = loadSideInputs(ds, preliminary, o.gsuFile, o.jointFile);
   const cfg: CtrModelConfig = {
     ...preliminary,
@@ -139,7 +138,7 @@ export async function trainCtr(o: TrainCtrOptions): Promise<TrainCtrResult> {
   if (o.resume && !hasCheckpoint(checkpointDir)) throw new UsageError(`--resume: no checkpoint in ${checkpointDir} (train without --resume first)`);
   return OutputStage.run(o.outDir, [o.dataDir], async (stage) => {
     if (!o.resume) fs.rmSync(checkpointDir, { recursive: true, force: true });
-    const searchedEvents = searchedEventsOf(cfg, samples, () => (sourceLoaded ? historyLengthsBefore(samples, ds.sequences.source, Infinity) : eventsBeforeInFile(path.join(o.dataDir, DATASET_FILES.sequences('source')), 'source', samples)));
+    const searchedEvents = searchedEventsOf(cfg, samples, () => eventsBeforeInFile(path.join(o.dataDir, DATASET_FILES.sequences('source')), 'source', samples));
     const batcher = new CtrBatcher(cfg, { items: ds.items, samples, history: ds.sequences[o.domain], gsu, joint, searchedEvents }, Math.max(trainCfg.batchSize, trainCfg.evalBatchSize));
     const model = new CtrModel(cfg, makeRng(o.seed).fork('init'), trainCfg.lr);
     try {
