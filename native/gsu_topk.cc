@@ -24,27 +24,31 @@ const int kIsa = simd_level();
 
 #ifdef GIST_X86
 /**
- * Distinct keys in ascending order by counting, for each key, the keys below it (AVX-512: eight compares per
- * instruction, no data-dependent branch); for the ~K keys of a drained query this is several times faster than
- * std::sort, whose branches mispredict about every other compare on scores.
+ * keys[0..n) in ascending order, where key i is (score key << 32 | i): each key's place is the number of score keys
+ * below its own, counted sixteen 32-bit compares per instruction with no data-dependent branch, and keys whose
+ * score keys tie take the consecutive places from there in index order, as their low halves order them. For the
+ * ~K keys of a drained query this is several times faster than std::sort (whose branches mispredict about every
+ * other compare on scores) and twice as fast as the same count over whole 64-bit keys, eight per instruction.
  */
-__attribute__((target("avx512f"))) void rank_sort_avx512(uint64_t* keys, int n, std::vector<uint64_t>& scratch) {
-  const int nv = (n + 7) / 8 * 8;
-  scratch.resize(2 * static_cast<size_t>(nv));
-  uint64_t* padded = scratch.data();
-  uint64_t* out = scratch.data() + nv;
-  std::copy(keys, keys + n, padded);
-  std::fill(padded + n, padded + nv, ~uint64_t{0});  // above every real key (whose low half is an index < n)
-  const __m512i one = _mm512_set1_epi64(1);
+__attribute__((target("avx512f"))) void rank_sort_avx512(uint64_t* keys, int n, std::vector<uint32_t>& high, std::vector<uint64_t>& out, std::vector<int32_t>& taken) {
+  const int nv = (n + 15) / 16 * 16;
+  high.resize(nv);
+  for (int i = 0; i < n; i++) high[i] = static_cast<uint32_t>(keys[i] >> 32);
+  std::fill(high.begin() + n, high.end(), ~uint32_t{0});  // below no key: the count is strict
+  out.resize(n);
+  taken.assign(n, 0);
+  const __m512i one = _mm512_set1_epi32(1);
   for (int i = 0; i < n; i++) {
-    const __m512i ki = _mm512_set1_epi64(static_cast<long long>(keys[i]));
+    const __m512i ki = _mm512_set1_epi32(static_cast<int>(high[i]));
     __m512i below = _mm512_setzero_si512();
-    for (int j = 0; j < nv; j += 8) below = _mm512_mask_add_epi64(below, _mm512_cmplt_epu64_mask(_mm512_loadu_si512(padded + j), ki), below, one);
-    alignas(64) uint64_t lanes[8];  // (GCC 12's _mm512_reduce_add_epi64 draws a false uninitialised warning)
+    for (int j = 0; j < nv; j += 16) below = _mm512_mask_add_epi32(below, _mm512_cmplt_epu32_mask(_mm512_loadu_si512(high.data() + j), ki), below, one);
+    alignas(64) int32_t lanes[16];
     _mm512_store_si512(lanes, below);
-    out[lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7]] = keys[i];
+    int place = 0;
+    for (int l = 0; l < 16; l++) place += lanes[l];
+    out[place + taken[place]++] = keys[i];
   }
-  std::copy(out, out + n, keys);
+  std::copy(out.begin(), out.end(), keys);
 }
 #endif
 
@@ -257,14 +261,16 @@ class Collector {
   void sort_keys(std::vector<uint64_t>& keys, int n) {
 #ifdef GIST_X86
     if (kIsa == 2 && n <= 512) {  // quadratic: only for the ~K entries a compacted query holds
-      rank_sort_avx512(keys.data(), n, rank_scratch_);
+      rank_sort_avx512(keys.data(), n, rank_high_, rank_out_, rank_taken_);
       return;
     }
 #endif
     std::sort(keys.begin(), keys.begin() + n);
   }
   int k_ = 0;
-  std::vector<uint64_t> rank_scratch_;
+  std::vector<uint32_t> rank_high_;
+  std::vector<uint64_t> rank_out_;
+  std::vector<int32_t> rank_taken_;
   std::vector<uint64_t> keys_;
   std::vector<Entry> sorted_;
   std::vector<List> lists_;
