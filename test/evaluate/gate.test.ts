@@ -9,7 +9,7 @@ import { GateError, InputDataError, UsageError } from '../../src/core/errors.js'
 import { makeEvalFixture, tmpDir } from './_fixtures.js';
 
 function current(): Pick<EvaluateResult, 'split' | 'runs' | 'recall'> {
-  const run = (name: string, a: number, g: number, l: number) => ({ name, file: `${name}/predictions.arrow`, auc: a, gauc: g, logloss: l, auc_gain_pct: 0, n: 10, positives: 3, popularity: null });
+  const run = (name: string, a: number, g: number, l: number) => ({ name, file: `${name}/predictions.arrow`, auc: a, gauc: g, logloss: l, auc_gain_pct: 0, n: 10, positives: 3, popularity: null, auc_vs_baseline: null });
   return {
     split: 'test',
     runs: [run('din', 0.75, 0.7, 0.45), run('gist', 0.77, 0.72, 0.44)],

@@ -15,7 +15,8 @@ import { currentInvocation, noProgress, outputMeta, OutputStage, type OnProgress
 import { VERSION } from '../version.js';
 import { checkGate, readBaselineMetrics } from './gate.js';
 import { gsuScoreHistogram, summarizeGsuFile } from './gsu-files.js';
-import { loadEmbeddings, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve } from './inputs.js';
+import { loadEmbeddings, loadPredictions, loadTruthPairs, parseNamedPaths, readCurve, type Curve, type SplitPredictions } from './inputs.js';
+import { pairedTest } from './paired.js';
 import { defaultPopularityThreshold, popularityGroups } from './popularity.js';
 import { pairRanks, recallFromRanks, type PairRanks } from './recall.js';
 import { readArrow } from '../arrow-io.js';
@@ -153,6 +154,7 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
   const runsIn = parseNamedPaths(o.predictions, 'predictions.arrow', 'predictions');
   const threshold = items ? (o.popularityThreshold ?? defaultPopularityThreshold(items.targetCount, items.domain, DOMAIN_CODE.target)) : null;
   const runs: RunMetrics[] = [];
+  const predictions = new Map<string, SplitPredictions>();
   runsIn.forEach((r, i) => {
     onProgress({ phase: 'predictions', done: i, total: runsIn.length, info: r.name });
     const p = loadPredictions(r.file, o.split, items?.key ?? null);
@@ -167,7 +169,8 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
       const g = popularityGroups(p.itemId, p.label, p.score, items.targetCount, threshold);
       popularity = { threshold, low: { auc: nullable(g.low.auc), n: g.low.n, auc_gain_pct: null }, high: { auc: nullable(g.high.auc), n: g.high.n, auc_gain_pct: null } };
     }
-    runs.push({ name: r.name, file: path.resolve(r.file), auc: nullable(auc(p.label, p.score)), gauc: nullable(gauc(p.userId, p.label, p.score)), logloss: nullable(logloss(p.label, p.score)), auc_gain_pct: null, n: p.label.length, positives, popularity });
+    runs.push({ name: r.name, file: path.resolve(r.file), auc: nullable(auc(p.label, p.score)), gauc: nullable(gauc(p.userId, p.label, p.score)), logloss: nullable(logloss(p.label, p.score)), auc_gain_pct: null, n: p.label.length, positives, popularity, auc_vs_baseline: null });
+    predictions.set(r.name, p);
     report.roc.push({ name: r.name, ...rocCurve(p.label, p.score) });
     addCurve(report.ctrCurves, r.name, path.join(path.dirname(r.file), 'curve.json'));
   });
@@ -181,6 +184,11 @@ export async function evaluate(options: Partial<EvaluateOptions>, onProgress: On
     const b = runs.find((r) => r.name === baseline)!;
     for (const r of runs) {
       r.auc_gain_pct = gainPct(r.auc, b.auc);
+      if (r !== b) {
+        const t = pairedTest(predictions.get(r.name)!, predictions.get(b.name)!);
+        if (typeof t === 'string') warnings.push(`${r.name} vs ${b.name}: no paired AUC test (${t})`);
+        else r.auc_vs_baseline = t;
+      }
       if (r.popularity && b.popularity) {
         r.popularity.low.auc_gain_pct = gainPct(r.popularity.low.auc, b.popularity.low.auc);
         r.popularity.high.auc_gain_pct = gainPct(r.popularity.high.auc, b.popularity.high.auc);

@@ -51,6 +51,8 @@ export interface SplitPredictions {
   itemId: Int32Array;
   label: Int8Array;
   score: Float32Array;
+  /** gist's own predictions: each row's sample id (what pairs two runs' rows); other tools' files have none. */
+  sampleId: Int32Array | null;
   /** Arrow metadata of gist's own predictions (dataset identity); other tools' files have none. */
   metadata: Record<string, string>;
 }
@@ -119,7 +121,7 @@ export function loadExternalPredictions(file: string, split: string, itemKeys: s
     const hasSplit = (col as { split: number }).split >= 0;
     throw new InputDataError(hasSplit ? `no rows with split "${split}" (splits present: ${[...splits].join(', ') || 'none'}); choose another with --split` : 'no rows', file, hasSplit ? 'split' : undefined);
   }
-  return { userId: Int32Array.from(users), itemId: Int32Array.from(items), label: Int8Array.from(labels), score: Float32Array.from(scores), metadata: {} };
+  return { userId: Int32Array.from(users), itemId: Int32Array.from(items), label: Int8Array.from(labels), score: Float32Array.from(scores), sampleId: null, metadata: {} };
 }
 
 /** Whether a predictions path is another tool's file (CSV, TSV, Parquet) rather than gist's predictions.arrow. */
@@ -146,6 +148,7 @@ export function loadPredictions(file: string, split: string, itemKeys: string[] 
     itemId: gather(c.item_id as Int32Array, idx),
     label: gather(c.label as Int8Array, idx),
     score: gather(c.score as Float32Array, idx),
+    sampleId: gather(c.sample_id as Int32Array, idx),
     metadata: f.metadata,
   };
 }

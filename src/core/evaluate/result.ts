@@ -1,3 +1,4 @@
+import type { PairedAucTest } from '../metrics.js';
 import type { PlantedGsuShare, PlantedRecall } from './planted.js';
 /**
  * The `gist evaluate` result: what `--json` prints and `--save-metrics FILE` writes. CI scripts parse it
@@ -36,6 +37,11 @@ export interface RunMetrics {
   positives: number;
   /** null without --data */
   popularity: PopularityMetrics | null;
+  /**
+   * DeLong's paired test of this run's AUC against the baseline run's on the same samples (diff, its standard
+   * error, 95% interval, two-sided p); null for the baseline itself and where the two files' rows cannot be paired.
+   */
+  auc_vs_baseline: PairedAucTest | null;
 }
 
 /** Exact cosine Recall@K of one embedding file against the truth pairs. */

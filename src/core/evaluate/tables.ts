@@ -29,6 +29,21 @@ export function fmtGain(x: number | null | undefined, isBaseline: boolean): stri
   return `${x >= 0 ? '+' : ''}${x.toFixed(3)}%`;
 }
 
+/** A paired AUC difference against the baseline with its 95% interval, e.g. "+0.0123 [+0.0050, +0.0196]". */
+export function fmtDiff(t: { diff: number; ci95: [number, number] } | null | undefined, isBaseline: boolean): string {
+  if (isBaseline) return '-';
+  if (!t) return 'n/a';
+  const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
+  return `${signed(t.diff)} [${signed(t.ci95[0])}, ${signed(t.ci95[1])}]`;
+}
+
+/** A p-value to two significant digits, "<0.001" below that. */
+export function fmtP(p: number | null | undefined, isBaseline: boolean): string {
+  if (isBaseline) return '-';
+  if (p === null || p === undefined || !Number.isFinite(p)) return 'n/a';
+  return p < 0.001 ? '<0.001' : p.toPrecision(2);
+}
+
 export function fmtInt(n: number): string {
   return n.toLocaleString('en-US');
 }
@@ -53,11 +68,14 @@ export function resultTables(result: EvaluateResult): TableData[] {
     tables.push({
       id: 'ctr',
       title: `CTR metrics (${result.split} split)`,
-      headers: ['run', 'AUC', 'gAUC', 'logloss', 'AUC gain', 'samples', 'positives'],
-      align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-      rows: result.runs.map((r) => [r.name, fmtNum(r.auc), fmtNum(r.gauc), fmtNum(r.logloss), fmtGain(r.auc_gain_pct, isBase(r.name)), fmtInt(r.n), fmtInt(r.positives)]),
+      headers: ['run', 'AUC', 'gAUC', 'logloss', 'AUC gain', `AUC − ${result.baseline} [95% CI]`, 'p', 'samples', 'positives'],
+      align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      rows: result.runs.map((r) => {
+        const b = isBase(r.name);
+        return [r.name, fmtNum(r.auc), fmtNum(r.gauc), fmtNum(r.logloss), fmtGain(r.auc_gain_pct, b), fmtDiff(r.auc_vs_baseline, b), fmtP(r.auc_vs_baseline?.p, b), fmtInt(r.n), fmtInt(r.positives)];
+      }),
       best: bestCells(result.runs.map((r) => r.auc), 1),
-      note: `AUC gain = (AUC − AUC of ${result.baseline}) / AUC of ${result.baseline}. gAUC: users with both labels, weighted by samples.`,
+      note: `AUC gain = (AUC − AUC of ${result.baseline}) / AUC of ${result.baseline}. AUC − ${result.baseline}: DeLong's paired test on the same samples (95% interval, two-sided p). gAUC: users with both labels, weighted by samples.`,
     });
   }
   const withPop = result.runs.filter((r) => r.popularity);
