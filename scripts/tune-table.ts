@@ -6,7 +6,8 @@
  *
  *   node --import tsx scripts/tune-table.ts scripts/tune-grid.json work/small-1:1:small-1.json work/small-2:2:small-2.json … > tune.md
  *
- * Each run is WORK:SEED[:PIPELINE_JSON] (the pipeline's --json output gives the oracle's test AUC).
+ * Each run is WORK:SEED[:PIPELINE_JSON] (the pipeline's --json output gives the oracle's test AUC). Each GIST row is
+ * also compared with each seed's best tuned baseline on that seed's test samples by DeLong's paired test.
  *
  * GRID.json: { "variant": { "setting name": ["--flag", "value", …], … }, … } — each variant's settings; every
  * variant should get as many. A key "variant+label" (e.g. "gist+asi-fixed") is another row of that variant, over
@@ -17,6 +18,8 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadPredictions } from '../src/core/evaluate/inputs.js';
+import { pairedTest } from '../src/core/evaluate/paired.js';
 import type { PipelineResult } from '../src/core/pipeline/pipeline.js';
 
 const [gridFile, ...works] = process.argv.slice(2);
@@ -86,6 +89,7 @@ const read = (dir: string, row: string, name: string): RunResult => {
 const oracle = runsOf.map(({ json }) => (json ? (JSON.parse(fs.readFileSync(json, 'utf8')) as PipelineResult).oracle_test_auc : null));
 const lines = ['| variant | settings chosen on valid (by seed) | valid AUC | test AUC | share of the DIN → oracle gap |', '| --- | --- | --- | --- | --- |'];
 const chosen: Record<string, RunResult[]> = {};
+const chosenDir: Record<string, string[]> = {};
 for (const [variant, settings] of Object.entries(grid)) {
   const picks = runsOf.map(({ dir }) => {
     let best = '';
@@ -93,6 +97,7 @@ for (const [variant, settings] of Object.entries(grid)) {
     return { name: best, r: read(dir, variant, best) };
   });
   chosen[variant] = picks.map((p) => p.r);
+  chosenDir[variant] = picks.map((p, i) => path.join(runsOf[i].dir, 'tune', `${variant.split('+')[0]}-${p.name}`));
   const gap = chosen.din && oracle.every((o) => o !== null) ? stats(picks.map((p, i) => (100 * (p.r.test.auc - chosen.din[i].test.auc)) / ((oracle[i] as number) - chosen.din[i].test.auc)), 1) + '%' : '';
   lines.push(`| ${variant} | ${picks.map((p) => p.name).join(', ')} | ${stats(picks.map((p) => p.r.valid.auc))} | ${stats(picks.map((p) => p.r.test.auc))} | ${gap} |`);
 }
@@ -100,7 +105,13 @@ for (const [variant, settings] of Object.entries(grid)) {
 const baselines = Object.keys(chosen).filter((r) => !r.startsWith('gist'));
 for (const row of Object.keys(chosen).filter((r) => r.startsWith('gist'))) {
   const diff = runsOf.map((_, i) => chosen[row][i].test.auc - Math.max(...baselines.map((b) => chosen[b][i].test.auc)));
-  lines.push('', `${row}: test AUC − the best tuned baseline's, by seed ${diff.map((d) => d.toFixed(4)).join(' / ')} (mean ± sd ${stats(diff)})`);
+  // DeLong's paired test on each seed's test samples against that seed's best baseline (by test AUC: the strictest bar)
+  const tests = runsOf.map((_, i) => {
+    const best = baselines.reduce((a, b) => (chosen[b][i].test.auc > chosen[a][i].test.auc ? b : a));
+    const t = pairedTest(loadPredictions(path.join(chosenDir[row][i], 'predictions.arrow'), 'test'), loadPredictions(path.join(chosenDir[best][i], 'predictions.arrow'), 'test'));
+    return typeof t === 'string' || t === null ? `vs ${best}: n/a` : `vs ${best} ${t.diff >= 0 ? '+' : ''}${t.diff.toFixed(4)} [${t.ci95[0].toFixed(4)}, ${t.ci95[1].toFixed(4)}], p ${t.p.toPrecision(2)}`;
+  });
+  lines.push('', `${row}: test AUC − the best tuned baseline's, by seed ${diff.map((d) => d.toFixed(4)).join(' / ')} (mean ± sd ${stats(diff)}); DeLong by seed: ${tests.join('; ')}`);
 }
 lines.push('', '| variant | setting | valid AUC by seed | test AUC by seed |', '| --- | --- | --- | --- |');
 for (const [variant, settings] of Object.entries(grid)) {

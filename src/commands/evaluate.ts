@@ -19,12 +19,13 @@ export default class Evaluate extends BaseCommand<typeof Evaluate> {
     '<%= config.bin %> <%= command.id %> work/demo/ctr-*/predictions.arrow --data work/demo/data --embeddings work/demo/union/joint.arrow --pairs work/demo/pairs-esu/pairs.arrow --gsu work/demo/gsu-joint/gsu.arrow --html work/demo/eval/report.html --save-metrics work/demo/eval/metrics.json',
     '<%= config.bin %> <%= command.id %> work/demo/ctr-*/predictions.arrow --data work/demo/data --embeddings work/demo/union/joint.arrow --pairs work/demo/pairs-esu/pairs.arrow --baseline work/demo/eval/metrics.json --max-drop 0.002',
     '<%= config.bin %> <%= command.id %> din=work/demo/ctr-din/predictions.arrow gist=work/demo/ctr-gist/predictions.arrow --markdown',
+    '<%= config.bin %> <%= command.id %> work/demo/ctr-*/predictions.arrow --baseline-run ctr-gist',
     '<%= config.bin %> <%= command.id %> --data work/demo/data --embeddings joint=work/demo/union/joint.arrow --pairs work/demo/pairs-esu/pairs.arrow --shard 0/2 --out work/demo/ranks-0',
   ];
   static override args = { predictions: Args.string({ description: 'predictions.arrow files (NAME=path or path)', multiple: true, required: false, ignoreStdin: true }) };
   static override flags = {
     split: Flags.string({ description: 'split of the predictions to score', options: [...EVAL_SPLITS], default: 'test' }),
-    'baseline-run': Flags.string({ description: 'run the AUC gains are relative to [default: din, ctr-din, else the first run]' }),
+    'baseline-run': Flags.string({ description: 'run the AUC gains and the paired AUC tests (DeLong) are relative to [default: din, ctr-din, else the first run]' }),
     data: Flags.directory({ char: 'd', description: 'prepared dataset folder: item popularity groups and item domains for Recall@K' }),
     'popularity-threshold': Flags.string({ description: 'low-interaction = items with fewer target-domain interactions than this [default: median over target items with any]' }),
     gsu: named('GSU file NAME=gsu.arrow (or path) whose scores are histogrammed; repeatable'),
