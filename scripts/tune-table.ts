@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadPredictions } from '../src/core/evaluate/inputs.js';
 import { pairedTest } from '../src/core/evaluate/paired.js';
+import { fmtDiff, fmtP } from '../src/core/evaluate/tables.js';
 import type { PipelineResult } from '../src/core/pipeline/pipeline.js';
 
 const [gridFile, ...works] = process.argv.slice(2);
@@ -101,15 +102,16 @@ for (const [variant, settings] of Object.entries(grid)) {
   const gap = chosen.din && oracle.every((o) => o !== null) ? stats(picks.map((p, i) => (100 * (p.r.test.auc - chosen.din[i].test.auc)) / ((oracle[i] as number) - chosen.din[i].test.auc)), 1) + '%' : '';
   lines.push(`| ${variant} | ${picks.map((p) => p.name).join(', ')} | ${stats(picks.map((p) => p.r.valid.auc))} | ${stats(picks.map((p) => p.r.test.auc))} | ${gap} |`);
 }
-// each GIST row against the best baseline of each seed (the baselines' chosen settings)
+// each GIST row against the best baseline of each seed (the baselines' chosen settings; by test AUC: the strictest bar),
+// with DeLong's paired test on that seed's test samples
 const baselines = Object.keys(chosen).filter((r) => !r.startsWith('gist'));
+const bestBaseline = runsOf.map((_, i) => baselines.reduce((a, b) => (chosen[b][i].test.auc > chosen[a][i].test.auc ? b : a)));
+const bestPredictions = bestBaseline.map((b, i) => loadPredictions(path.join(chosenDir[b][i], 'predictions.arrow'), 'test'));
 for (const row of Object.keys(chosen).filter((r) => r.startsWith('gist'))) {
-  const diff = runsOf.map((_, i) => chosen[row][i].test.auc - Math.max(...baselines.map((b) => chosen[b][i].test.auc)));
-  // DeLong's paired test on each seed's test samples against that seed's best baseline (by test AUC: the strictest bar)
+  const diff = runsOf.map((_, i) => chosen[row][i].test.auc - chosen[bestBaseline[i]][i].test.auc);
   const tests = runsOf.map((_, i) => {
-    const best = baselines.reduce((a, b) => (chosen[b][i].test.auc > chosen[a][i].test.auc ? b : a));
-    const t = pairedTest(loadPredictions(path.join(chosenDir[row][i], 'predictions.arrow'), 'test'), loadPredictions(path.join(chosenDir[best][i], 'predictions.arrow'), 'test'));
-    return typeof t === 'string' || t === null ? `vs ${best}: n/a` : `vs ${best} ${t.diff >= 0 ? '+' : ''}${t.diff.toFixed(4)} [${t.ci95[0].toFixed(4)}, ${t.ci95[1].toFixed(4)}], p ${t.p.toPrecision(2)}`;
+    const t = pairedTest(loadPredictions(path.join(chosenDir[row][i], 'predictions.arrow'), 'test'), bestPredictions[i]);
+    return typeof t === 'string' || t === null ? `vs ${bestBaseline[i]}: n/a` : `vs ${bestBaseline[i]} ${fmtDiff(t, false)}, p ${fmtP(t.p, false)}`;
   });
   lines.push('', `${row}: test AUC − the best tuned baseline's, by seed ${diff.map((d) => d.toFixed(4)).join(' / ')} (mean ± sd ${stats(diff)}); DeLong by seed: ${tests.join('; ')}`);
 }
